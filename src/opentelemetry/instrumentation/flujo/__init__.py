@@ -1,0 +1,75 @@
+"""OpenTelemetry metrics, thresholds and alerts for flujo's ExecutorCore.
+
+Usage::
+
+    from opentelemetry.instrumentation.flujo import FlujoInstrumentor, instrument_executor
+
+    FlujoInstrumentor().instrument()          # every flujo ExecutorCore created afterwards
+    instrument_executor(my_executor, "api")   # any object with get_optimization_stats()
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+    BaseInstrumentor,
+)
+
+from opentelemetry.instrumentation.flujo.flujo_patch import patch_flujo, unpatch_flujo
+from opentelemetry.instrumentation.flujo.package import _instruments
+from opentelemetry.instrumentation.flujo.runtime import (
+    get_runtime,
+    instrument_executor,
+    uninstrument_executor,
+)
+from opentelemetry.instrumentation.flujo.version import __version__
+
+_logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FlujoInstrumentor",
+    "__version__",
+    "instrument_executor",
+    "uninstrument_executor",
+]
+
+
+class FlujoInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Observes flujo's ExecutorCore, and serves ``instrument_executor`` for any executor."""
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def instrument(self, **kwargs: Any) -> Any:
+        # BaseInstrumentor refuses to run when flujo is missing; this instrumentor
+        # still has work then (instrument_executor), so the flujo check is ours.
+        kwargs["skip_dep_check"] = True
+        return super().instrument(**kwargs)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        try:
+            runtime = get_runtime()
+            if not runtime.config.enabled:
+                _logger.debug("OTEL_PYTHON_FLUJO_ENABLED=false: not instrumenting")
+                return
+            runtime.bind(kwargs.get("meter_provider"))
+            conflict = self._check_dependency_conflicts()
+            if conflict is None:
+                patch_flujo()
+            elif getattr(conflict, "found", None) is not None:
+                _logger.warning(
+                    "%s; flujo's ExecutorCore is not patched, instrument_executor() still works",
+                    conflict)
+        except Exception:
+            _logger.warning("flujo instrumentation failed; the application is unaffected",
+                            exc_info=True)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        try:
+            unpatch_flujo()
+            get_runtime().deactivate()
+        except Exception:
+            _logger.warning("flujo uninstrumentation failed", exc_info=True)

@@ -1,0 +1,164 @@
+"""Executors under observation: weak references, names, retirement and the name cap.
+
+Like Micrometer's binders, the registry never keeps an executor alive. When one is
+collected (or uninstrumented), its last counter values move into its name's
+retired totals, so the name's counters never go backwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+_logger = logging.getLogger(__name__)
+
+OTHER = "_other"
+MAX_NAME_LENGTH = 128
+
+
+def executor_name(executor: object, name: str | None) -> str:
+    chosen = name if isinstance(name, str) and name.strip() else type(executor).__name__
+    return chosen.strip()[:MAX_NAME_LENGTH]
+
+
+class Entry:
+    """One observed executor and the per-executor state that outlives a collection."""
+
+    __slots__ = ("_ref", "counters", "fast_reads", "group", "in_flight")
+
+    def __init__(self, ref: Callable[[], Any], group: Group) -> None:
+        self._ref = ref
+        self.group = group
+        # stat id -> [last raw value, offset added for earlier resets]
+        self.counters: dict[str, list[float]] = {}
+        # consecutive reads that finished well inside the budget (see reads.py)
+        self.fast_reads = 0
+        self.in_flight = False
+
+    def executor(self) -> Any:
+        return self._ref()
+
+    def counter(self, stat_id: str, raw: float | None) -> float | None:
+        """The monotonic value of a counter: resets add the pre-reset value as an offset.
+
+        An absent raw value carries the last one, so a failed read does not make the
+        name's sum dip and come back.
+        """
+        state = self.counters.get(stat_id)
+        if raw is None:
+            return None if state is None else state[0] + state[1]
+        if state is None:
+            self.counters[stat_id] = [raw, 0.0]
+            return raw
+        if raw < state[0]:
+            state[1] += state[0]
+        state[0] = raw
+        return raw + state[1]
+
+    def retire(self) -> None:
+        retired = self.group.retired
+        for stat_id, (raw, offset) in self.counters.items():
+            retired[stat_id] = retired.get(stat_id, 0.0) + raw + offset
+
+
+class Group:
+    """Every executor that reports under one ``flujo.executor.name``."""
+
+    __slots__ = ("entries", "name", "retired")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.entries: dict[int, Entry] = {}
+        self.retired: dict[str, float] = {}
+
+    @property
+    def empty(self) -> bool:
+        return not self.entries and not self.retired
+
+
+class Registry:
+    def __init__(self, max_names: int = 100) -> None:
+        self.max_names = max_names
+        self._lock = threading.Lock()
+        self._entries: dict[int, Entry] = {}
+        self._groups: dict[str, Group] = {}
+        self._cap_warned = False
+
+    def add(self, executor: object, name: str | None = None) -> Entry:
+        key = id(executor)
+        with self._lock:
+            existing = self._entries.get(key)
+            if existing is not None and existing.executor() is executor:
+                return existing
+            group = self._group_for(executor_name(executor, name))
+            entry = Entry(self._reference(executor, key), group)
+            self._entries[key] = entry
+            group.entries[key] = entry
+            return entry
+
+    def remove(self, executor: object) -> bool:
+        with self._lock:
+            entry = self._entries.get(id(executor))
+            if entry is None or entry.executor() is not executor:
+                return False
+            self._drop(id(executor), entry)
+            return True
+
+    def entries(self) -> list[Entry]:
+        with self._lock:
+            return list(self._entries.values())
+
+    def groups(self) -> list[Group]:
+        with self._lock:
+            return [g for g in self._groups.values() if not g.empty]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._groups.clear()
+
+    def _reference(self, executor: object, key: int) -> Callable[[], Any]:
+        def forget(_: object) -> None:
+            # Runs in whatever thread the collector ran in: keep it short and locked.
+            with self._lock:
+                entry = self._entries.get(key)
+                if entry is not None and entry.executor() is None:
+                    self._drop(key, entry)
+
+        try:
+            return weakref.ref(executor, forget)
+        except TypeError:
+            # No __weakref__ slot: hold it strongly; uninstrument_executor releases it.
+            _logger.debug("%s cannot be weakly referenced; holding it strongly", type(executor))
+            return lambda: executor
+
+    def _drop(self, key: int, entry: Entry) -> None:
+        del self._entries[key]
+        group = entry.group
+        group.entries.pop(key, None)
+        entry.retire()
+        if group.empty:
+            del self._groups[group.name]
+
+    def _group_for(self, name: str) -> Group:
+        group = self._groups.get(name)
+        if group is not None:
+            return group
+        if len(self._groups) >= self.max_names and name != OTHER:
+            if not self._cap_warned:
+                self._cap_warned = True
+                _logger.warning(
+                    "more than %d executor names; %r and later names report as %r "
+                    "(OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES)", self.max_names, name, OTHER)
+            return self._group_for(OTHER) if OTHER in self._groups else self._new(OTHER)
+        return self._new(name)
+
+    def _new(self, name: str) -> Group:
+        group = self._groups[name] = Group(name)
+        return group

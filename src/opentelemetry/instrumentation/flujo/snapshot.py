@@ -1,0 +1,154 @@
+"""One read per executor per collection, normalised and combined by name.
+
+Like prometheus_client's gc collector, one snapshot feeds every metric family: the
+first instrument callback of a collection takes it, the others read it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from opentelemetry.instrumentation.flujo.catalog import (
+    CIRCUIT_STATES,
+    COUNTER_STATS,
+    EXECUTOR_NAME,
+    FAILED_STAT,
+    FAILURE_RATIO,
+    STATS,
+    WEIGHT_STAT,
+    Combine,
+)
+from opentelemetry.instrumentation.flujo.normalise import Normaliser, Values
+from opentelemetry.instrumentation.flujo.reads import ReadError, StatsReader
+from opentelemetry.instrumentation.flujo.registry import Entry, Group, Registry
+
+_GAUGE_STATS = tuple((s.id, s.combine) for s in STATS if s.id not in COUNTER_STATS)
+_COUNTERS = tuple(s.id for s in STATS if s.id in COUNTER_STATS)
+_STATE_RANK = {state: rank for rank, state in enumerate(CIRCUIT_STATES[::-1])}  # open worst
+
+
+@dataclass(frozen=True)
+class GroupSnapshot:
+    name: str
+    values: Values
+    # Built once per snapshot and shared by every observation of this name.
+    attributes: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    groups: tuple[GroupSnapshot, ...] = ()
+    executors: int = 0
+    taken_ns: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    duration_s: float = 0.0
+
+
+def _mean(present: list[tuple[float, float | None]]) -> float:
+    weights = [w for _, w in present]
+    if all(w is not None for w in weights):
+        total = sum(w for w in weights if w is not None)
+        if total > 0:
+            return sum(v * w for v, w in present if w is not None) / total
+    return sum(v for v, _ in present) / len(present)
+
+
+def _combine_one(combine: Combine, present: list[tuple[float | str, float | None]]) -> float | str:
+    if combine is Combine.SUM:
+        return sum(float(v) for v, _ in present)
+    if combine is Combine.MIN:
+        return min(float(v) for v, _ in present)
+    if combine is Combine.MAX:
+        return max(float(v) for v, _ in present)
+    if combine is Combine.WORST:
+        return min((str(v) for v, _ in present), key=_STATE_RANK.__getitem__)
+    return _mean([(float(v), w) for v, w in present])
+
+
+def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
+    """The name's values: counters monotonic (with retired totals), the rest by catalog rule."""
+    out: Values = {}
+    for stat_id in _COUNTERS:
+        total = group.retired.get(stat_id)
+        for entry, values in reads:
+            value = entry.counter(stat_id, values.get(stat_id))  # type: ignore[arg-type]
+            if value is not None:
+                total = value if total is None else total + value
+        if total is not None:
+            out[stat_id] = total
+    if len(reads) == 1:
+        values = reads[0][1]
+        for stat_id, _ in _GAUGE_STATS:
+            if stat_id in values:
+                out[stat_id] = values[stat_id]
+    else:
+        for stat_id, how in _GAUGE_STATS:
+            present = [
+                (values[stat_id], values.get(WEIGHT_STAT))
+                for _, values in reads
+                if stat_id in values
+            ]
+            if present:
+                out[stat_id] = _combine_one(how, present)  # type: ignore[arg-type]
+    total = out.get(WEIGHT_STAT)
+    failed = out.get(FAILED_STAT)
+    if isinstance(total, float) and isinstance(failed, float) and total > 0:
+        out[FAILURE_RATIO] = min(failed / total, 1.0)
+    return out
+
+
+class SnapshotTaker:
+    """Reads every registered executor once and builds the collection's snapshot."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        normaliser: Normaliser,
+        budget_s: float,
+        reader: StatsReader | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.registry = registry
+        self.normaliser = normaliser
+        self.budget_s = budget_s
+        self.reader = reader or StatsReader()
+        self._clock = clock
+
+    def take(self) -> Snapshot:
+        started = self._clock()
+        entries = self.registry.entries()
+        raw = self.reader.read(entries, self.budget_s)
+        dropped: Counter[str] = Counter()
+        errors: Counter[str] = Counter()
+        by_group: dict[str, list[tuple[Entry, Values]]] = {}
+        for entry in entries:
+            result = raw.get(entry)
+            values: Values = {}
+            if isinstance(result, ReadError):
+                if result.reason != "collected":  # gone mid-collection: not an error
+                    errors[result.reason] += 1
+            else:
+                try:
+                    values = self.normaliser.normalise(result, dropped)
+                except Exception:  # a hostile Mapping may raise from get()/in
+                    errors["invalid_stats"] += 1
+                    values = {}
+            by_group.setdefault(entry.group.name, []).append((entry, values))
+        groups = []
+        for group in self.registry.groups():
+            reads = by_group.get(group.name, [])
+            values = combine(group, reads)
+            if values:
+                groups.append(GroupSnapshot(group.name, values, {EXECUTOR_NAME: group.name}))
+        return Snapshot(
+            groups=tuple(groups),
+            executors=len(entries),
+            taken_ns=time.time_ns(),
+            dropped=dropped,
+            errors=errors,
+            duration_s=self._clock() - started,
+        )
