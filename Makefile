@@ -1,0 +1,47 @@
+# Two environments: .venv (the default python3, newest OpenTelemetry) runs everything
+# but the real-flujo tests; .venv-flujo (Python 3.13, flujo 0.6.x, and the
+# opentelemetry-api < 1.44 that flujo's pydantic-ai needs) runs those.
+PYTHON ?= python3
+PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || echo "env PYENV_VERSION=3.13.0 python3")
+VENV := .venv
+FVENV := .venv-flujo
+PIP_FLAGS ?= -q --disable-pip-version-check
+
+.PHONY: demo test test-main test-flujo lint bench generate dev dev-flujo clean
+
+$(VENV)/.stamp: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_FLAGS) -e ".[dev]"
+	touch $@
+
+$(FVENV)/.stamp: pyproject.toml
+	$(PYTHON313) -m venv $(FVENV)
+	$(FVENV)/bin/pip install $(PIP_FLAGS) -e ".[test]" "flujo>=0.6,<0.7" "opentelemetry-api<1.44"
+	touch $@
+
+dev: $(VENV)/.stamp
+dev-flujo: $(FVENV)/.stamp
+
+demo: dev
+	$(VENV)/bin/flujo-otel demo --duration 20
+
+test: test-main test-flujo
+
+test-main: dev
+	$(VENV)/bin/pytest -m "not flujo" $(PYTEST_ARGS)
+
+test-flujo: dev-flujo
+	$(FVENV)/bin/pytest -m flujo $(PYTEST_ARGS)
+
+lint: dev
+	$(VENV)/bin/ruff check src tests bench examples
+	$(VENV)/bin/mypy
+
+generate: dev
+	$(VENV)/bin/python -m opentelemetry.instrumentation.flujo.generate
+
+bench: dev
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf $(VENV) $(FVENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,31 @@
+"""Import-time activation: ``import opentelemetry.instrumentation.flujo.auto``.
+
+Sets a MeterProvider from the standard environment when the application has none
+(an existing one is used as it is), then instruments flujo. Never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+
+_logger = logging.getLogger(__name__)
+
+
+def activate() -> None:
+    try:
+        from opentelemetry.instrumentation.flujo import FlujoInstrumentor
+        from opentelemetry.instrumentation.flujo.runtime import get_runtime
+        from opentelemetry.instrumentation.flujo.sdk_setup import ensure_meter_provider
+
+        if not get_runtime().config.enabled:
+            return
+        ensure_meter_provider()
+        instrumentor = FlujoInstrumentor()
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument()
+    except Exception:
+        _logger.warning("flujo auto-instrumentation failed; the application is unaffected",
+                        exc_info=True)
+
+
+activate()

@@ -1,0 +1,32 @@
+"""``flujo-otel``: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from opentelemetry.instrumentation.flujo.cli import demo
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flujo-otel", description="OpenTelemetry metrics for flujo executors")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        return 130
+    except UsageError as error:
+        print(f"flujo-otel: error: {error}", file=sys.stderr)
+        return 2
+
+
+class UsageError(Exception):
+    """A problem with the user's input, reported in one line without a traceback."""

@@ -1,0 +1,162 @@
+"""Real OTLP receivers for tests: gRPC and HTTP on 127.0.0.1, decoded with opentelemetry-proto."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from collections.abc import Callable
+from concurrent import futures
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import grpc
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+
+@dataclass(frozen=True)
+class Point:
+    resource: dict[str, Any]
+    scope: str
+    metric: str
+    unit: str
+    kind: str
+    attributes: dict[str, Any]
+    value: Any
+    time_unix_nano: int
+    is_monotonic: bool | None = None
+    temporality: int | None = None
+
+
+def _any(value: AnyValue) -> Any:
+    field = value.WhichOneof("value")
+    return getattr(value, field) if field else None
+
+
+def _attrs(pairs: Any) -> dict[str, Any]:
+    return {kv.key: _any(kv.value) for kv in pairs}
+
+
+def flatten(request: metrics_service_pb2.ExportMetricsServiceRequest) -> list[Point]:
+    out = []
+    for rm in request.resource_metrics:
+        resource = _attrs(rm.resource.attributes)
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                kind = metric.WhichOneof("data")
+                data = getattr(metric, kind)
+                for p in data.data_points:
+                    if kind in ("gauge", "sum"):
+                        value = p.as_double if p.WhichOneof("value") == "as_double" else p.as_int
+                    else:
+                        value = {"count": p.count, "sum": p.sum,
+                                 "bounds": list(p.explicit_bounds),
+                                 "buckets": list(p.bucket_counts)}
+                    out.append(Point(
+                        resource, sm.scope.name, metric.name, metric.unit, kind,
+                        _attrs(p.attributes), value, p.time_unix_nano,
+                        getattr(data, "is_monotonic", None),
+                        getattr(data, "aggregation_temporality", None)))
+    return out
+
+
+class _Store:
+    def __init__(self) -> None:
+        self.requests: list[metrics_service_pb2.ExportMetricsServiceRequest] = []
+        self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)
+
+    def add(self, request: metrics_service_pb2.ExportMetricsServiceRequest) -> None:
+        with self.arrived:
+            self.requests.append(request)
+            self.arrived.notify_all()
+
+    def points(self) -> list[Point]:
+        with self.lock:
+            requests = list(self.requests)
+        return [p for r in requests for p in flatten(r)]
+
+    def wait_for(self, predicate: Callable[[list[Point]], bool], timeout: float = 20.0) -> list[Point]:
+        deadline = time.monotonic() + timeout
+        while True:
+            points = self.points()
+            if predicate(points):
+                return points
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(
+                    f"receiver: condition not met in {timeout}s; got {len(points)} points, "
+                    f"metrics {sorted({p.metric for p in points})}")
+            with self.arrived:
+                self.arrived.wait(min(left, 0.2))
+
+
+class GrpcReceiver(_Store):
+    def __init__(self) -> None:
+        super().__init__()
+        store = self
+
+        class Servicer(metrics_service_pb2_grpc.MetricsServiceServicer):
+            def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC name
+                store.add(request)
+                return metrics_service_pb2.ExportMetricsServiceResponse()
+
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Servicer(), self.server)
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> GrpcReceiver:
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop(0)
+
+
+class HttpReceiver(_Store):
+    def __init__(self) -> None:
+        super().__init__()
+        store = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                request = metrics_service_pb2.ExportMetricsServiceRequest()
+                request.ParseFromString(body)
+                store.add(request)
+                payload = metrics_service_pb2.ExportMetricsServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> HttpReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def latest(points: list[Point], metric: str, **attributes: Any) -> Point:
+    """The newest point of ``metric`` whose attributes include ``attributes``."""
+    matching = [p for p in points if p.metric == metric
+                and all(p.attributes.get(k) == v for k, v in attributes.items())]
+    if not matching:
+        raise AssertionError(f"no point for {metric} {attributes}")
+    return max(matching, key=lambda p: p.time_unix_nano)
