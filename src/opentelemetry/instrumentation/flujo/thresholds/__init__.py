@@ -1,0 +1,1 @@
+"""The threshold view layer: rules, evaluation, states and alert events."""
