@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import ROOT, require
-
 from opentelemetry.instrumentation.flujo import catalog, generate
+
+from conftest import ROOT, require
 
 SPEC = ROOT.parent / "shared" / "spec" / "metrics.md"
 KINDS = {"G": catalog.Kind.GAUGE, "UDC": catalog.Kind.UP_DOWN_COUNTER, "C": catalog.Kind.COUNTER}

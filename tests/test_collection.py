@@ -7,13 +7,14 @@ import time
 from typing import Any
 
 import pytest
-from conftest import StaticExecutor, collect, full_stats, value
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import instrument_executor, uninstrument_executor
 from opentelemetry.instrumentation.flujo.config import Config
 from opentelemetry.instrumentation.flujo.runtime import Runtime, reset_runtime
+
+from conftest import StaticExecutor, collect, full_stats, value
 
 
 def test_one_stats_call_per_executor_per_collection(reader: InMemoryMetricReader) -> None:

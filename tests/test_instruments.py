@@ -6,12 +6,13 @@ import asyncio
 from collections import Counter
 
 import pytest
-from conftest import StaticExecutor, collect, full_stats, units, value
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import catalog, instrument_executor
 from opentelemetry.instrumentation.flujo.demo import ReferenceExecutor, run_workload
 from opentelemetry.instrumentation.flujo.normalise import Normaliser
+
+from conftest import StaticExecutor, collect, full_stats, units, value
 
 DATA_TYPE = {catalog.Kind.GAUGE: "Gauge", catalog.Kind.UP_DOWN_COUNTER: "Sum",
              catalog.Kind.COUNTER: "Sum"}

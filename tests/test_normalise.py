@@ -7,10 +7,11 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from conftest import full_stats
 
 from opentelemetry.instrumentation.flujo.catalog import MIB
 from opentelemetry.instrumentation.flujo.normalise import Normaliser
+
+from conftest import full_stats
 
 
 def normalise(raw: Any, rate_unit: str = "percent") -> tuple[dict[str, Any], Counter[str]]:

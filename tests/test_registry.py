@@ -6,13 +6,14 @@ import gc
 import logging
 
 import pytest
-from conftest import StaticExecutor, collect, full_stats, value
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import instrument_executor
 from opentelemetry.instrumentation.flujo.config import Config
 from opentelemetry.instrumentation.flujo.runtime import reset_runtime
+
+from conftest import StaticExecutor, collect, full_stats, value
 
 
 def test_same_name_instances_are_combined(reader: InMemoryMetricReader) -> None:
