@@ -29,6 +29,8 @@ class Config:
     rate_unit: str = "percent"
     max_executor_names: int = 100
     stats_timeout_s: float = 1.0
+    csv_path: str = "flujo_metrics.csv"
+    jsonl_path: str = "flujo_metrics.jsonl"
 
 
 def warn_invalid(variable: str, value: str, problem: str, used: object) -> None:
@@ -113,4 +115,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         stats_timeout_s=read(env, ev.OTEL_PYTHON_FLUJO_STATS_TIMEOUT,
                              parse_float(1.0, 600_000.0), default.stats_timeout_s * 1000,
                              "is not a number of milliseconds from 1 to 600000") / 1000,
+        csv_path=read(env, ev.OTEL_PYTHON_FLUJO_CSV_PATH, str, default.csv_path, "is unusable"),
+        jsonl_path=read(env, ev.OTEL_PYTHON_FLUJO_JSONL_PATH, str, default.jsonl_path,
+                        "is unusable"),
     )

@@ -45,3 +45,20 @@ Time budget in milliseconds for reading every executor's stats in one collection
 (default 1000). A source that is not done by then is reported absent for that
 collection and counted in ``flujo.otel.collection.errors{reason="timeout"}``.
 """
+
+OTEL_PYTHON_FLUJO_CSV_PATH = "OTEL_PYTHON_FLUJO_CSV_PATH"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_CSV_PATH
+
+File the ``flujo_csv`` metrics exporter (``OTEL_METRICS_EXPORTER=flujo_csv``) appends
+to, one row per data point (default ``flujo_metrics.csv`` in the working directory).
+The header is written once; a restarted process appends below the earlier rows.
+"""
+
+OTEL_PYTHON_FLUJO_JSONL_PATH = "OTEL_PYTHON_FLUJO_JSONL_PATH"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_JSONL_PATH
+
+File the ``flujo_jsonl`` metrics exporter appends to, one JSON object per line and
+data point (default ``flujo_metrics.jsonl`` in the working directory).
+"""

@@ -6,7 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from opentelemetry.instrumentation.flujo.cli import demo
+from opentelemetry.instrumentation.flujo.cli import demo, report, top
+from opentelemetry.instrumentation.flujo.cli.errors import UsageError
+
+__all__ = ["UsageError", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="flujo-otel", description="OpenTelemetry metrics for flujo executors")
     commands = parser.add_subparsers(dest="command", required=True)
     demo.add_parser(commands)
+    top.add_parser(commands)
+    report.add_parser(commands)
     return parser
 
 
@@ -26,7 +31,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"flujo-otel: error: {error}", file=sys.stderr)
         return 2
-
-
-class UsageError(Exception):
-    """A problem with the user's input, reported in one line without a traceback."""

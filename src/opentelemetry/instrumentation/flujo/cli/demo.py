@@ -1,7 +1,8 @@
 """``flujo-otel demo``: the reference executor under a synthetic workload, instrumented.
 
 Exports per the standard environment when an OTLP endpoint or exporter is configured;
-always shows the metrics in the terminal, so it needs no collector.
+always shows the metrics in the terminal, so it needs no collector: the live dashboard
+in a terminal (with rich installed), plain text otherwise.
 """
 
 from __future__ import annotations
@@ -9,16 +10,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import time
 from typing import Any
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from opentelemetry.instrumentation.flujo.cli.render import table
 from opentelemetry.instrumentation.flujo.demo import ReferenceExecutor, run_workload
 from opentelemetry.instrumentation.flujo.runtime import instrument_executor
+from opentelemetry.instrumentation.flujo.samples import from_metrics_data
 from opentelemetry.instrumentation.flujo.sdk_setup import build_meter_provider
+from opentelemetry.instrumentation.flujo.top.board import Board
+from opentelemetry.instrumentation.flujo.top.rows import plain_text
 
 _EXPORT_VARIABLES = (
     "OTEL_METRICS_EXPORTER",
@@ -42,11 +46,26 @@ def demo_meter_provider(view: InMemoryMetricReader) -> MeterProvider:
     return build_meter_provider(environ, extra_readers=[view])
 
 
+def _live_dashboard(view: InMemoryMetricReader, interval: float) -> Any | None:
+    """The rich dashboard, started, when stdout is a terminal and rich is installed."""
+    if not sys.stdout.isatty():
+        return None
+    try:
+        from opentelemetry.instrumentation.flujo.top import Dashboard
+    except ImportError:
+        return None
+    dashboard = Dashboard(view, title="flujo-otel demo")
+    dashboard.start(interval)
+    return dashboard
+
+
 async def _show(view: InMemoryMetricReader, interval: float, until: float) -> None:
+    board = Board()
     while time.monotonic() < until:
         await asyncio.sleep(interval)
+        board.update(from_metrics_data(view.get_metrics_data()), replace=True)
         print(f"\n--- flujo-otel demo, {time.strftime('%H:%M:%S')} ---")
-        print(table(view.get_metrics_data()), flush=True)
+        print(plain_text(board), flush=True)
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -55,9 +74,13 @@ async def _main(args: argparse.Namespace) -> int:
     executor = ReferenceExecutor()
     instrument_executor(executor, "demo", meter_provider=provider)
     until = time.monotonic() + args.duration
-    shower = asyncio.create_task(_show(view, args.interval, until))
+    dashboard = _live_dashboard(view, args.interval)
+    shower = None if dashboard else asyncio.create_task(_show(view, args.interval, until))
     attempted = await run_workload(executor, args.duration, args.failure_ratio)
-    await shower
+    if shower is not None:
+        await shower
+    if dashboard is not None:
+        dashboard.stop()
     provider.shutdown()
     print(f"\n{attempted} executions attempted")
     return 0
