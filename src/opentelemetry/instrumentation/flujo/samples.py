@@ -14,13 +14,13 @@ from typing import Any
 
 from opentelemetry.instrumentation.flujo.catalog import (
     EXECUTOR_NAME,
+    PREFIX,
+    SELF_BY_NAME,
     THRESHOLD_LEVEL,
     THRESHOLD_METRIC,
     THRESHOLD_PREFIX,
     THRESHOLD_STATE,
     THRESHOLD_STATUS,
-    PREFIX,
-    SELF_BY_NAME,
 )
 
 Attributes = tuple[tuple[str, str], ...]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from opentelemetry.instrumentation.flujo.catalog import MIB
 
 # unit -> (factor to multiply by, unit shown)
@@ -26,7 +28,7 @@ def display(unit: str) -> tuple[float, str]:
 
 def number(value: float) -> str:
     """At most four significant digits, no exponent for everyday magnitudes."""
-    if value != value:  # NaN
+    if math.isnan(value):
         return "nan"
     if abs(value) >= 10_000:
         return f"{value:,.0f}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opentelemetry.instrumentation.flujo.catalog import BY_NAME, PREFIX
+from opentelemetry.instrumentation.flujo.catalog import PREFIX
 
 # metric (without "flujo.executor.") -> what to do when it is getting or staying bad.
 _ADVICE = {

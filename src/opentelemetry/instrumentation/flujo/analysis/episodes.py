@@ -10,8 +10,8 @@ ends an episode at its last breaching point: nothing is known about the gap.
 from __future__ import annotations
 
 import bisect
+import itertools
 import statistics
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from opentelemetry.instrumentation.flujo.analysis.limits import (
@@ -70,7 +70,9 @@ def point_states(series: Series, recording: Recording) -> list[str] | None:
             states.append(s)
             any_limits = True
             continue
-        at_t: Callable[[str], float | None] = lambda m, t=t: _at(others.get(m, []), t)
+        def at_t(other: str, t: float = t) -> float | None:
+            return _at(others.get(other, []), t)
+
         limits = (recorded_limits(series.metric,
                                   {lv: x for lv, pts in recorded.items()
                                    if (x := _at(pts, t)) is not None})
@@ -82,7 +84,7 @@ def point_states(series: Series, recording: Recording) -> list[str] | None:
 
 def episodes(series: Series, states: list[str]) -> list[Episode]:
     times, values = series.times, series.values
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     gap_limit = _GAP_INTERVALS * statistics.median(gaps) if gaps else float("inf")
     found: list[Episode] = []
     lower_breaches = good_direction(series.metric) == "higher"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from opentelemetry.instrumentation.flujo.analysis.limits import default_limits
 from opentelemetry.instrumentation.flujo.analysis.load import Recording
@@ -26,7 +27,8 @@ def _draw(path: Path, metric: str, group: list[SeriesReport], recording: Recordi
 
     unit = group[0].series.unit
     factor, shown = display(unit)
-    fig, ax = plt.subplots(figsize=(11, 5), dpi=100)
+    fig, axes = plt.subplots(figsize=(11, 5), dpi=100)
+    ax: Any = axes  # matplotlib's stubs reject datetimes, which it plots fine
     try:
         for r in group:
             s = r.series
@@ -54,9 +56,9 @@ def _draw(path: Path, metric: str, group: list[SeriesReport], recording: Recordi
         short = metric.removeprefix(PREFIX)
         ax.set_title(f"{short}" + (" (rate)" if group[0].series.rate else ""))
         ax.set_ylabel(shown or unit)
-        locator = AutoDateLocator()
+        locator = AutoDateLocator()  # type: ignore[no-untyped-call]
         ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize="small", ncol=2)
         fig.tight_layout()

@@ -61,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         try:
             body = self._body()
             self.server.board.update(parse(body))
@@ -139,7 +139,7 @@ class Receiver:
                  max_body: int = MAX_BODY, max_inflated: int = MAX_INFLATED,
                  timeout: float = 10.0) -> None:
         handler = type("Handler", (_Handler,), {"timeout": timeout})
-        server_class = _Server
+        server_class: type[_Server] = _Server
         if ":" in host:
             server_class = type("Server6", (_Server,), {"address_family": socket.AF_INET6})
         self.server = server_class((host, port), handler)  # OSError: e.g. port in use

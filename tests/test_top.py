@@ -1,0 +1,207 @@
+"""``flujo-otel top``: its OTLP/HTTP receiver and the dashboard it draws."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, PeriodicExportingMetricReader
+from rich.console import Console
+
+from opentelemetry.instrumentation.flujo import catalog
+from opentelemetry.instrumentation.flujo.runtime import Runtime, instrument_executor
+from opentelemetry.instrumentation.flujo.samples import from_metrics_data
+from opentelemetry.instrumentation.flujo.top import Dashboard
+from opentelemetry.instrumentation.flujo.top.board import Board
+from opentelemetry.instrumentation.flujo.top.receiver import Receiver
+from opentelemetry.instrumentation.flujo.top.render import renderable
+
+from conftest import StaticExecutor, full_stats
+
+MEMORY = catalog.PREFIX + "memory.usage"
+CODE = "from opentelemetry.instrumentation.flujo.cli import main; raise SystemExit(main())"
+
+
+def export_to(endpoint: str, runtime: Runtime, stats: dict[str, dict[str, object]]) -> None:
+    """A real OTLP/HTTP exporter sending one collection of an instrumented executor."""
+    provider = MeterProvider(metric_readers=[PeriodicExportingMetricReader(
+        OTLPMetricExporter(endpoint=endpoint), export_interval_millis=600_000)])
+    runtime.bind(provider)
+    executor = StaticExecutor(stats)  # held: the registry's reference is weak
+    instrument_executor(executor, "checkout")
+    assert provider.force_flush(10_000)
+    provider.shutdown()
+
+
+def test_top_once_shows_what_a_real_exporter_sent(runtime: Runtime) -> None:
+    top = subprocess.Popen([sys.executable, "-c", CODE, "top", "--once", "--listen",
+                            "127.0.0.1:0", "--wait", "30"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert top.stderr is not None
+        line = top.stderr.readline()
+        endpoint = line.rsplit(" ", 1)[-1].strip()
+        assert endpoint.startswith("http://127.0.0.1:"), line
+        export_to(endpoint, runtime, full_stats(memory__usage_mb=600.0))
+        out, err = top.communicate(timeout=30)
+    finally:
+        top.kill()
+    assert top.returncode == 0, err
+    rows = {ln.split("│")[1].strip(): ln for ln in out.splitlines() if ln.count("│") > 4}
+    assert "600 MiB" in rows["memory.usage"] and "warning*" in rows["memory.usage"]
+    assert "120 ms" in rows["execution.avg_duration"]
+    assert "60%" in rows["cache.hit_ratio"]
+    assert "closed" in rows["circuit_breaker.status"]
+    assert "checkout" in out
+
+
+def test_top_once_without_data_says_so() -> None:
+    result = subprocess.run([sys.executable, "-c", CODE, "top", "--once", "--listen",
+                             "127.0.0.1:0", "--wait", "0.2"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "no data on http://127.0.0.1:" in result.stderr
+
+
+def test_top_port_in_use_is_a_one_line_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-c", CODE, "top", "--once", "--listen",
+                                 f"127.0.0.1:{port}"],
+                                capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(f"flujo-otel: error: cannot listen on 127.0.0.1:{port}")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver(Board(), "127.0.0.1", 0, max_body=64 * 1024, max_inflated=256 * 1024,
+                  timeout=0.5) as r:
+        yield r
+
+
+def post(url: str, body: bytes, **headers: str) -> int:
+    request = urllib.request.Request(url, body, {
+        "Content-Type": "application/x-protobuf", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_receiver_rejects_bad_requests_and_keeps_serving(receiver: Receiver,
+                                                         runtime: Runtime) -> None:
+    url = receiver.endpoint
+    assert post(url, b"\xff" * (64 * 1024 + 1)) == 413
+    assert post(url, gzip.compress(b"\0" * (4 * 1024 * 1024)), **{"Content-Encoding":
+                                                                "gzip"}) == 413
+    assert post(url, b"this is not protobuf") == 400
+    assert post(url, b"\x1f\x8b garbage", **{"Content-Encoding": "gzip"}) == 400
+    assert post(url, b"{}", **{"Content-Type": "application/json"}) == 415
+    assert post(url.replace("/v1/metrics", "/v1/traces"), b"") == 404
+    # A client that sends half a request and stalls is dropped after the timeout.
+    with socket.create_connection(receiver.address) as slow:
+        slow.sendall(b"POST /v1/metrics HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc")
+        slow.settimeout(5)
+        assert slow.recv(100) == b""  # closed by the server
+    assert receiver.board.rejected == 7
+    export_to(url, runtime, full_stats())
+    samples = receiver.board.copy().latest
+    assert samples[("checkout", MEMORY, ())].value == 256 * catalog.MIB
+
+
+def _console() -> Console:
+    return Console(record=True, force_terminal=True, color_system="standard", width=140)
+
+
+def _styles(console: Console, board: Board) -> dict[str, str]:
+    """{status cell text: colour} as rich renders them."""
+    out = {}
+    for line in console.render_lines(renderable(board), pad=False):
+        for segment in line:
+            if segment.style and segment.style.color and \
+                    segment.text.strip().rstrip("*") in ("ok", "warning", "critical"):
+                out.setdefault(segment.text.strip(), segment.style.color.name)
+    return out
+
+
+def test_dashboard_takes_the_threshold_views_state_and_colours_it(runtime: Runtime) -> None:
+    """The state and limits the threshold view exported win over the default limits."""
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    runtime.bind(provider)
+    executor = StaticExecutor(full_stats(memory__usage_mb=600.0))
+    instrument_executor(executor, "api")
+    meter = provider.get_meter("view")
+    api = {catalog.EXECUTOR_NAME: "api"}
+
+    def status(_: CallbackOptions) -> list[Observation]:
+        return [Observation(1 if state == "critical" else 0,
+                            {**api, catalog.THRESHOLD_METRIC: MEMORY,
+                             catalog.THRESHOLD_STATE: state})
+                for state in ("ok", "warning", "critical")]
+
+    meter.create_observable_up_down_counter(catalog.THRESHOLD_STATUS, [status], unit="1")
+    meter.create_observable_gauge(catalog.THRESHOLD_PREFIX + "memory.usage", [
+        lambda _: [Observation(550 * catalog.MIB, {**api, catalog.THRESHOLD_LEVEL: level})
+                   for level in ("critical",)]], unit="By")
+    console = _console()
+    dashboard = Dashboard(reader, console=console)
+    dashboard.print()
+    provider.shutdown()
+    text = console.export_text()
+    memory = next(ln for ln in text.splitlines() if "memory.usage" in ln)
+    assert "600 MiB" in memory and "550 MiB" in memory and "critical" in memory
+    assert "warning*" not in memory
+    assert _styles(console, dashboard.board)["critical"] == "red"
+
+
+def test_dashboard_colours_default_limit_states(runtime: Runtime) -> None:
+    board = Board()
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    runtime.bind(provider)
+    executor = StaticExecutor(full_stats(memory__usage_mb=600.0, cache__hit_rate=5.0,
+                                         error_handling__circuit_breaker_state="OPEN"))
+    instrument_executor(executor, "api")
+    board.update(from_metrics_data(reader.get_metrics_data()))
+    provider.shutdown()
+    console = _console()
+    console.print(renderable(board))
+    text = console.export_text()
+    lines = {ln.split("│")[1].strip(): ln for ln in text.splitlines() if ln.count("│") > 4}
+    assert "600 MiB" in lines["memory.usage"] and "warning*" in lines["memory.usage"]
+    assert "500 MiB" in lines["memory.usage"] and "800 MiB" in lines["memory.usage"]
+    assert "5%" in lines["cache.hit_ratio"] and "critical*" in lines["cache.hit_ratio"]
+    assert "open" in lines["circuit_breaker.status"]
+    assert "critical*" in lines["circuit_breaker.status"]
+    assert "ok*" in lines["execution.avg_duration"]
+    assert "default limits" in text
+    assert _styles(console, board) == {"warning*": "yellow", "critical*": "red", "ok*": "green"}
+
+
+def test_in_process_dashboard_sees_every_instrumented_executor(runtime: Runtime) -> None:
+    """No arguments: its own MeterProvider, bound to the runtime, in a refresh thread."""
+    executor = StaticExecutor(full_stats())
+    instrument_executor(executor, "worker")
+    console = _console()
+    dashboard = Dashboard(console=console)
+    dashboard.start(refresh_s=0.05)
+    time.sleep(0.3)
+    dashboard.stop()
+    text = console.export_text()
+    assert "worker" in text and "256 MiB" in text
