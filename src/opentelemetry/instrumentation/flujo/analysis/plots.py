@@ -47,15 +47,16 @@ def _draw(path: Path, metric: str, group: list[SeriesReport], recording: Recordi
                         ls="--", color=_LEVEL_COLOURS[level],
                         label=None if level in drawn else f"{level} limit")
                 drawn.add(level)
+        # Recorded limits replace the defaults entirely (the view may have dropped a level).
         defaults = default_limits(metric, lambda _: None)
-        if defaults is not None and not group[0].series.rate:
+        if defaults is not None and not drawn and not group[0].series.rate:
             for level, limit in defaults.levels.items():
-                if level not in drawn:
-                    ax.axhline(limit * factor, ls="--", color=_LEVEL_COLOURS[level],
+                ax.axhline(limit * factor, ls="--", color=_LEVEL_COLOURS[level],
                                label=f"{level} limit")
         short = metric.removeprefix(PREFIX)
         ax.set_title(f"{short}" + (" (rate)" if group[0].series.rate else ""))
         ax.set_ylabel(shown or unit)
+        ax.set_xlabel("UTC")
         locator = AutoDateLocator()  # type: ignore[no-untyped-call]
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from opentelemetry.instrumentation.flujo.analysis.report import Report, SeriesReport
-from opentelemetry.instrumentation.flujo.units import human
+from opentelemetry.instrumentation.flujo.units import human, number
 
 MAX_ANOMALIES_SHOWN = 3
 
@@ -35,7 +35,10 @@ def duration(seconds: float) -> str:
 
 
 def _signed(value: float, unit: str) -> str:
-    return ("+" if value > 0 else "") + human(value, unit)
+    sign = "+" if value > 0 else ""
+    if unit == "1":  # a change of a ratio is in percentage points, not percent
+        return f"{sign}{number(value * 100)} pp"
+    return sign + human(value, unit)
 
 
 def _p(p: float | None) -> str:

@@ -1,0 +1,105 @@
+"""``flujo-otel report``: formats, plots and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from opentelemetry.instrumentation.flujo.catalog import MIB
+from opentelemetry.instrumentation.flujo.cli import main
+from recordings import T0, row, write
+
+from conftest import require
+
+
+def _recording(path: Path, memory_mib: float = 300.0) -> Path:
+    rows = []
+    for i in range(30):
+        t = T0 + 10 * i
+        rows.append(row(t, "api", "memory.usage", (memory_mib + (400 if i == 20 else 0)) * MIB))
+        rows.append(row(t, "api", "cache.hit_ratio", 0.5 + 0.001 * (i % 3)))
+        rows.append(row(t, "worker", "execution.avg_duration", 0.25))
+    return write(path, rows)
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_markdown_is_the_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "report", str(_recording(tmp_path / "r.csv")))
+    assert code == 0
+    assert out.startswith("# flujo performance report")
+    assert "| api | memory.usage | warning |" in out  # the 700 MiB point
+    assert "| worker | execution.avg_duration | 30 | 250 ms |" in out
+
+
+def test_json_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    current = str(_recording(tmp_path / "r.jsonl", 400.0))
+    baseline = str(_recording(tmp_path / "b.csv"))
+    code, out, _ = _run(capsys, "report", current, "--baseline", baseline, "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    memory = next(s for s in data["series"] if s["metric"].endswith("memory.usage"))
+    assert memory["comparison"]["verdict"] == "regression"
+    assert memory["comparison"]["good"] == "lower"
+    assert memory["unit"] == "By" and memory["summary"]["count"] == 30
+    code, out, _ = _run(capsys, "report", current, "--baseline", baseline, "--format",
+                        "html", "--output", str(tmp_path / "r.html"))
+    page = (tmp_path / "r.html").read_text()
+    assert code == 0 and out == ""
+    assert page.startswith("<!doctype html>") and "<td class='regression'>regression</td>" in page
+
+
+def test_plots_one_png_per_metric(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        import matplotlib.image
+    except ImportError:
+        matplotlib = None
+    require(matplotlib is not None, "matplotlib")
+    code, out, _ = _run(capsys, "report", str(_recording(tmp_path / "r.csv")),
+                        "--plots", str(tmp_path / "plots"))
+    assert code == 0
+    pngs = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert pngs == ["cache.hit_ratio.png", "execution.avg_duration.png", "memory.usage.png"]
+    for name in pngs:
+        path = tmp_path / "plots" / name
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        height, width, _ = matplotlib.image.imread(path).shape
+        assert (width, height) == (1100, 500)
+        assert f"]({path})" in out  # linked from the Markdown
+
+
+@pytest.mark.parametrize(("setup", "argv", "message"), [
+    (lambda d: None, ["missing.csv"], "cannot read {d}/missing.csv: No such file or directory"),
+    (lambda d: (d / "e.csv").write_text("timestamp,executor,metric,value,unit\n"),
+     ["e.csv"], "{d}/e.csv has no data rows"),
+    (lambda d: (d / "x.csv").write_text("a,b\n1,2\n"), ["x.csv"],
+     "{d}/x.csv is not a flujo recording (no column timestamp, executor, metric, value, unit)"),
+    (lambda d: _recording(d / "r.csv"), ["r.csv", "--metric", "memory.usgae"],
+     "unknown metric 'memory.usgae'; recorded: cache.hit_ratio, execution.avg_duration, "
+     "memory.usage"),
+    (lambda d: (_recording(d / "r.csv"), write(d / "m.csv", [
+        row(T0, "api", "memory.usage", 300, unit="MiB")])), ["r.csv", "m.csv"],
+     "flujo.executor.memory.usage is recorded in two units ('By' and 'MiB'); report on "
+     "recordings of one version"),
+])
+def test_clear_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], setup: object,
+                               argv: list[str], message: str) -> None:
+    setup(tmp_path)  # type: ignore[operator]
+    files = [str(tmp_path / a) if a.endswith(".csv") else a for a in argv]
+    code, out, err = _run(capsys, "report", *files)
+    assert code == 2 and out == ""
+    assert err == f"flujo-otel: error: {message.format(d=tmp_path)}\n"
+
+
+def test_metric_filter_accepts_short_names(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "report", str(_recording(tmp_path / "r.csv")), "--metric",
+                        "cache.hit_ratio", "--format", "json")
+    assert code == 0
+    assert {s["metric"] for s in json.loads(out)["series"]} == {"flujo.executor.cache.hit_ratio"}
