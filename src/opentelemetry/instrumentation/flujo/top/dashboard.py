@@ -57,17 +57,13 @@ class Dashboard:
         """One snapshot, no live updating (scripts, CI, pipes)."""
         self.console.print(self.refresh())
 
-    def run(self, refresh_s: float = 1.0, duration_s: float | None = None) -> None:
-        """Live-update until ``stop()``, or for ``duration_s`` seconds."""
+    def run(self, refresh_s: float = 1.0) -> None:
+        """Live-update every ``refresh_s`` seconds until ``stop()`` (or Ctrl-C)."""
         self._stop.clear()
         with Live(self.refresh(), console=self.console, refresh_per_second=4,
                   transient=False) as live:
-            waited = 0.0
             while not self._stop.wait(refresh_s):
                 live.update(self.refresh())
-                waited += refresh_s
-                if duration_s is not None and waited >= duration_s:
-                    break
 
     def start(self, refresh_s: float = 1.0) -> None:
         self._thread = threading.Thread(target=self.run, args=(refresh_s,),
