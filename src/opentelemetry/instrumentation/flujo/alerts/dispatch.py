@@ -1,0 +1,165 @@
+"""Alert delivery off the collection thread.
+
+Python logging gets every event at once (it is the host's own, synchronous, channel).
+Every other handler (the OpenTelemetry Logs API, callables, webhook, SMTP) has its own
+bounded queue and daemon thread, so a handler that raises or hangs delays neither the
+collection nor the other handlers: its queue fills, and what does not fit is dropped
+and counted in ``flujo.otel.alerts.dropped``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+from opentelemetry.instrumentation.flujo.alerts.event import SEVERITY, AlertEvent
+
+_logger = logging.getLogger(__name__)
+ALERT_LOGGER = logging.getLogger("opentelemetry.instrumentation.flujo.alerts")
+_LOG_LEVEL = {"ok": logging.INFO, "warning": logging.WARNING, "critical": logging.ERROR}
+
+AlertHandler = Callable[[AlertEvent], object]
+
+
+class Worker:
+    """One handler, its queue and its thread (started on the first event, and again
+    after a fork, whose child has no threads)."""
+
+    def __init__(self, handler: AlertHandler, name: str, min_level: str, size: int,
+                 dropped: Counter[tuple[str, str]]) -> None:
+        self.handler = handler
+        self.name = name
+        self.min_severity = SEVERITY[min_level]
+        self._queue: queue.Queue[AlertEvent | None] = queue.Queue(size)
+        self._dropped = dropped
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def submit(self, event: AlertEvent) -> None:
+        if event.severity < self.min_severity:
+            return
+        self._ensure_thread()
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self._dropped[(self.name, "queue_full")] += 1
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._pid != os.getpid():  # forked: the parent's queue and thread are not ours
+                self._queue = queue.Queue(self._queue.maxsize)
+            self._pid = os.getpid()
+            self._thread = threading.Thread(
+                target=self._run, name=f"flujo-alerts-{self.name}", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            event = self._queue.get()
+            try:
+                if event is None:
+                    return
+                self.handler(event)
+            except Exception as exc:  # a handler's failure is its own, and counted
+                self._dropped[(self.name, "error")] += 1
+                # The message only: an exception's args may carry a URL or a server reply,
+                # never credentials (handlers keep those out of what they raise).
+                _logger.warning("alert handler %s failed: %s: %s", self.name,
+                                type(exc).__name__, exc)
+            finally:
+                self._queue.task_done()
+
+    def idle(self) -> bool:
+        return self._queue.unfinished_tasks == 0
+
+    def stop(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            try:
+                self._queue.put_nowait(None)
+            except queue.Full:
+                pass  # a hung handler: its daemon thread dies with the process
+
+
+class Dispatcher:
+    """The process's alert handlers. ``configured`` ones come from the environment and are
+    replaced when the configuration changes; ``added`` ones come from the Python API."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.dropped: Counter[tuple[str, str]] = Counter()
+        self.queue_size = 100
+        self._added: list[Worker] = []
+        self._configured: list[Worker] = []
+
+    def worker(self, handler: AlertHandler, name: str | None, min_level: str) -> Worker:
+        label = name or getattr(handler, "name", None) or getattr(
+            handler, "__qualname__", type(handler).__name__)
+        return Worker(handler, str(label), min_level, self.queue_size, self.dropped)
+
+    def add(self, handler: AlertHandler, name: str | None = None,
+            min_level: str = "warning") -> None:
+        if min_level not in SEVERITY or min_level == "ok":
+            raise ValueError(f"min_level must be 'warning' or 'critical', not {min_level!r}")
+        with self._lock:
+            self._added = [*self._added, self.worker(handler, name, min_level)]
+
+    def remove(self, handler: AlertHandler) -> bool:
+        with self._lock:
+            kept = [w for w in self._added if w.handler is not handler]
+            gone = [w for w in self._added if w.handler is handler]
+            self._added = kept
+        for worker in gone:
+            worker.stop()
+        return bool(gone)
+
+    def set_configured(self, workers: list[Worker]) -> None:
+        with self._lock:
+            old, self._configured = self._configured, workers
+        for worker in old:
+            worker.stop()
+
+    def publish(self, events: Iterable[AlertEvent]) -> None:
+        workers = self._configured + self._added  # lists are replaced, never mutated
+        for event in events:
+            try:
+                ALERT_LOGGER.log(_LOG_LEVEL[event.new_state], "ALERT: %s", event.message,
+                                 extra={"flujo_alert": event.to_dict()})
+            except Exception:
+                self.dropped[("logging", "error")] += 1
+            for worker in workers:
+                worker.submit(event)
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait until every queued event has been handled (tests, shutdown)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if all(w.idle() for w in self._configured + self._added):
+                return True
+            time.sleep(0.005)
+        return False
+
+
+DISPATCHER = Dispatcher()
+
+
+def add_alert_handler(handler: AlertHandler, *, min_level: str = "warning",
+                      name: str | None = None) -> AlertHandler:
+    """Call ``handler(event)`` on every threshold transition, on its own thread.
+
+    ``min_level="critical"`` keeps only transitions into or out of critical. Returns
+    ``handler``, so this also works as a decorator.
+    """
+    DISPATCHER.add(handler, name, min_level)
+    return handler
+
+
+def remove_alert_handler(handler: AlertHandler) -> bool:
+    return DISPATCHER.remove(handler)
