@@ -2,7 +2,9 @@
 # but the real-flujo tests; .venv-flujo (Python 3.13, flujo 0.6.x, and the
 # opentelemetry-api < 1.44 that flujo's pydantic-ai needs) runs those.
 PYTHON ?= python3
-PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || echo "env PYENV_VERSION=3.13.0 python3")
+# The interpreter's real path: a pyenv shim for python3.13 exists even when it cannot run.
+FIND313 := import sys; print(sys.executable if sys.version_info[:2] == (3, 13) else "")
+PYTHON313 ?= $(or $(shell python3.13 -c '$(FIND313)' 2>/dev/null),$(shell PYENV_VERSION=3.13.0 python3 -c '$(FIND313)' 2>/dev/null),python3.13)
 VENV := .venv
 FVENV := .venv-flujo
 PIP_FLAGS ?= -q --disable-pip-version-check

@@ -102,3 +102,28 @@ class StaticExecutor:
     def get_optimization_stats(self) -> Any:
         self.calls += 1
         return self.stats
+
+
+def full_stats(**overrides: Any) -> dict[str, dict[str, Any]]:
+    """Every stat of the guide's schema, in the guide's units (percent, ms, MB)."""
+    stats: dict[str, dict[str, Any]] = {
+        "memory": {"object_pool_utilization": 40.0, "objects_in_pool": 12,
+                   "pool_hit_rate": 75.0, "pool_miss_rate": 25.0, "usage_mb": 256.0,
+                   "pressure_level": 0.25, "allocation_rate_mb_s": 2.0, "cleanup_events": 3},
+        "execution": {"avg_time_ms": 120.0, "min_time_ms": 5.0, "max_time_ms": 900.0,
+                      "total_executions": 100, "successful_executions": 90,
+                      "failed_executions": 8},
+        "cache": {"hit_rate": 60.0, "size": 50, "capacity": 200, "utilization": 25.0,
+                  "evictions": 4, "misses": 40},
+        "concurrency": {"current_level": 3, "max_level": 10, "avg_wait_time_ms": 20.0,
+                        "contention_rate": 5.0, "queue_size": 2},
+        "error_handling": {"error_rate": 8.0, "recovery_success_rate": 70.0,
+                           "cached_patterns": 6, "circuit_breaker_state": "CLOSED",
+                           "failure_count": 1},
+        "telemetry": {"batch_size": 50, "flush_rate": 1.5, "overhead_ms": 0.2,
+                      "metrics_collected": 1000},
+    }
+    for dotted, new in overrides.items():
+        category, key = dotted.split("__")
+        stats[category][key] = new
+    return stats

@@ -99,7 +99,7 @@ class GrpcReceiver(_Store):
         store = self
 
         class Servicer(metrics_service_pb2_grpc.MetricsServiceServicer):
-            def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC name
+            def Export(self, request: Any, context: Any) -> Any:
                 store.add(request)
                 return metrics_service_pb2.ExportMetricsServiceResponse()
 
@@ -122,7 +122,7 @@ class HttpReceiver(_Store):
         store = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)

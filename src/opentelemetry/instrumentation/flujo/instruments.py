@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 from opentelemetry.metrics import Observation
 
@@ -26,7 +27,7 @@ def _single(key: str) -> Observe:
         for group in snapshot.groups:
             value = group.values.get(key)
             if value is not None:
-                yield Observation(value, group.attributes)
+                yield Observation(cast(float, value), group.attributes)
 
     return observe
 
@@ -34,8 +35,9 @@ def _single(key: str) -> Observe:
 def _executions(snapshot: Snapshot) -> Iterable[Observation]:
     for group in snapshot.groups:
         values = group.values
-        success = values.get(SUCCESS_STAT)
-        failure = values.get(FAILED_STAT)
+        # Counter stats are always numbers; only the circuit state is a string.
+        success = cast("float | None", values.get(SUCCESS_STAT))
+        failure = cast("float | None", values.get(FAILED_STAT))
         if success is not None:
             yield Observation(success, {EXECUTOR_NAME: group.name, OUTCOME: "success"})
         if failure is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from numbers import Real
 from typing import Any
 
@@ -29,7 +30,7 @@ class Dropped(Exception):
 def _number(value: Any) -> float:
     if isinstance(value, bool):
         raise Dropped("bool")
-    if not isinstance(value, Real):
+    if not isinstance(value, (Real, Decimal)):
         raise Dropped("null" if value is None else "not_a_number")
     try:
         number = float(value)

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from opentelemetry.instrumentation.flujo.catalog import (
     CIRCUIT_STATES,
@@ -75,7 +76,7 @@ def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
     for stat_id in _COUNTERS:
         total = group.retired.get(stat_id)
         for entry, values in reads:
-            value = entry.counter(stat_id, values.get(stat_id))  # type: ignore[arg-type]
+            value = entry.counter(stat_id, cast("float | None", values.get(stat_id)))
             if value is not None:
                 total = value if total is None else total + value
         if total is not None:
@@ -88,16 +89,16 @@ def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
     else:
         for stat_id, how in _GAUGE_STATS:
             present = [
-                (values[stat_id], values.get(WEIGHT_STAT))
+                (values[stat_id], cast("float | None", values.get(WEIGHT_STAT)))
                 for _, values in reads
                 if stat_id in values
             ]
             if present:
-                out[stat_id] = _combine_one(how, present)  # type: ignore[arg-type]
-    total = out.get(WEIGHT_STAT)
+                out[stat_id] = _combine_one(how, present)
+    executions = out.get(WEIGHT_STAT)
     failed = out.get(FAILED_STAT)
-    if isinstance(total, float) and isinstance(failed, float) and total > 0:
-        out[FAILURE_RATIO] = min(failed / total, 1.0)
+    if isinstance(executions, float) and isinstance(failed, float) and executions > 0:
+        out[FAILURE_RATIO] = min(failed / executions, 1.0)
     return out
 
 

@@ -1,0 +1,21 @@
+"""A subprocess app: one executor reporting the full schema, instrumented per argv[1].
+
+  auto    -> import opentelemetry.instrumentation.flujo.auto (provider from the environment)
+  plain   -> nothing: run under `opentelemetry-instrument`, which loads the entry point
+"""
+
+import sys
+import time
+
+sys.path.insert(0, __file__.rsplit("/", 2)[0])
+
+if sys.argv[1] == "auto":
+    import opentelemetry.instrumentation.flujo.auto  # noqa: F401
+
+from opentelemetry.instrumentation.flujo import instrument_executor
+
+from conftest import StaticExecutor, full_stats
+
+executor = StaticExecutor(full_stats())
+assert instrument_executor(executor, "app")
+time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 1.5)

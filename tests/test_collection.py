@@ -1,0 +1,138 @@
+"""One stats read per executor per collection; sources that fail, hang or lie."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from opentelemetry.instrumentation.flujo import instrument_executor, uninstrument_executor
+from opentelemetry.instrumentation.flujo.config import Config
+from opentelemetry.instrumentation.flujo.runtime import Runtime, reset_runtime
+
+from conftest import StaticExecutor, collect, full_stats, value
+
+
+def test_one_stats_call_per_executor_per_collection(reader: InMemoryMetricReader) -> None:
+    executors = [StaticExecutor(full_stats()) for _ in range(3)]
+    for i, executor in enumerate(executors):
+        instrument_executor(executor, f"e{i}")
+    for n in range(1, 6):
+        collect(reader)
+        assert [e.calls for e in executors] == [n, n, n]
+
+
+def test_two_readers_each_collect_once_and_see_fresh_values(runtime: Runtime) -> None:
+    first, second = InMemoryMetricReader(), InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[first, second])
+    runtime.bind(provider)
+    executor = StaticExecutor(full_stats())
+    instrument_executor(executor, "e")
+    for n in range(1, 4):
+        executor.stats["cache"]["size"] = n
+        assert value(collect(first), "flujo.executor.cache.size") == n
+        executor.stats["cache"]["size"] = n + 100
+        assert value(collect(second), "flujo.executor.cache.size") == n + 100
+        assert executor.calls == 2 * n
+    provider.shutdown()
+
+
+class Raising:
+    def __init__(self, every: int = 1) -> None:
+        self.every, self.calls = every, 0
+
+    def get_optimization_stats(self) -> Any:
+        self.calls += 1
+        if self.calls % self.every == 0:
+            raise RuntimeError("stats backend down")
+        return full_stats()
+
+
+class Sleeping:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.release = threading.Event()
+
+    def get_optimization_stats(self) -> Any:
+        self.release.wait(self.seconds)
+        return full_stats()
+
+
+def test_a_raising_source_is_counted_and_the_others_still_arrive(
+    reader: InMemoryMetricReader,
+) -> None:
+    healthy, broken, flaky = StaticExecutor(full_stats()), Raising(), Raising(every=3)
+    instrument_executor(healthy, "healthy")
+    instrument_executor(broken, "broken")
+    instrument_executor(flaky, "flaky")
+    errors = 0.0
+    for _ in range(3):
+        points = collect(reader)
+        assert value(points, "flujo.executor.cache.size", flujo__executor__name="healthy") == 50
+        errors = value(points, "flujo.otel.collection.errors", reason="raised")
+    assert errors == 3 + 1  # broken every time, flaky on its third read
+    assert not any(dict(a).get("flujo.executor.name") == "broken" for _, a in points)
+
+
+def test_a_hanging_source_costs_one_budget_and_is_not_called_again_while_stuck() -> None:
+    runtime = reset_runtime(Config(stats_timeout_s=0.2))
+    reader = InMemoryMetricReader()
+    runtime.bind(MeterProvider(metric_readers=[reader]))
+    healthy, stuck = StaticExecutor(full_stats()), Sleeping(30)
+    instrument_executor(stuck, "stuck")
+    instrument_executor(healthy, "healthy")
+    try:
+        started = time.monotonic()
+        points = collect(reader)
+        assert time.monotonic() - started < 2.0
+        assert value(points, "flujo.executor.cache.size", flujo__executor__name="healthy") == 50
+        assert value(points, "flujo.otel.collection.errors", reason="timeout") == 1
+        started = time.monotonic()
+        points = collect(reader)
+        assert time.monotonic() - started < 1.0
+        assert value(points, "flujo.otel.collection.errors", reason="still_running") == 1
+        assert value(points, "flujo.executor.cache.size", flujo__executor__name="healthy") == 50
+    finally:
+        stuck.release.set()
+        runtime.deactivate()
+
+
+def test_bad_values_are_dropped_counted_and_the_rest_exported(
+    reader: InMemoryMetricReader,
+) -> None:
+    executor = StaticExecutor(full_stats(
+        memory__usage_mb="N/A", cache__hit_rate=None, execution__avg_time_ms=float("nan"),
+        concurrency__queue_size=True, cache__evictions=-3,
+        error_handling__circuit_breaker_state="weird"))
+    instrument_executor(executor, "bad")
+    points = collect(reader)
+    for metric in ("memory.usage", "cache.hit_ratio", "execution.avg_duration", "queue.size",
+                   "cache.evictions", "circuit_breaker.status"):
+        with pytest.raises(KeyError):
+            value(points, "flujo.executor." + metric)
+    assert value(points, "flujo.executor.cache.size") == 50
+    dropped = {dict(a)["reason"]: v for (n, a), v in points.items()
+               if n == "flujo.otel.stats.dropped"}
+    assert dropped == {"not_a_number": 1, "null": 1, "non_finite": 1, "bool": 1,
+                       "negative": 1, "unknown_state": 1}
+
+
+def test_uninstrument_executor_stops_its_reads(reader: InMemoryMetricReader) -> None:
+    executor = StaticExecutor(full_stats())
+    instrument_executor(executor, "e")
+    collect(reader)
+    assert uninstrument_executor(executor)
+    assert not uninstrument_executor(executor)
+    collect(reader)
+    assert executor.calls == 1
+
+
+def test_an_object_without_stats_is_refused_with_a_warning(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert not instrument_executor(object())
+    assert "get_optimization_stats" in caplog.text

@@ -1,0 +1,79 @@
+"""Configuration from the environment: bad values warn once and fall back."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from opentelemetry.instrumentation.flujo import environment_variables as ev
+from opentelemetry.instrumentation.flujo.config import Config, load_config
+
+
+def test_defaults() -> None:
+    assert load_config({}) == Config()
+
+
+def test_good_values() -> None:
+    config = load_config({
+        ev.OTEL_PYTHON_FLUJO_ENABLED: "false",
+        ev.OTEL_PYTHON_FLUJO_EXCLUDED_METRICS: "flujo.executor.telemetry.*, *.queue.size",
+        ev.OTEL_PYTHON_FLUJO_RATE_UNIT: "RATIO",
+        ev.OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES: "7",
+        ev.OTEL_PYTHON_FLUJO_STATS_TIMEOUT: "250",
+    })
+    assert config == Config(False, ("flujo.executor.telemetry.*", "*.queue.size"), "ratio", 7,
+                            0.25)
+
+
+@pytest.mark.parametrize(("variable", "raw", "used"), [
+    (ev.OTEL_PYTHON_FLUJO_ENABLED, "maybe", "True"),
+    (ev.OTEL_PYTHON_FLUJO_RATE_UNIT, "permille", "'percent'"),
+    (ev.OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES, "-4", "100"),
+    (ev.OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES, "lots", "100"),
+    (ev.OTEL_PYTHON_FLUJO_STATS_TIMEOUT, "nan", "1000.0"),
+    (ev.OTEL_PYTHON_FLUJO_STATS_TIMEOUT, "0", "1000.0"),
+])
+def test_a_bad_value_warns_once_naming_the_variable_and_the_value_used(
+    variable: str, raw: str, used: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        config = load_config({variable: raw})
+    assert config == Config()
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert variable in warnings[0] and repr(raw) in warnings[0] and used in warnings[0]
+
+
+def test_excluded_metrics_are_not_created(runtime: object) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from opentelemetry.instrumentation.flujo import instrument_executor
+    from opentelemetry.instrumentation.flujo.runtime import reset_runtime
+
+    from conftest import StaticExecutor, collect, full_stats
+
+    rt = reset_runtime(Config(excluded_metrics=("flujo.executor.telemetry.*",
+                                                "flujo.executor.cache.size")))
+    reader = InMemoryMetricReader()
+    rt.bind(MeterProvider(metric_readers=[reader]))
+    executor = StaticExecutor(full_stats())
+    instrument_executor(executor)
+    names = {name for name, _ in collect(reader)}
+    assert "flujo.executor.cache.max" in names
+    assert "flujo.executor.cache.size" not in names
+    assert not any(n.startswith("flujo.executor.telemetry.") for n in names)
+    rt.deactivate()
+
+
+def test_disabled_means_nothing_is_observed() -> None:
+    from opentelemetry.instrumentation.flujo import instrument_executor
+    from opentelemetry.instrumentation.flujo.runtime import reset_runtime
+
+    from conftest import StaticExecutor
+
+    reset_runtime(Config(enabled=False))
+    executor = StaticExecutor({})
+    assert not instrument_executor(executor)
+    assert executor.calls == 0
