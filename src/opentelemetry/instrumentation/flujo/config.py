@@ -142,13 +142,14 @@ def _alert_settings(env: Mapping[str, str], default: Config) -> dict[str, object
     ms = parse_float(1.0, 600_000.0)
     level = parse_choice("warning", "critical")
     return {
-        "alert_queue_size": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE, parse_int(1, 100_000),
-                                 default.alert_queue_size, "is not a whole number from 1 to 100000"),
+        "alert_queue_size": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE,
+                                 parse_int(1, 100_000), default.alert_queue_size,
+                                 "is not a whole number from 1 to 100000"),
         # A webhook URL often is the secret (Slack, Teams): never echoed.
         "webhook_url": _secret(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL, parse_url, "",
                                "is not an http:// or https:// URL; no webhook"),
         "webhook_headers": _secret(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_HEADERS,
-                                   parse_headers, (),
+                                   parse_headers, default.webhook_headers,
                                    "is not a comma-separated list of key=value; no headers"),
         "webhook_timeout_s": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_TIMEOUT, ms,
                                   default.webhook_timeout_s * 1000,
@@ -164,7 +165,7 @@ def _alert_settings(env: Mapping[str, str], default: Config) -> dict[str, object
                               parse_choice("starttls", "ssl", "none"), default.smtp_security,
                               "is not starttls, ssl or none"),
         "smtp_from": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_FROM, "").strip(),
-        "smtp_to": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_TO, parse_globs, (),
+        "smtp_to": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_TO, parse_globs, default.smtp_to,
                         "is not a comma-separated list of addresses"),
         "smtp_username": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME, ""),
         "smtp_password": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD, ""),

@@ -54,7 +54,8 @@ Threshold overrides, ``metric: level<op>limit, ...; metric: ...``, e.g.
 ``memory.usage: warning>600MiB, critical>900MiB; cache.hit_ratio: warning<40%``.
 Limits carry their unit (``MiB``/``MB``, ``ms``/``s``, ``%`` or a 0..1 ratio, ``/s`` for
 counter rates, ``0.9*cache.max`` for relative limits); ``level=off`` or ``metric: off``
-removes rules (syntax: the README's thresholds section). A bad entry gets one warning and is ignored.
+removes rules (syntax: the README's thresholds section). A bad entry gets one warning
+and is ignored.
 """
 
 OTEL_PYTHON_FLUJO_THRESHOLDS_FILE = "OTEL_PYTHON_FLUJO_THRESHOLDS_FILE"

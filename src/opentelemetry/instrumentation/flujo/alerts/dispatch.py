@@ -9,6 +9,7 @@ and counted in ``flujo.otel.alerts.dropped``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -82,10 +83,9 @@ class Worker:
 
     def stop(self) -> None:
         if self._thread is not None and self._thread.is_alive():
-            try:
+            # A hung handler's queue stays full: its daemon thread dies with the process.
+            with contextlib.suppress(queue.Full):
                 self._queue.put_nowait(None)
-            except queue.Full:
-                pass  # a hung handler: its daemon thread dies with the process
 
 
 class Dispatcher:

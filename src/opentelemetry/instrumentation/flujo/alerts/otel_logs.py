@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from opentelemetry import _logs
-from opentelemetry._logs import LoggerProvider, NoOpLoggerProvider, SeverityNumber
+from opentelemetry._logs import (
+    LoggerProvider,
+    NoOpLoggerProvider,
+    SeverityNumber,
+    get_logger_provider,
+)
 
 from opentelemetry.instrumentation.flujo.alerts.event import AlertEvent
 from opentelemetry.instrumentation.flujo.catalog import (
@@ -47,7 +51,7 @@ class LogsApiHandler:
         self._provider = logger_provider
 
     def __call__(self, event: AlertEvent) -> None:
-        provider = self._provider or _logs.get_logger_provider()
+        provider = self._provider or get_logger_provider()
         if isinstance(provider, (NoOpLoggerProvider, ProxyLoggerProvider)):
             return  # no LoggerProvider configured: nothing would be recorded
         logger = provider.get_logger(SCOPE, __version__)

@@ -71,7 +71,7 @@ def compile_rules(rules: tuple[Rule, ...]) -> tuple[Check, ...]:
             above=first.direction is Direction.ABOVE,
             rules=pair,
             limits=(limits[0], limits[1]),
-            states=(pair[0] and pair[0].state, pair[1] and pair[1].state),
+            states=(pair[0].state if pair[0] else None, pair[1].state if pair[1] else None),
             other_key=value_key(other) if other else None,
             rate=first.rate,
         ))
@@ -139,7 +139,7 @@ class Evaluator:
                            for current in range(3))
             fixed = () if check.other_key or check.gauge is None else tuple(
                 Observation(limit, {EXECUTOR_NAME: name, THRESHOLD_LEVEL: level})
-                for level, limit in zip(LEVELS, check.limits) if limit is not None)
+                for level, limit in zip(LEVELS, check.limits, strict=True) if limit is not None)
             built.append((status, fixed))
         self._prebuilt[name] = built
         return built
@@ -157,7 +157,7 @@ class Evaluator:
             values = group.values
             tracks = self._tracks.setdefault(group.name, {})
             prebuilt = self._prebuilt.get(group.name) or self._build(group.name)
-            for check, (by_state, fixed) in zip(self.checks, prebuilt):
+            for check, (by_state, fixed) in zip(self.checks, prebuilt, strict=True):
                 value = values.get(check.key)
                 if value is None:
                     continue  # absent is not ok: no status point
@@ -176,12 +176,13 @@ class Evaluator:
                         critical = None if critical is None else critical * capacity
                         limits[check.gauge].extend(
                             Observation(limit, {EXECUTOR_NAME: group.name, THRESHOLD_LEVEL: lv})
-                            for lv, limit in zip(LEVELS, (warning, critical))
+                            for lv, limit in zip(LEVELS, (warning, critical), strict=True)
                             if limit is not None)
                 if check.rate:
-                    value = self._rate(track, value, taken_ns)
-                    if value is None:
+                    rate = self._rate(track, float(value), taken_ns)
+                    if rate is None:
                         continue
+                    value = rate
                 if isinstance(value, str):
                     raw = CRITICAL if value == check.states[1] else \
                         WARNING if value == check.states[0] else OK

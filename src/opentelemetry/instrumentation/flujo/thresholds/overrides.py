@@ -144,9 +144,8 @@ def parse_mapping(tree: Mapping[str, Any], source: str) -> list[Entry]:
             if not isinstance(value, Mapping) or not set(value) <= set(LEVELS):
                 raise LimitError("expected a table of warning / critical, or \"off\"")
             changes = []
-            for level, text in value.items():
-                if text is False or text is None:
-                    text = "off"
+            for level, given in value.items():
+                text = "off" if given is False or given is None else given
                 if not isinstance(text, str):
                     raise LimitError(f"{level} = {text!r} is not text like \">600MiB\"")
                 changes.append(parse_clause(metric, level, text))

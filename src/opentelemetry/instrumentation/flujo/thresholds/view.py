@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from opentelemetry.metrics import Observation
 
@@ -73,7 +73,10 @@ class _View:
             self.binding.add_observable(
                 gauge, "Gauge", check.unit,
                 f"Configured warning/critical limit of {check.metric.name}.",
-                lambda _snapshot, gauge=gauge: self.results.limits.get(gauge, ()))
+                self._limits(gauge))
+
+    def _limits(self, gauge: str) -> Callable[[Snapshot], Iterable[Observation]]:
+        return lambda _snapshot: self.results.limits.get(gauge, ())
 
 
 class ThresholdEngine:
