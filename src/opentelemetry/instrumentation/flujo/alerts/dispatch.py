@@ -40,6 +40,7 @@ class Worker:
         self._dropped = dropped
         self._thread: threading.Thread | None = None
         self._pid = 0
+        self._failed = False
         self._lock = threading.Lock()
 
     def submit(self, event: AlertEvent) -> None:
@@ -71,10 +72,12 @@ class Worker:
                 self.handler(event)
             except Exception as exc:  # a handler's failure is its own, and counted
                 self._dropped[(self.name, "error")] += 1
-                # The message only: an exception's args may carry a URL or a server reply,
-                # never credentials (handlers keep those out of what they raise).
-                _logger.warning("alert handler %s failed: %s: %s", self.name,
-                                type(exc).__name__, exc)
+                # The message only, no traceback (its frames may hold credentials); a
+                # warning the first time, then debug: the count says how often.
+                _logger.log(logging.DEBUG if self._failed else logging.WARNING,
+                            "alert handler %s failed: %s: %s", self.name,
+                            type(exc).__name__, exc)
+                self._failed = True
             finally:
                 self._queue.task_done()
 
@@ -101,7 +104,7 @@ class Dispatcher:
 
     def worker(self, handler: AlertHandler, name: str | None, min_level: str) -> Worker:
         label = name or getattr(handler, "name", None) or getattr(
-            handler, "__qualname__", type(handler).__name__)
+            handler, "__name__", type(handler).__name__)
         return Worker(handler, str(label), min_level, self.queue_size, self.dropped)
 
     def add(self, handler: AlertHandler, name: str | None = None,
