@@ -351,3 +351,12 @@ def test_failing_and_hanging_handlers_delay_nothing(rig: Rig) -> None:
         release.set()
         for handler in (raises, hangs, good.append):
             remove_alert_handler(handler)
+
+
+def test_the_custom_thresholds_example_runs_its_handler() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    result = subprocess.run([sys.executable, "examples/custom_thresholds.py"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60, check=True)
+    assert "handler: reducing concurrency (memory pressure)" in result.stdout
+    assert result.stdout.count("handler: flujo.executor.memory.usage") == 3
+    assert "ok -> warning (value 450 MiB, limit > 400 MiB)" in result.stderr

@@ -111,7 +111,7 @@ def test_bad_rules_warn_once_and_the_rest_still_apply(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1, warnings
     assert why in warnings[0] and "OTEL_PYTHON_FLUJO_THRESHOLDS" in warnings[0]
-    assert entry.split(":")[0].strip() in warnings[0]
+    assert entry.split(":", maxsplit=1)[0].strip() in warnings[0]
     assert rules[(P + "queue.size", "warning")].limit == 70
     assert rules[(P + "object_pool.utilization", "warning")].limit == pytest.approx(0.85)
     defaults = {(r.metric, r.level): r for r in default_rules()}
