@@ -163,11 +163,13 @@ def test_overrides_from_a_json_file_and_env_wins(tmp_path: Path) -> None:
     assert rules[(P + "queue.size", "warning")].limit == 20
 
 
-@pytest.mark.parametrize("content", [b"[memory.usage\nwarning=", b"\xff\xfe", b"[1, 2]",
-                                     b"#" * (MAX_FILE_BYTES + 1)])
+@pytest.mark.parametrize(("suffix", "content"), [
+    ("toml", b"[memory.usage\nwarning="), ("toml", b"\xff\xfe"), ("json", b"[1, 2]"),
+    ("toml", b"#" * (MAX_FILE_BYTES + 1)), ("json", b"[" * 200_000),
+    ("json", b'{"a":' * 50_000 + b"1" + b"}" * 50_000)])
 def test_an_unusable_file_warns_and_the_defaults_stay(
-        tmp_path: Path, content: bytes, caplog: pytest.LogCaptureFixture) -> None:
-    path = tmp_path / ("bad.json" if content == b"[1, 2]" else "bad.toml")
+        tmp_path: Path, suffix: str, content: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / f"bad.{suffix}"
     path.write_bytes(content)
     with caplog.at_level(logging.WARNING):
         assert rules_of(path=str(path)) == {(r.metric, r.level): r for r in default_rules()}

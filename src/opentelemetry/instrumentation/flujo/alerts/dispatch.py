@@ -32,12 +32,12 @@ class Worker:
     after a fork, whose child has no threads)."""
 
     def __init__(self, handler: AlertHandler, name: str, min_level: str, size: int,
-                 dropped: Counter[tuple[str, str]]) -> None:
+                 count: Callable[[str, str], None]) -> None:
         self.handler = handler
         self.name = name
         self.min_severity = SEVERITY[min_level]
         self._queue: queue.Queue[AlertEvent | None] = queue.Queue(size)
-        self._dropped = dropped
+        self._count = count
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._failed = False
@@ -50,7 +50,7 @@ class Worker:
         try:
             self._queue.put_nowait(event)
         except queue.Full:
-            self._dropped[(self.name, "queue_full")] += 1
+            self._count(self.name, "queue_full")
 
     def _ensure_thread(self) -> None:
         if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
@@ -71,7 +71,7 @@ class Worker:
                     return
                 self.handler(event)
             except Exception as exc:  # a handler's failure is its own, and counted
-                self._dropped[(self.name, "error")] += 1
+                self._count(self.name, "error")
                 # The message only, no traceback (its frames may hold credentials); a
                 # warning the first time, then debug: the count says how often.
                 _logger.log(logging.DEBUG if self._failed else logging.WARNING,
@@ -97,6 +97,7 @@ class Dispatcher:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._dropped_lock = threading.Lock()
         self.dropped: Counter[tuple[str, str]] = Counter()
         self.queue_size = 100
         self._added: list[Worker] = []
@@ -105,7 +106,16 @@ class Dispatcher:
     def worker(self, handler: AlertHandler, name: str | None, min_level: str) -> Worker:
         label = name or getattr(handler, "name", None) or getattr(
             handler, "__name__", type(handler).__name__)
-        return Worker(handler, str(label), min_level, self.queue_size, self.dropped)
+        return Worker(handler, str(label), min_level, self.queue_size, self.count)
+
+    def count(self, handler: str, reason: str) -> None:
+        with self._dropped_lock:
+            self.dropped[(handler, reason)] += 1
+
+    def dropped_counts(self) -> list[tuple[str, str, int]]:
+        """(handler, reason, count): read by a collection while workers add to it."""
+        with self._dropped_lock:
+            return [(handler, reason, n) for (handler, reason), n in self.dropped.items()]
 
     def add(self, handler: AlertHandler, name: str | None = None,
             min_level: str = "warning") -> None:
@@ -136,7 +146,7 @@ class Dispatcher:
                 ALERT_LOGGER.log(_LOG_LEVEL[event.new_state], "ALERT: %s", event.message,
                                  extra={"flujo_alert": event.to_dict()})
             except Exception:
-                self.dropped[("logging", "error")] += 1
+                self.count("logging", "error")
             for worker in workers:
                 worker.submit(event)
 

@@ -165,10 +165,14 @@ def read_file(path: str, source: str) -> list[Entry]:
         tree = json.loads(text) if path.lower().endswith(".json") else tomllib.loads(text)
         if not isinstance(tree, Mapping):
             raise ValueError("the top level is not a table")
-    except (OSError, ValueError) as exc:  # JSON/TOML/Unicode errors are ValueErrors
+    except (OSError, ValueError, RecursionError) as exc:  # JSON/TOML/Unicode: ValueError
         _logger.warning("%s=%r cannot be used (%s); using no file thresholds", source, path, exc)
         return []
-    return parse_mapping(tree, f"{source} {path}")
+    try:
+        return parse_mapping(tree, f"{source} {path}")
+    except RecursionError:  # tables nested thousands deep
+        _logger.warning("%s=%r is nested too deeply; using no file thresholds", source, path)
+        return []
 
 
 def apply(rules: dict[tuple[str, str], Rule], entries: Iterable[Entry], source: str) -> None:

@@ -9,6 +9,7 @@ raise every alert twice.
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from collections.abc import Callable, Iterable
@@ -29,6 +30,8 @@ from opentelemetry.instrumentation.flujo.thresholds.evaluate import (
 )
 from opentelemetry.instrumentation.flujo.thresholds.overrides import Entry, effective_rules
 from opentelemetry.instrumentation.flujo.thresholds.rules import Rule
+
+_logger = logging.getLogger(__name__)
 
 ALERTS_DROPPED = "flujo.otel.alerts.dropped"
 _STATUS_DESCRIPTION = ("Threshold state of a metric: 1 for the current state (ok, warning, "
@@ -88,7 +91,10 @@ class ThresholdEngine:
         self.rules: tuple[Rule, ...] = effective_rules(config, self.api)
         self.evaluator = Evaluator(
             compile_rules(self.rules), config.hysteresis_enter, config.hysteresis_exit)
-        alerts.configure(config)
+        try:
+            alerts.configure(config)
+        except Exception:  # a handler that cannot be built must not stop the metrics
+            _logger.warning("alert handlers could not be configured", exc_info=True)
         with _api_lock:
             _engines.add(self)
 
@@ -101,7 +107,7 @@ class ThresholdEngine:
         binding.add_observable(
             ALERTS_DROPPED, "Counter", "{alert}", SELF_BY_NAME[ALERTS_DROPPED].description,
             lambda _snapshot: [Observation(count, {"handler": handler, "reason": reason})
-                               for (handler, reason), count in DISPATCHER.dropped.items()])
+                               for handler, reason, count in DISPATCHER.dropped_counts()])
         binding.add_listener(view.on_snapshot)
         with self._lock:
             self._views.append(view)
