@@ -27,7 +27,7 @@ from opentelemetry.instrumentation.flujo.alerts.dispatch import DISPATCHER
 from opentelemetry.instrumentation.flujo.config import load_config
 from opentelemetry.instrumentation.flujo.runtime import Runtime, reset_runtime
 
-from conftest import ROOT, StaticExecutor, collect
+from conftest import ROOT, StaticExecutor, collect, require
 
 MEMORY = "flujo.executor.memory.usage"
 SECRET = "s3cr3t-T0ken"
@@ -246,8 +246,11 @@ def _free_port() -> int:
 
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[int, list[Any], list[str]]]:
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult
+    try:
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+    except ImportError:
+        require(False, "aiosmtpd (the test extra)")
 
     messages: list[Any] = []
     logins: list[str] = []
