@@ -76,7 +76,8 @@ def test_reference_executor_reports_every_metric_from_real_state(
     instrument_executor(executor, "reference")
     raw = executor.get_optimization_stats()
     points = collect(reader)
-    exported = {name for name, attrs in points if ("flujo.executor.name", "reference") in attrs}
+    exported = {name for name, attrs in points if ("flujo.executor.name", "reference") in attrs
+                and not name.startswith(catalog.THRESHOLD_PREFIX)}
     assert exported == {m.name for m in catalog.METRICS}
     clean = Normaliser().normalise(raw, Counter())
     # The workload is over, so the two reads agree on everything but the memory figures.
@@ -97,7 +98,8 @@ def test_every_point_carries_the_executor_name(reader: InMemoryMetricReader) -> 
     instrument_executor(executor)
     points = collect(reader)
     # 33 metrics; executions has 3 outcome points and the circuit breaker 3 state points.
-    assert sum(name.startswith("flujo.executor.") for name, _ in points) == 37
+    assert sum(name.startswith("flujo.executor.") and not name.startswith(
+        catalog.THRESHOLD_PREFIX) for name, _ in points) == 37
     for name, attrs in points:
         if name.startswith("flujo.executor."):
             assert dict(attrs)["flujo.executor.name"] == "StaticExecutor"

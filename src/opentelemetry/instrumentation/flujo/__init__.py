@@ -18,6 +18,11 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
     BaseInstrumentor,
 )
 
+from opentelemetry.instrumentation.flujo.alerts import (
+    AlertEvent,
+    add_alert_handler,
+    remove_alert_handler,
+)
 from opentelemetry.instrumentation.flujo.flujo_patch import patch_flujo, unpatch_flujo
 from opentelemetry.instrumentation.flujo.package import _instruments
 from opentelemetry.instrumentation.flujo.runtime import (
@@ -25,14 +30,20 @@ from opentelemetry.instrumentation.flujo.runtime import (
     instrument_executor,
     uninstrument_executor,
 )
+from opentelemetry.instrumentation.flujo.thresholds import clear_thresholds, set_thresholds
 from opentelemetry.instrumentation.flujo.version import __version__
 
 _logger = logging.getLogger(__name__)
 
 __all__ = [
+    "AlertEvent",
     "FlujoInstrumentor",
     "__version__",
+    "add_alert_handler",
+    "clear_thresholds",
     "instrument_executor",
+    "remove_alert_handler",
+    "set_thresholds",
     "uninstrument_executor",
 ]
 

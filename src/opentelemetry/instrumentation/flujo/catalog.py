@@ -268,5 +268,8 @@ SELF_METRICS: tuple[SelfMetric, ...] = (
                "Values dropped by normalisation, by reason."),
     SelfMetric("flujo.otel.collection.errors", "Counter", "{error}",
                "Stats reads that raised or timed out, by reason."),
+    SelfMetric("flujo.otel.alerts.dropped", "Counter", "{alert}",
+               "Alert events a handler did not deliver (queue full or handler error), "
+               "by handler and reason."),
 )
 SELF_BY_NAME = {m.name: m for m in SELF_METRICS}

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from opentelemetry.instrumentation.flujo import environment_variables as ev
@@ -31,6 +32,27 @@ class Config:
     stats_timeout_s: float = 1.0
     csv_path: str = "flujo_metrics.csv"
     jsonl_path: str = "flujo_metrics.jsonl"
+    # threshold view (thresholds/)
+    thresholds: str = ""
+    thresholds_file: str = ""
+    hysteresis_enter: int = 1
+    hysteresis_exit: int = 1
+    # alert delivery (alerts/); secrets stay out of reprs
+    alert_queue_size: int = 100
+    webhook_url: str = field(default="", repr=False)
+    webhook_headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    webhook_timeout_s: float = 5.0
+    webhook_retries: int = 3
+    webhook_min_level: str = "warning"
+    smtp_host: str = ""
+    smtp_port: int = 0
+    smtp_security: str = "starttls"
+    smtp_from: str = ""
+    smtp_to: tuple[str, ...] = ()
+    smtp_username: str = field(default="", repr=False)
+    smtp_password: str = field(default="", repr=False)
+    smtp_timeout_s: float = 10.0
+    smtp_min_level: str = "critical"
 
 
 def warn_invalid(variable: str, value: str, problem: str, used: object) -> None:
@@ -99,6 +121,77 @@ def parse_globs(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def parse_headers(raw: str) -> tuple[tuple[str, str], ...]:
+    """``k=v,k2=v2`` with URL-encoded values, as in ``OTEL_EXPORTER_OTLP_HEADERS``."""
+    out = []
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        key, equals, value = part.partition("=")
+        if not equals or not key.strip():
+            raise ValueError("not key=value")  # never echo a header value: it may be a token
+        out.append((key.strip(), urllib.parse.unquote(value.strip())))
+    return tuple(out)
+
+
+def parse_url(raw: str) -> str:
+    if urllib.parse.urlsplit(raw).scheme not in ("http", "https"):
+        raise ValueError(raw)
+    return raw
+
+
+def _alert_settings(env: Mapping[str, str], default: Config) -> dict[str, object]:
+    ms = parse_float(1.0, 600_000.0)
+    level = parse_choice("warning", "critical")
+    return {
+        "alert_queue_size": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE,
+                                 parse_int(1, 100_000), default.alert_queue_size,
+                                 "is not a whole number from 1 to 100000"),
+        # A webhook URL often is the secret (Slack, Teams): never echoed.
+        "webhook_url": _secret(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL, parse_url, "",
+                               "is not an http:// or https:// URL; no webhook"),
+        "webhook_headers": _secret(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_HEADERS,
+                                   parse_headers, default.webhook_headers,
+                                   "is not a comma-separated list of key=value; no headers"),
+        "webhook_timeout_s": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_TIMEOUT, ms,
+                                  default.webhook_timeout_s * 1000,
+                                  "is not a number of milliseconds from 1 to 600000") / 1000,
+        "webhook_retries": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_RETRIES, parse_int(0, 10),
+                                default.webhook_retries, "is not a whole number from 0 to 10"),
+        "webhook_min_level": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_MIN_LEVEL, level,
+                                  default.webhook_min_level, "is not warning or critical"),
+        "smtp_host": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_HOST, "").strip(),
+        "smtp_port": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_PORT, parse_int(1, 65535), 0,
+                          "is not a port number"),
+        "smtp_security": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_SECURITY,
+                              parse_choice("starttls", "ssl", "none"), default.smtp_security,
+                              "is not starttls, ssl or none"),
+        "smtp_from": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_FROM, "").strip(),
+        "smtp_to": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_TO, parse_globs, default.smtp_to,
+                        "is not a comma-separated list of addresses"),
+        "smtp_username": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME, ""),
+        "smtp_password": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD, ""),
+        "smtp_timeout_s": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_TIMEOUT, ms,
+                               default.smtp_timeout_s * 1000,
+                               "is not a number of milliseconds from 1 to 600000") / 1000,
+        "smtp_min_level": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_MIN_LEVEL, level,
+                               default.smtp_min_level, "is not warning or critical"),
+    }
+
+
+def _secret(env: Mapping[str, str], variable: str, parse: Callable[[str], T], default: T,
+            problem: str) -> T:
+    """Like :func:`read`, but the warning never shows the value (it may hold a token)."""
+    raw = env.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        return parse(raw)
+    except ValueError:
+        _logger.warning("%s %s", variable, problem)
+        return default
+
+
 def load_config(environ: Mapping[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
     default = Config()
@@ -118,4 +211,11 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         csv_path=read(env, ev.OTEL_PYTHON_FLUJO_CSV_PATH, str, default.csv_path, "is unusable"),
         jsonl_path=read(env, ev.OTEL_PYTHON_FLUJO_JSONL_PATH, str, default.jsonl_path,
                         "is unusable"),
+        thresholds=env.get(ev.OTEL_PYTHON_FLUJO_THRESHOLDS, "").strip(),
+        thresholds_file=env.get(ev.OTEL_PYTHON_FLUJO_THRESHOLDS_FILE, "").strip(),
+        hysteresis_enter=read(env, ev.OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER, parse_int(1, 1000),
+                              default.hysteresis_enter, "is not a whole number from 1 to 1000"),
+        hysteresis_exit=read(env, ev.OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT, parse_int(1, 1000),
+                             default.hysteresis_exit, "is not a whole number from 1 to 1000"),
+        **_alert_settings(env, default),  # type: ignore[arg-type]
     )

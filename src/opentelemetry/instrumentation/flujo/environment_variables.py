@@ -62,3 +62,153 @@ OTEL_PYTHON_FLUJO_JSONL_PATH = "OTEL_PYTHON_FLUJO_JSONL_PATH"
 File the ``flujo_jsonl`` metrics exporter appends to, one JSON object per line and
 data point (default ``flujo_metrics.jsonl`` in the working directory).
 """
+
+OTEL_PYTHON_FLUJO_THRESHOLDS = "OTEL_PYTHON_FLUJO_THRESHOLDS"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_THRESHOLDS
+
+Threshold overrides, ``metric: level<op>limit, ...; metric: ...``, e.g.
+``memory.usage: warning>600MiB, critical>900MiB; cache.hit_ratio: warning<40%``.
+Limits carry their unit (``MiB``/``MB``, ``ms``/``s``, ``%`` or a 0..1 ratio, ``/s`` for
+counter rates, ``0.9*cache.max`` for relative limits); ``level=off`` or ``metric: off``
+removes rules (syntax: the README's thresholds section). A bad entry gets one warning
+and is ignored.
+"""
+
+OTEL_PYTHON_FLUJO_THRESHOLDS_FILE = "OTEL_PYTHON_FLUJO_THRESHOLDS_FILE"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_THRESHOLDS_FILE
+
+Path of a TOML file (JSON if it ends in ``.json``, at most 1 MiB) with a table per
+metric: ``["memory.usage"]`` ``warning = ">600MiB"``. Applied before
+``OTEL_PYTHON_FLUJO_THRESHOLDS``.
+"""
+
+OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER = "OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER
+
+Consecutive collections beyond a limit before its state (warning, critical) is entered
+(default 1).
+"""
+
+OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT = "OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT
+
+Consecutive collections within a limit before its state is left (default 1).
+"""
+
+OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE = "OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE
+
+Alert events waiting per handler (default 100). Past it, events for that handler are
+dropped and counted in ``flujo.otel.alerts.dropped{reason="queue_full"}``.
+"""
+
+OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL = "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL
+
+``http://`` or ``https://`` URL that receives each alert event as a JSON POST (TLS
+certificates verified). Treated as a secret: never logged. Default: no webhook.
+"""
+
+OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_HEADERS = "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_HEADERS"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_HEADERS
+
+Extra request headers, ``key=value,key2=value2`` (values URL-encoded), e.g.
+``Authorization=Bearer%20xyz``. Never logged.
+"""
+
+OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_TIMEOUT = "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_TIMEOUT"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_TIMEOUT
+
+Timeout of one webhook request in milliseconds (default 5000).
+"""
+
+OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_RETRIES = "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_RETRIES"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_RETRIES
+
+Retries after a failed webhook request (connection error, 429 or 5xx), with exponential
+backoff from 0.5 s (default 3).
+"""
+
+OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_MIN_LEVEL = "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_MIN_LEVEL"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_MIN_LEVEL
+
+``warning`` (default: every transition) or ``critical`` (only transitions into or out
+of critical).
+"""
+
+OTEL_PYTHON_FLUJO_ALERT_SMTP_HOST = "OTEL_PYTHON_FLUJO_ALERT_SMTP_HOST"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_ALERT_SMTP_HOST
+
+SMTP server for e-mail alerts. E-mail is on when this, ``..._SMTP_FROM`` and
+``..._SMTP_TO`` are set.
+"""
+
+OTEL_PYTHON_FLUJO_ALERT_SMTP_PORT = "OTEL_PYTHON_FLUJO_ALERT_SMTP_PORT"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_ALERT_SMTP_PORT
+
+SMTP port (default 587 for ``starttls``, 465 for ``ssl``, 25 for ``none``).
+"""
+
+OTEL_PYTHON_FLUJO_ALERT_SMTP_SECURITY = "OTEL_PYTHON_FLUJO_ALERT_SMTP_SECURITY"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_ALERT_SMTP_SECURITY
+
+``starttls`` (default), ``ssl`` (implicit TLS) or ``none`` (plain text; only for a
+local relay). Certificates are verified.
+"""
+
+OTEL_PYTHON_FLUJO_ALERT_SMTP_FROM = "OTEL_PYTHON_FLUJO_ALERT_SMTP_FROM"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_ALERT_SMTP_FROM
+
+Sender address of alert e-mails.
+"""
+
+OTEL_PYTHON_FLUJO_ALERT_SMTP_TO = "OTEL_PYTHON_FLUJO_ALERT_SMTP_TO"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_ALERT_SMTP_TO
+
+Comma-separated recipient addresses.
+"""
+
+OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME = "OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME
+
+SMTP login user (optional). Credentials are read only from the environment and never
+logged or shown in a repr.
+"""
+
+OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD = "OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD
+
+SMTP login password (with ``..._SMTP_USERNAME``). Never logged.
+"""
+
+OTEL_PYTHON_FLUJO_ALERT_SMTP_TIMEOUT = "OTEL_PYTHON_FLUJO_ALERT_SMTP_TIMEOUT"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_ALERT_SMTP_TIMEOUT
+
+Timeout of the SMTP conversation in milliseconds (default 10000).
+"""
+
+OTEL_PYTHON_FLUJO_ALERT_SMTP_MIN_LEVEL = "OTEL_PYTHON_FLUJO_ALERT_SMTP_MIN_LEVEL"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_ALERT_SMTP_MIN_LEVEL
+
+``critical`` (default, as in the monitoring guide: transitions into or out of critical)
+or ``warning`` (every transition).
+"""

@@ -21,6 +21,7 @@ from opentelemetry.instrumentation.flujo.instruments import register_catalog
 from opentelemetry.instrumentation.flujo.normalise import Normaliser
 from opentelemetry.instrumentation.flujo.registry import Registry
 from opentelemetry.instrumentation.flujo.snapshot import SnapshotTaker
+from opentelemetry.instrumentation.flujo.thresholds.view import ThresholdEngine
 from opentelemetry.instrumentation.flujo.version import __version__
 
 _logger = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ class Runtime:
         # Each hook adds one concern's instruments to a new binding (catalog
         # metrics here; the threshold view adds its own).
         self.hooks: list[BindingHook] = [lambda binding, _config: register_catalog(binding)]
+        # The threshold view: one engine (rules, hysteresis state) shared by every binding.
+        self.thresholds = ThresholdEngine(self.config)
+        self.hooks.append(self.thresholds.bind)
 
     def bind(self, meter_provider: MeterProvider | None = None) -> Binding:
         provider = meter_provider or metrics.get_meter_provider()

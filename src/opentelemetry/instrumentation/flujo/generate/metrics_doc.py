@@ -76,6 +76,13 @@ def render() -> str:
         f"`{THRESHOLD_STATUS}` (UpDownCounter, unit `1`, attributes `flujo.threshold.metric`, "
         "`flujo.threshold.state` = `ok` | `warning` | `critical`) is 1 for the current state.",
         "",
+        "Both carry `flujo.executor.name` and are exported only while the metric has a value "
+        "(absent is not ok). A relative limit is exported multiplied out (e.g. 0.8 x "
+        "`cache.max`); a rate limit on a counter is per second, in the counter's unit + `/s` "
+        "(e.g. `{eviction}/s`); the circuit-breaker state rule has a status but no limit "
+        "gauge. The limits are the effective ones: these defaults with the user's "
+        "overrides (`OTEL_PYTHON_FLUJO_THRESHOLDS`, `..._FILE`, `set_thresholds()`).",
+        "",
         "## Self-telemetry",
         "",
         "| metric | kind | unit | meaning |",

@@ -1,1 +1,63 @@
-"""The threshold view layer: rules, evaluation, states and alert events."""
+"""The threshold view layer: rules, evaluation, states and alert events.
+
+``effective_rules(config)`` is the one answer to "which thresholds apply": the catalog's
+defaults with the user's file, inline and API overrides. Backends generate their alert
+rules from it, the view evaluates it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.instrumentation.flujo.thresholds.overrides import (
+    Entry,
+    effective_rules,
+    parse_inline,
+    parse_mapping,
+)
+from opentelemetry.instrumentation.flujo.thresholds.rules import LEVELS, Rule, default_rules
+
+_logger = logging.getLogger(__name__)
+
+__all__ = [
+    "LEVELS",
+    "Rule",
+    "clear_thresholds",
+    "default_rules",
+    "effective_rules",
+    "set_thresholds",
+]
+
+
+def set_thresholds(spec: str | Mapping[str, Any], *, replace: bool = False) -> None:
+    """Override thresholds from code; applied after the environment's, from the next
+    collection on.
+
+    ``spec`` is the inline syntax (``"memory.usage: warning>600MiB, critical>900MiB"``)
+    or a mapping like the file's (``{"cache.hit_ratio": {"warning": "<40%"}}``). Calls
+    add up unless ``replace=True``. A bad entry gets one warning and is ignored; never
+    raises.
+    """
+    source = "set_thresholds()"
+    if isinstance(spec, str):
+        entries = parse_inline(spec, source)
+    elif isinstance(spec, Mapping):
+        entries = parse_mapping(spec, source)
+    else:
+        _logger.warning("%s: %r is neither text nor a mapping; ignored", source, spec)
+        return
+    _publish(tuple(entries), replace)
+
+
+def clear_thresholds() -> None:
+    """Drop every override made with :func:`set_thresholds`."""
+    _publish((), True)
+
+
+def _publish(entries: tuple[Entry, ...], replace: bool) -> None:
+    # Imported here: the view needs the alerts package, which needs thresholds.units.
+    from opentelemetry.instrumentation.flujo.thresholds.view import publish_api
+
+    publish_api(entries, replace)

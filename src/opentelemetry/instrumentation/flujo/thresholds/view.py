@@ -1,0 +1,132 @@
+"""The threshold view: one engine per runtime, plugged into every binding by a hook.
+
+Per binding it registers ``flujo.executor.threshold.status``, a limit gauge per metric
+that has a numeric rule, and ``flujo.otel.alerts.dropped``; a snapshot listener
+evaluates each new snapshot once and the callbacks only hand out the results. The
+hysteresis state is the engine's, shared by every binding, so two MeterProviders do not
+raise every alert twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Iterable
+
+from opentelemetry.metrics import Observation
+
+from opentelemetry.instrumentation.flujo import alerts
+from opentelemetry.instrumentation.flujo.alerts.dispatch import DISPATCHER
+from opentelemetry.instrumentation.flujo.binding import Binding
+from opentelemetry.instrumentation.flujo.catalog import SELF_BY_NAME, THRESHOLD_STATUS
+from opentelemetry.instrumentation.flujo.config import Config
+from opentelemetry.instrumentation.flujo.snapshot import Snapshot
+from opentelemetry.instrumentation.flujo.thresholds.evaluate import (
+    Check,
+    Evaluator,
+    Results,
+    compile_rules,
+)
+from opentelemetry.instrumentation.flujo.thresholds.overrides import Entry, effective_rules
+from opentelemetry.instrumentation.flujo.thresholds.rules import Rule
+
+_logger = logging.getLogger(__name__)
+
+ALERTS_DROPPED = "flujo.otel.alerts.dropped"
+_STATUS_DESCRIPTION = ("Threshold state of a metric: 1 for the current state (ok, warning, "
+                       "critical), 0 for the others.")
+
+# The Python API's overrides, and the engines alive in this process that apply them.
+_api: tuple[Entry, ...] = ()
+_api_lock = threading.Lock()
+_engines: weakref.WeakSet[ThresholdEngine] = weakref.WeakSet()
+
+
+def publish_api(entries: tuple[Entry, ...], replace: bool) -> None:
+    global _api
+    with _api_lock:
+        _api = entries if replace else _api + entries
+        api, engines = _api, list(_engines)
+    for engine in engines:
+        engine.set_api_overrides(api)
+
+
+class _View:
+    """What one binding's callbacks read: the results of its latest snapshot."""
+
+    def __init__(self, engine: ThresholdEngine, binding: Binding) -> None:
+        self.engine = engine
+        self.binding = binding
+        self.results = Results()
+        self.gauges: set[str] = set()
+
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        self.results = self.engine.evaluate(snapshot)
+
+    def status(self, _snapshot: Snapshot) -> Iterable[Observation]:
+        return self.results.status
+
+    def add_gauges(self, checks: tuple[Check, ...]) -> None:
+        for check in checks:
+            gauge = check.gauge
+            if gauge is None or gauge in self.gauges:
+                continue
+            self.gauges.add(gauge)
+            self.binding.add_observable(
+                gauge, "Gauge", check.unit,
+                f"Configured warning/critical limit of {check.metric.name}.",
+                self._limits(gauge))
+
+    def _limits(self, gauge: str) -> Callable[[Snapshot], Iterable[Observation]]:
+        return lambda _snapshot: self.results.limits.get(gauge, ())
+
+
+class ThresholdEngine:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._views: list[_View] = []
+        self.api = _api
+        self.rules: tuple[Rule, ...] = effective_rules(config, self.api)
+        self.evaluator = Evaluator(
+            compile_rules(self.rules), config.hysteresis_enter, config.hysteresis_exit)
+        try:
+            alerts.configure(config)
+        except Exception:  # a handler that cannot be built must not stop the metrics
+            _logger.warning("alert handlers could not be configured", exc_info=True)
+        with _api_lock:
+            _engines.add(self)
+
+    def bind(self, binding: Binding, _config: Config) -> None:
+        """The runtime hook: this binding's threshold instruments and listener."""
+        view = _View(self, binding)
+        binding.add_observable(THRESHOLD_STATUS, "UpDownCounter", "1", _STATUS_DESCRIPTION,
+                               view.status)
+        view.add_gauges(self.evaluator.checks)
+        binding.add_observable(
+            ALERTS_DROPPED, "Counter", "{alert}", SELF_BY_NAME[ALERTS_DROPPED].description,
+            lambda _snapshot: [Observation(count, {"handler": handler, "reason": reason})
+                               for handler, reason, count in DISPATCHER.dropped_counts()])
+        binding.add_listener(view.on_snapshot)
+        with self._lock:
+            self._views.append(view)
+
+    def set_api_overrides(self, api: tuple[Entry, ...]) -> None:
+        """New rules for the next evaluation; called outside any collection, so new limit
+        gauges can be created (the SDK's collection lock is not re-entrant)."""
+        rules = effective_rules(self.config, api)
+        checks = compile_rules(rules)
+        with self._lock:
+            self.api, self.rules = api, rules
+            self.evaluator.replace(checks)
+            views = list(self._views)
+        for view in views:
+            view.add_gauges(checks)
+
+    def evaluate(self, snapshot: Snapshot) -> Results:
+        with self._lock:
+            results, events = self.evaluator.evaluate(snapshot)
+        if events:
+            DISPATCHER.publish(events)
+        return results

@@ -1,0 +1,365 @@
+"""Alert events reach logging, the OTel Logs API, callables, a real webhook and a real SMTP
+server; a failing or hanging handler delays neither the collection nor the others."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs import export as logs_export
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from opentelemetry.instrumentation.flujo import AlertEvent, add_alert_handler, remove_alert_handler
+from opentelemetry.instrumentation.flujo.alerts import LogsApiHandler
+from opentelemetry.instrumentation.flujo.alerts.dispatch import DISPATCHER
+from opentelemetry.instrumentation.flujo.config import load_config
+from opentelemetry.instrumentation.flujo.runtime import Runtime, reset_runtime
+
+from conftest import ROOT, StaticExecutor, collect, require
+
+MEMORY = "flujo.executor.memory.usage"
+SECRET = "s3cr3t-T0ken"
+
+
+class Rig:
+    """A runtime configured from ``env`` with one executor ``api`` and a reader."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.runtime: Runtime = reset_runtime(load_config(env or {}))
+        self.reader = InMemoryMetricReader()
+        self.provider = MeterProvider(metric_readers=[self.reader])
+        self.runtime.bind(self.provider)
+        self.executor = StaticExecutor({})
+        self.runtime.registry.add(self.executor, "api")
+
+    def collect(self, usage_mb: float) -> float:
+        """One collection with memory.usage at ``usage_mb``; returns how long it took."""
+        self.executor.stats = {"memory": {"usage_mb": usage_mb}}
+        started = time.perf_counter()
+        collect(self.reader)
+        return time.perf_counter() - started
+
+    def close(self) -> None:
+        self.runtime.deactivate()
+        self.provider.shutdown()
+        reset_runtime(load_config({}))  # drops the environment's handlers
+
+
+@pytest.fixture
+def rig() -> Iterator[Rig]:
+    r = Rig()
+    yield r
+    r.close()
+
+
+def test_logging_gets_a_structured_record(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="opentelemetry.instrumentation.flujo.alerts"):
+        rig.collect(900)
+        rig.collect(100)
+    records = [r for r in caplog.records if r.name == "opentelemetry.instrumentation.flujo.alerts"]
+    assert [r.levelno for r in records] == [logging.ERROR, logging.INFO]
+    assert "ok -> critical" in records[0].getMessage()
+    assert "900 MiB" in records[0].getMessage()
+    alert = records[0].flujo_alert  # type: ignore[attr-defined]
+    assert (alert["executor"], alert["metric"], alert["old_state"], alert["new_state"],
+            alert["unit"], alert["limit"]) == ("api", MEMORY, "ok", "critical", "By", 800 * 2**20)
+
+
+def test_a_callable_gets_the_event_record(rig: Rig) -> None:
+    events: list[AlertEvent] = []
+    add_alert_handler(events.append)
+    try:
+        rig.collect(600)
+        assert DISPATCHER.flush()
+    finally:
+        remove_alert_handler(events.append)
+    (event,) = events
+    assert (event.executor, event.metric, event.old_state, event.new_state) == (
+        "api", MEMORY, "ok", "warning")
+    assert (event.value, event.limit, event.unit) == (600 * 2**20, 500 * 2**20, "By")
+    assert abs(event.timestamp.timestamp() - time.time()) < 60
+
+
+def test_the_logs_api_gets_an_event(rig: Rig) -> None:
+    # InMemoryLogRecordExporter from 1.44 on; InMemoryLogExporter before
+    exporter = getattr(logs_export, "InMemoryLogRecordExporter",
+                       logs_export.InMemoryLogExporter)()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(logs_export.SimpleLogRecordProcessor(exporter))
+    handler = LogsApiHandler(provider)
+    add_alert_handler(handler)
+    try:
+        rig.collect(900)
+        assert DISPATCHER.flush()
+    finally:
+        remove_alert_handler(handler)
+    (finished,) = exporter.get_finished_logs()
+    record = getattr(finished, "log_record", finished)
+    assert record.event_name == "flujo.threshold.transition"
+    assert record.severity_text == "CRITICAL"
+    assert dict(record.attributes) == {
+        "flujo.executor.name": "api", "flujo.threshold.metric": MEMORY,
+        "flujo.threshold.state": "critical", "flujo.threshold.previous_state": "ok",
+        "flujo.threshold.value": 900.0 * 2**20, "flujo.threshold.limit": 800.0 * 2**20,
+        "flujo.threshold.unit": "By"}
+
+
+GLOBAL_PROVIDER_APP = """
+import sys
+sys.path.insert(0, "tests")
+from opentelemetry._logs import set_logger_provider
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs import export
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.instrumentation.flujo import instrument_executor
+from opentelemetry.instrumentation.flujo.alerts.dispatch import DISPATCHER
+from conftest import StaticExecutor
+
+exporter = getattr(export, "InMemoryLogRecordExporter", None) or export.InMemoryLogExporter
+exporter = exporter()
+provider = LoggerProvider()
+provider.add_log_record_processor(export.SimpleLogRecordProcessor(exporter))
+set_logger_provider(provider)
+reader = InMemoryMetricReader()
+executor = StaticExecutor({"cache": {"hit_rate": 5}})  # held: the registry's ref is weak
+instrument_executor(executor, "app", MeterProvider(metric_readers=[reader]))
+reader.get_metrics_data()
+DISPATCHER.flush()
+for log in exporter.get_finished_logs():
+    record = getattr(log, "log_record", log)
+    print(record.event_name, record.attributes["flujo.threshold.metric"],
+          record.attributes["flujo.threshold.state"])
+"""
+
+
+def test_the_global_logger_provider_is_used_once_set() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    result = subprocess.run([sys.executable, "-c", GLOBAL_PROVIDER_APP], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "flujo.threshold.transition", "flujo.executor.cache.hit_ratio", "critical"]
+
+
+class Webhook:
+    """A real HTTP server on 127.0.0.1 that fails the first ``failures`` requests."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.failures = failures
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                hook.headers.append(dict(self.headers))
+                if hook.failures > 0:
+                    hook.failures -= 1
+                    self.send_response(503)
+                else:
+                    hook.bodies.append(json.loads(body))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook?token={SECRET}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_webhook_posts_json_and_retries_with_backoff(caplog: pytest.LogCaptureFixture) -> None:
+    hook = Webhook(failures=1)
+    rig = Rig({"OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL": hook.url,
+               "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_HEADERS": f"Authorization=Bearer%20{SECRET}",
+               "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_TIMEOUT": "2000"})
+    try:
+        with caplog.at_level(logging.DEBUG):
+            rig.collect(900)
+            assert DISPATCHER.flush(10)
+    finally:
+        rig.close()
+        hook.close()
+    assert len(hook.headers) == 2  # a 503, then the retry
+    assert hook.headers[-1]["Authorization"] == f"Bearer {SECRET}"
+    assert hook.headers[-1]["Content-Type"] == "application/json"
+    (body,) = hook.bodies
+    assert {k: body[k] for k in ("executor", "metric", "old_state", "new_state", "unit")} == {
+        "executor": "api", "metric": MEMORY, "old_state": "ok", "new_state": "critical",
+        "unit": "By"}
+    assert body["value"] == 900 * 2**20 and body["limit"] == 800 * 2**20
+    assert body["timestamp"].endswith("+00:00")
+    assert SECRET not in caplog.text and SECRET not in repr(rig.runtime.config)
+
+
+def test_webhook_gives_up_and_counts_it() -> None:
+    hook = Webhook(failures=100)
+    rig = Rig({"OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL": hook.url,
+               "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_RETRIES": "1"})
+    try:
+        before = DISPATCHER.dropped[("webhook", "error")]
+        rig.collect(900)
+        assert DISPATCHER.flush(10)
+        assert len(hook.headers) == 2
+        assert DISPATCHER.dropped[("webhook", "error")] == before + 1
+        dropped = {dict(a).get("handler"): v for (n, a), v in collect(rig.reader).items()
+                   if n == "flujo.otel.alerts.dropped"}
+        assert dropped["webhook"] >= 1
+    finally:
+        rig.close()
+        hook.close()
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "not a url"])
+def test_only_http_webhooks_and_the_url_is_never_logged(
+        url: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        config = load_config({"OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL": url})
+    assert config.webhook_url == ""
+    assert "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL" in caplog.text and url not in caplog.text
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, list[Any], list[str]]]:
+    try:
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+    except ImportError:
+        require(False, "aiosmtpd (the test extra)")
+
+    messages: list[Any] = []
+    logins: list[str] = []
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            messages.append(envelope)
+            return "250 OK"
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                      data: Any) -> AuthResult:
+        ok = data.login == b"alerts" and data.password == SECRET.encode()
+        logins.append(data.login.decode())
+        return AuthResult(success=ok, handled=False)  # handled=False: the server replies 535
+
+    port = _free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port,
+                            authenticator=authenticator, auth_require_tls=False)
+    controller.start()
+    yield port, messages, logins
+    controller.stop()
+
+
+def test_smtp_mails_critical_only_and_keeps_the_password_secret(
+        smtp_server: tuple[int, list[Any], list[str]], caplog: pytest.LogCaptureFixture) -> None:
+    port, messages, logins = smtp_server
+    rig = Rig({"OTEL_PYTHON_FLUJO_ALERT_SMTP_HOST": "127.0.0.1",
+               "OTEL_PYTHON_FLUJO_ALERT_SMTP_PORT": str(port),
+               "OTEL_PYTHON_FLUJO_ALERT_SMTP_SECURITY": "none",
+               "OTEL_PYTHON_FLUJO_ALERT_SMTP_FROM": "flujo@example.com",
+               "OTEL_PYTHON_FLUJO_ALERT_SMTP_TO": "oncall@example.com,sre@example.com",
+               "OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME": "alerts",
+               "OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD": SECRET})
+    try:
+        with caplog.at_level(logging.DEBUG):
+            rig.collect(600)  # ok -> warning: not mailed by default
+            rig.collect(900)  # warning -> critical: mailed
+            assert DISPATCHER.flush(10)
+            handlers = [repr(w.handler) for w in DISPATCHER._configured]
+    finally:
+        rig.close()
+    (envelope,) = messages
+    assert logins == ["alerts"]
+    assert envelope.rcpt_tos == ["oncall@example.com", "sre@example.com"]
+    text = envelope.content.decode()
+    assert f"Subject: CRITICAL: {MEMORY} on api" in text
+    assert "warning -> critical" in text and '"new_state": "critical"' in text
+    assert SECRET not in caplog.text and SECRET not in " ".join(handlers)
+    assert SECRET not in repr(load_config({"OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD": SECRET}))
+
+
+def test_a_failing_smtp_login_is_counted_without_the_password(
+        smtp_server: tuple[int, list[Any], list[str]], caplog: pytest.LogCaptureFixture) -> None:
+    port, messages, _ = smtp_server
+    rig = Rig({"OTEL_PYTHON_FLUJO_ALERT_SMTP_HOST": "127.0.0.1",
+               "OTEL_PYTHON_FLUJO_ALERT_SMTP_PORT": str(port),
+               "OTEL_PYTHON_FLUJO_ALERT_SMTP_SECURITY": "none",
+               "OTEL_PYTHON_FLUJO_ALERT_SMTP_FROM": "flujo@example.com",
+               "OTEL_PYTHON_FLUJO_ALERT_SMTP_TO": "oncall@example.com",
+               "OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME": "alerts",
+               "OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD": "wrong-" + SECRET})
+    try:
+        before = DISPATCHER.dropped[("smtp", "error")]
+        with caplog.at_level(logging.DEBUG):
+            rig.collect(900)
+            assert DISPATCHER.flush(10)
+    finally:
+        rig.close()
+    assert messages == []
+    assert DISPATCHER.dropped[("smtp", "error")] == before + 1
+    assert "alert handler smtp failed" in caplog.text and SECRET not in caplog.text
+
+
+def test_failing_and_hanging_handlers_delay_nothing(rig: Rig) -> None:
+    release = threading.Event()
+    good: list[AlertEvent] = []
+
+    def raises(event: AlertEvent) -> None:
+        raise RuntimeError("handler bug")
+
+    def hangs(event: AlertEvent) -> None:
+        release.wait(30)
+
+    for handler in (raises, hangs, good.append):
+        add_alert_handler(handler)
+    try:
+        before = dict(DISPATCHER.dropped)
+        durations = [rig.collect(usage) for usage in (900, 100) * 100]  # 200 transitions
+        # The good handler got every event while the hung one still holds its first.
+        deadline = time.monotonic() + 10
+        while len(good) < 200 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(good) == 200
+        assert max(durations) < 1.0  # a hang of 30 s would show here
+        assert DISPATCHER.dropped[("raises", "error")] - before.get(("raises", "error"), 0) \
+            == 200
+        # 100 queued + 1 in hand; the rest of the 200 did not fit
+        assert DISPATCHER.dropped[("hangs", "queue_full")] - before.get(
+            ("hangs", "queue_full"), 0) == 99
+    finally:
+        release.set()
+        for handler in (raises, hangs, good.append):
+            remove_alert_handler(handler)
+
+
+def test_the_custom_thresholds_example_runs_its_handler() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    result = subprocess.run([sys.executable, "examples/custom_thresholds.py"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60, check=True)
+    assert "handler: reducing concurrency (memory pressure)" in result.stdout
+    assert result.stdout.count("handler: flujo.executor.memory.usage") == 3
+    assert "ok -> warning (value 450 MiB, limit > 400 MiB)" in result.stderr

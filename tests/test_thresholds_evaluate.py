@@ -1,0 +1,264 @@
+"""The threshold view end to end: stats in, threshold states and limits out, per collection."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from opentelemetry.instrumentation.flujo import (
+    AlertEvent,
+    add_alert_handler,
+    clear_thresholds,
+    remove_alert_handler,
+    set_thresholds,
+)
+from opentelemetry.instrumentation.flujo.alerts.dispatch import DISPATCHER
+from opentelemetry.instrumentation.flujo.catalog import (
+    BY_NAME,
+    MIB,
+    PREFIX,
+    THRESHOLD_PREFIX,
+    THRESHOLD_STATUS,
+    Conversion,
+    Direction,
+)
+from opentelemetry.instrumentation.flujo.config import load_config
+from opentelemetry.instrumentation.flujo.runtime import Runtime, reset_runtime
+from opentelemetry.instrumentation.flujo.thresholds import Rule, default_rules
+
+from conftest import StaticExecutor, collect
+
+P = PREFIX
+_TO_RAW = {Conversion.RATE: 100.0, Conversion.RATIO: 1.0, Conversion.MIB: 1 / MIB,
+           Conversion.MIB_PER_S: 1 / MIB, Conversion.MS: 1000.0, Conversion.COUNT: 1.0}
+
+
+class View:
+    """A runtime configured from ``env``, one executor named ``x`` and a reader."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.runtime: Runtime = reset_runtime(load_config(env or {}))
+        self.reader = InMemoryMetricReader()
+        self.provider = MeterProvider(metric_readers=[self.reader])
+        self.runtime.bind(self.provider)
+        self.executor = StaticExecutor({})
+        self.runtime.registry.add(self.executor, "x")
+        self.events: list[AlertEvent] = []
+        add_alert_handler(self.events.append)
+
+    def states(self, stats: dict[str, Any], name: str = "x") -> dict[str, str]:
+        """{metric: current state} of executor ``name`` after one collection of ``stats``.
+
+        A new name gets a new executor: counters (and the failure ratio derived from
+        them) are cumulative per name, so a lower count is a reset, not a lower ratio.
+        """
+        if name != "x":
+            self.executor = StaticExecutor({})
+            self.runtime.registry.add(self.executor, name)
+        self.executor.stats = stats
+        return states(collect(self.reader), name)
+
+    def alerts(self) -> list[tuple[str, str, str]]:
+        assert DISPATCHER.flush()
+        return [(e.metric, e.old_state, e.new_state) for e in self.events]
+
+    def close(self) -> None:
+        remove_alert_handler(self.events.append)
+        self.runtime.deactivate()
+        self.provider.shutdown()
+
+
+def states(points: dict[tuple[str, frozenset[tuple[str, Any]]], Any],
+           executor: str = "x") -> dict[str, str]:
+    out = {}
+    for (name, attrs), value in points.items():
+        a = dict(attrs)
+        if name == THRESHOLD_STATUS and value == 1 and a["flujo.executor.name"] == executor:
+            out[a["flujo.threshold.metric"]] = a["flujo.threshold.state"]
+    return out
+
+
+@pytest.fixture
+def view() -> Iterator[View]:
+    v = View()
+    yield v
+    v.close()
+
+
+def stats_for(metric_name: str, value: float, capacity: float = 100.0) -> dict[str, Any]:
+    """Raw executor stats that the plugin reads as ``value`` (exported unit) for the metric."""
+    metric = BY_NAME[metric_name]
+    if metric.derived:  # failed / total
+        return {"execution": {"total_executions": 1000, "failed_executions": value * 1000,
+                              "successful_executions": 1000 - value * 1000}}
+    stat = metric.stats[0]
+    raw: dict[str, dict[str, Any]] = {stat.category: {stat.key: value * _TO_RAW[stat.conversion]}}
+    thresholds = metric.thresholds
+    if thresholds is not None and thresholds.relative_to:
+        other = BY_NAME[thresholds.relative_to].stats[0]
+        raw[stat.category][stat.key] = value * capacity
+        raw[other.category][other.key] = capacity
+    return raw
+
+
+def _sides(rule: Rule, rules: dict[tuple[str, str], Rule]) -> tuple[float, str, float, str]:
+    """(a value beyond the rule's limit, the state expected there, one within, its state)."""
+    above = rule.direction is Direction.ABOVE
+    other_level = "critical" if rule.level == "warning" else "warning"
+    other = rules.get((rule.metric, other_level))
+
+    def toward(a: float, b: float) -> float:
+        return (a + b) / 2
+
+    step = rule.limit * 0.1
+    if rule.level == "warning":
+        beyond = toward(rule.limit, other.limit) if other else (
+            rule.limit + step if above else rule.limit - step)
+        return beyond, "warning", rule.limit - step if above else rule.limit + step, "ok"
+    # critical: just within it is the warning band (or ok if there is no warning level)
+    within = toward(rule.limit, other.limit) if other else (
+        rule.limit - step if above else rule.limit + step)
+    return (rule.limit + step if above else rule.limit - step, "critical",
+            within, "warning" if other else "ok")
+
+
+NUMERIC = [r for r in default_rules() if r.state is None]
+
+
+@pytest.mark.parametrize("rule", NUMERIC, ids=[f"{r.metric[len(P):]}-{r.level}" for r in NUMERIC])
+def test_each_default_rule_fires_beyond_its_limit_and_not_within(view: View, rule: Rule) -> None:
+    rules = {(r.metric, r.level): r for r in default_rules()}
+    beyond, beyond_state, within, within_state = _sides(rule, rules)
+    assert view.states(stats_for(rule.metric, beyond), "beyond")[rule.metric] == beyond_state
+    assert view.states(stats_for(rule.metric, within), "within")[rule.metric] == within_state
+
+
+def test_below_direction_rules_fire_low_not_high(view: View) -> None:
+    # The guide's AlertManager compares every metric with ">"; hit and recovery ratios
+    # are bad when they are low.
+    low = {"cache": {"hit_rate": 5}, "memory": {"pool_hit_rate": 40},
+           "error_handling": {"recovery_success_rate": 40}}
+    high = {"cache": {"hit_rate": 95}, "memory": {"pool_hit_rate": 95},
+            "error_handling": {"recovery_success_rate": 95}}
+    assert view.states(low) == {P + "cache.hit_ratio": "critical",
+                                P + "object_pool.hit_ratio": "warning",
+                                P + "error.recovery_ratio": "warning"}
+    assert set(view.states(high).values()) == {"ok"}
+
+
+@pytest.mark.parametrize(("state", "expected"), [
+    ("OPEN", "critical"), ("closed", "ok"), ("half-open", "ok")])
+def test_circuit_breaker_open_is_critical(view: View, state: str, expected: str) -> None:
+    states_now = view.states({"error_handling": {"circuit_breaker_state": state}})
+    assert states_now == {P + "circuit_breaker.status": expected}
+
+
+def test_relative_limits_need_the_capacity_and_are_exported_multiplied_out(view: View) -> None:
+    view.executor.stats = {"cache": {"size": 900, "capacity": 1000},
+                           "concurrency": {"current_level": 3, "max_level": 10}}
+    points = collect(view.reader)
+    assert states(points) == {P + "cache.size": "warning", P + "concurrency.level": "ok"}
+    limit = points[(THRESHOLD_PREFIX + "cache.size", frozenset(
+        {("flujo.executor.name", "x"), ("flujo.threshold.level", "warning")}))]
+    assert limit == pytest.approx(800.0)
+    # Without a capacity there is nothing to compare with: no state, no limit.
+    view.executor.stats = {"cache": {"size": 900}}
+    points = collect(view.reader)
+    assert states(points) == {}
+    assert not [name for name, _ in points if name == THRESHOLD_PREFIX + "cache.size"]
+
+
+def test_derived_failure_ratio(view: View) -> None:
+    assert view.states(stats_for(P + "execution.failure_ratio", 0.2)) == {
+        P + "execution.failure_ratio": "warning"}
+    assert view.states({"execution": {"total_executions": 0, "failed_executions": 0}},
+                       "idle") == {}
+
+
+def test_absent_metrics_have_no_status_point(view: View) -> None:
+    # 'N/A' and None are absent, not ok: a dashboard must not show green for no data.
+    assert view.states({"memory": {"usage_mb": "N/A"}, "cache": {"hit_rate": None}}) == {}
+    assert view.states({"memory": {"usage_mb": 10}}) == {P + "memory.usage": "ok"}
+
+
+def test_percent_and_ratio_stats_give_the_same_states() -> None:
+    percent = View()
+    ratio = View({"OTEL_PYTHON_FLUJO_RATE_UNIT": "ratio"})
+    try:
+        for hit in (0.05, 0.2, 0.5):
+            assert percent.states({"cache": {"hit_rate": hit * 100}}) == \
+                ratio.states({"cache": {"hit_rate": hit}})
+    finally:
+        percent.close()
+        ratio.close()
+
+
+def test_counter_rate_rule_per_second_over_the_collection_window() -> None:
+    view = View({"OTEL_PYTHON_FLUJO_THRESHOLDS": "cache.evictions: warning>100/s"})
+    try:
+        assert view.states({"cache": {"evictions": 0}}) == {}  # no window yet
+        time.sleep(0.05)
+        assert view.states({"cache": {"evictions": 1}}) == {P + "cache.evictions": "ok"}
+        time.sleep(0.05)
+        # 1000 more in well under 10 s: far above 100/s
+        assert view.states({"cache": {"evictions": 1001}}) == {P + "cache.evictions": "warning"}
+        event = view.events[-1] if view.alerts() else None
+        assert event is not None and event.unit == "{eviction}/s" and float(event.value) > 100
+    finally:
+        view.close()
+
+
+def test_hysteresis_flapping_raises_nothing_and_a_breach_raises_once() -> None:
+    view = View({"OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER": "2", "OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT": "2"})
+    high, low = {"memory": {"usage_mb": 600}}, {"memory": {"usage_mb": 100}}
+    try:
+        for i in range(8):
+            assert view.states(low if i % 2 else high) == {P + "memory.usage": "ok"}
+        assert view.alerts() == []
+        seen = [view.states(high)[P + "memory.usage"] for _ in range(5)]
+        assert seen == ["ok", "warning", "warning", "warning", "warning"]
+        view.states(low)  # one dip: still warning (exit needs 2)
+        assert view.states(high) == {P + "memory.usage": "warning"}
+        assert view.alerts() == [(P + "memory.usage", "ok", "warning")]
+        view.states(low)
+        view.states(low)
+        assert view.alerts()[-1] == (P + "memory.usage", "warning", "ok")
+    finally:
+        view.close()
+
+
+def test_default_hysteresis_alerts_every_transition(view: View) -> None:
+    for usage in (600, 900, 600, 100, 900):
+        view.states({"memory": {"usage_mb": usage}})
+    assert view.alerts() == [(P + "memory.usage", "ok", "warning"),
+                             (P + "memory.usage", "warning", "critical"),
+                             (P + "memory.usage", "critical", "warning"),
+                             (P + "memory.usage", "warning", "ok"),
+                             (P + "memory.usage", "ok", "critical")]
+    event = view.events[1]
+    assert (event.executor, event.unit, event.value, event.limit) == (
+        "x", "By", 900 * MIB, 800 * MIB)
+    assert event.time_unix_nano > 0 and "critical" in event.message
+
+
+def test_python_api_overrides_apply_from_the_next_collection(view: View) -> None:
+    try:
+        assert view.states({"queue": {}, "concurrency": {"queue_size": 30}}) == {
+            P + "queue.size": "ok"}
+        set_thresholds({"queue.size": {"warning": ">20", "critical": ">25"},
+                        "cache.misses": {"warning": ">1/s"}})
+        view.executor.stats = {"concurrency": {"queue_size": 30}, "cache": {"misses": 5}}
+        points = collect(view.reader)
+        assert states(points)[P + "queue.size"] == "critical"
+        # a metric that had no rule before gets its limit gauge too
+        assert (THRESHOLD_PREFIX + "cache.misses", frozenset(
+            {("flujo.executor.name", "x"), ("flujo.threshold.level", "warning")})) in points
+        clear_thresholds()
+        assert view.states({"concurrency": {"queue_size": 30}}) == {P + "queue.size": "ok"}
+    finally:
+        clear_thresholds()
