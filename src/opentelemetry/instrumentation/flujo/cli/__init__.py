@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from opentelemetry.instrumentation.flujo.cli import demo
+from opentelemetry.instrumentation.flujo.cli import dashboard, demo, rules
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +14,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="flujo-otel", description="OpenTelemetry metrics for flujo executors")
     commands = parser.add_subparsers(dest="command", required=True)
     demo.add_parser(commands)
+    rules.add_parser(commands)
+    dashboard.add_parser(commands)
     return parser
 
 
