@@ -104,7 +104,8 @@ def test_expressions() -> None:
         "sum without (flujo_execution_outcome) (rate(flujo_executor_executions_total"
         '{flujo_execution_outcome="failure"}[5m])) / sum without (flujo_execution_outcome) '
         "(rate(flujo_executor_executions_total[5m])) > 0.1")
-    assert {a.severity for a in alerts.values()} == {"warning", "critical"}
+    assert alerts["FlujoMemoryUsageWarning"].labels == {
+        "severity": "warning", "flujo_threshold_metric": "flujo.executor.memory.usage"}
 
 
 def test_rate_rule_on_a_gauge_is_refused() -> None:

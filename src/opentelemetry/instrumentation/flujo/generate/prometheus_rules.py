@@ -25,6 +25,7 @@ from opentelemetry.instrumentation.flujo.catalog import (
     FAILURE_RATIO,
     METRICS,
     OUTCOME,
+    THRESHOLD_METRIC,
     Direction,
     Kind,
     Metric,
@@ -37,6 +38,7 @@ from opentelemetry.instrumentation.flujo.thresholds.rules import Rule
 GROUP = "flujo-executor"
 EXECUTIONS = next(m for m in METRICS if m.attributes == (OUTCOME,))
 EXECUTOR_LABEL = label(EXECUTOR_NAME)
+METRIC_LABEL = label(THRESHOLD_METRIC)
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
@@ -57,8 +59,10 @@ class Alert:
     expr: str
 
     @property
-    def severity(self) -> str:
-        return self.rule.level
+    def labels(self) -> dict[str, str]:
+        """The rule's labels: severity, and the metric, so that Alertmanager can
+        inhibit a metric's warning while its critical alert fires."""
+        return {"severity": self.rule.level, METRIC_LABEL: self.metric.name}
 
     @property
     def windowed(self) -> bool:
@@ -137,7 +141,7 @@ def render(rules: tuple[Rule, ...] | list[Rule], naming: Naming, for_: str = "1m
             "alert": alert.name,
             "expr": alert.expr,
             "for": for_,
-            "labels": {"severity": alert.severity},
+            "labels": alert.labels,
             "annotations": alert.annotations(
                 f"{{{{ $labels.{EXECUTOR_LABEL} }}}}",
                 value_template(alert.metric.unit, alert.rule.rate)),

@@ -125,7 +125,7 @@ def groups(alert: Alert, naming: Naming, for_s: float, window_s: float,
     quiet, _, _ = _case(alert, "within", fire=False, naming=naming, interval=interval,
                         samples=samples)
     expected: dict[str, object] = {
-        "exp_labels": {"severity": alert.severity, **fired_labels},
+        "exp_labels": {**alert.labels, **fired_labels},
         "exp_annotations": alert.annotations(
             "beyond", human(value, alert.metric.unit, alert.rule.rate)),
     }
