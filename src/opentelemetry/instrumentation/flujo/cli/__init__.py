@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from opentelemetry.instrumentation.flujo.cli import demo, report, top
+from opentelemetry.instrumentation.flujo.cli import dashboard, demo, report, rules, top
 from opentelemetry.instrumentation.flujo.cli.errors import UsageError
 
 __all__ = ["UsageError", "build_parser", "main"]
@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(commands)
     top.add_parser(commands)
     report.add_parser(commands)
+    rules.add_parser(commands)
+    dashboard.add_parser(commands)
     return parser
 
 

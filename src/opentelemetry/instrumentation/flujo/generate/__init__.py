@@ -6,11 +6,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from opentelemetry.instrumentation.flujo.generate import metrics_doc, readme
+from opentelemetry.instrumentation.flujo.generate import (
+    grafana,
+    metrics_doc,
+    names_doc,
+    prometheus_rules,
+    promtool_tests,
+    readme,
+)
+from opentelemetry.instrumentation.flujo.generate.naming import Naming
+from opentelemetry.instrumentation.flujo.thresholds.rules import default_rules
+
+# collector-config/ ships the default thresholds, for the Collector path (what the
+# docker-compose stack runs); users regenerate with their overrides via the CLI.
+RULES_FILE = "collector-config/prometheus/flujo-rules.yml"
 
 # Repository-relative path -> the function that renders it from the repository root.
 GENERATED: dict[str, Callable[[Path], str]] = {
     "docs/metrics.md": lambda _root: metrics_doc.render(),
+    "docs/prometheus-names.md": lambda _root: names_doc.render(),
+    RULES_FILE: lambda _root: prometheus_rules.render(default_rules(), Naming.COLLECTOR),
+    RULES_FILE.replace(".yml", ".test.yml"): lambda _root: promtool_tests.render(
+        default_rules(), Naming.COLLECTOR, Path(RULES_FILE).name),
+    "collector-config/grafana/dashboards/flujo-executors.json": lambda _root: grafana.render(
+        default_rules(), Naming.COLLECTOR),
     "README.md": readme.render,
 }
 

@@ -1,0 +1,74 @@
+"""``flujo-otel rules prometheus``: alerting rules (and their promtool tests) from the
+effective thresholds."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.instrumentation.flujo.generate import prometheus_rules, promtool_tests
+from opentelemetry.instrumentation.flujo.generate.naming import Naming
+from opentelemetry.instrumentation.flujo.config import load_config
+from opentelemetry.instrumentation.flujo.thresholds.overrides import effective_rules
+from opentelemetry.instrumentation.flujo.thresholds.rules import Rule
+
+
+def threshold_rules() -> tuple[Rule, ...]:
+    """The rules every backend generator uses: the defaults with the user's
+    OTEL_PYTHON_FLUJO_THRESHOLDS / _FILE overrides, as the in-process view applies them."""
+    return effective_rules(load_config())
+
+
+def add_naming(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--naming", choices=[n.value for n in Naming], default=Naming.COLLECTOR.value,
+        help="series names of the path to Prometheus: 'collector' (OpenTelemetry Collector "
+             "prometheus/prometheusremotewrite exporters, Prometheus OTLP receiver; default) "
+             "or 'python' (opentelemetry-exporter-prometheus scraped from the app)")
+
+
+def write(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+
+
+def add_parser(commands: Any) -> None:
+    rules = commands.add_parser("rules", help="generate alerting rules from the thresholds")
+    backends = rules.add_subparsers(dest="backend", required=True)
+    parser = backends.add_parser("prometheus", help="Prometheus alerting rules (YAML)")
+    parser.add_argument("-o", "--output", help="write to this file (default: stdout)")
+    add_naming(parser)
+    parser.add_argument("--for", dest="for_", default="1m", metavar="DURATION",
+                        help="how long a limit must be exceeded before the alert fires (1m)")
+    parser.add_argument("--rate-window", default="5m", metavar="DURATION",
+                        help="window of rate() for counter-rate limits and the failure "
+                             "ratio (5m)")
+    parser.add_argument("--tests", metavar="FILE",
+                        help="also write a `promtool test rules` file for the rules "
+                             "(needs -o)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from opentelemetry.instrumentation.flujo.cli import UsageError
+
+    naming = Naming(args.naming)
+    rules = threshold_rules()
+    try:
+        text = prometheus_rules.render(rules, naming, args.for_, args.rate_window)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    if args.tests:
+        if args.output is None:
+            raise UsageError("--tests needs -o FILE: the tests name the rules file")
+        rule_file = os.path.relpath(Path(args.output).resolve(),
+                                    Path(args.tests).resolve().parent)
+        write(promtool_tests.render(rules, naming, rule_file, args.for_, args.rate_window),
+              args.tests)
+    write(text, args.output)
+    return 0

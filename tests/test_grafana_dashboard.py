@@ -1,0 +1,75 @@
+"""The generated Grafana dashboard: rows per category, a panel per metric in its unit,
+the rules' limits as threshold lines, the threshold states, an executor variable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.instrumentation.flujo.catalog import CATEGORIES, METRICS, MIB, PREFIX, Direction
+from opentelemetry.instrumentation.flujo.cli import main
+from opentelemetry.instrumentation.flujo.generate import grafana
+from opentelemetry.instrumentation.flujo.generate.naming import Naming, metric_series
+from opentelemetry.instrumentation.flujo.thresholds.rules import Rule, default_rules
+
+
+def panels(board: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["description"].rsplit("(", 1)[1].split(",")[0]: p
+            for p in board["panels"] if p["type"] == "timeseries"}
+
+
+def steps(panel: dict[str, Any]) -> list[tuple[str, float | None]]:
+    return [(s["color"], s["value"])
+            for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+
+
+def test_a_row_per_category_and_a_panel_per_metric() -> None:
+    board = grafana.dashboard(default_rules(), Naming.COLLECTOR)
+    rows = [p["title"] for p in board["panels"] if p["type"] == "row"]
+    assert rows == [c.replace("_", " ") for c in CATEGORIES]
+    by_metric = panels(board)
+    assert set(by_metric) == {m.name for m in METRICS}
+    ids = [p["id"] for p in board["panels"]]
+    assert len(ids) == len(set(ids))
+    units = {name: p["fieldConfig"]["defaults"]["unit"] for name, p in by_metric.items()}
+    assert units[PREFIX + "memory.usage"] == "bytes"
+    assert units[PREFIX + "execution.avg_duration"] == "s"
+    assert units[PREFIX + "cache.hit_ratio"] == "percentunit"
+    assert units[PREFIX + "executions"] == "cps"
+
+
+def test_queries_use_the_naming_and_the_executor_variable() -> None:
+    for naming in Naming:
+        board = grafana.dashboard(default_rules(), naming)
+        for metric in METRICS:
+            expr = panels(board)[metric.name]["targets"][0]["expr"]
+            assert metric_series(metric, naming) + '{flujo_executor_name=~"$executor"}' in expr
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert variables["executor"]["query"] == "label_values(flujo_executor_name)"
+    status = next(p for p in board["panels"] if p["type"] == "table")
+    assert status["targets"][0]["expr"].startswith("flujo_executor_threshold_status{")
+
+
+def test_threshold_lines_come_from_the_rules() -> None:
+    rules = (
+        Rule(PREFIX + "memory.usage", "warning", Direction.ABOVE, 100 * MIB),
+        Rule(PREFIX + "memory.usage", "critical", Direction.ABOVE, 200 * MIB),
+        Rule(PREFIX + "cache.hit_ratio", "warning", Direction.BELOW, 0.3),
+        Rule(PREFIX + "cache.hit_ratio", "critical", Direction.BELOW, 0.1),
+        Rule(PREFIX + "cache.size", "warning", Direction.ABOVE, 0.7,
+             relative_to=PREFIX + "cache.max"),
+    )
+    by_metric = panels(grafana.dashboard(rules, Naming.PYTHON))
+    assert steps(by_metric[PREFIX + "memory.usage"]) == [
+        ("green", None), ("orange", 100 * MIB), ("red", 200 * MIB)]
+    assert steps(by_metric[PREFIX + "cache.hit_ratio"]) == [
+        ("red", None), ("orange", 0.1), ("green", 0.3)]
+    size = by_metric[PREFIX + "cache.size"]
+    assert size["targets"][1]["expr"] == \
+        '0.7 * flujo_executor_cache_max{flujo_executor_name=~"$executor"}'
+    assert steps(by_metric[PREFIX + "queue.size"]) == [("green", None)]
+
+
+def test_cli_writes_the_dashboard(tmp_path: Any) -> None:
+    out = tmp_path / "d.json"
+    assert main(["dashboard", "grafana", "--naming", "python", "-o", str(out)]) == 0
+    assert out.read_text() == grafana.render(default_rules(), Naming.PYTHON)

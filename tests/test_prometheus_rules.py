@@ -1,0 +1,157 @@
+"""Generated alerting rules, proven by promtool: each alert fires past its limit after
+``for`` and not sooner, stays quiet at the limit, and says so in human units."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import require
+from opentelemetry.instrumentation.flujo.catalog import MIB, PREFIX, Direction
+from opentelemetry.instrumentation.flujo.cli import main
+from opentelemetry.instrumentation.flujo.generate import humanize, prometheus_rules, promtool_tests
+from opentelemetry.instrumentation.flujo.generate.naming import Naming
+from opentelemetry.instrumentation.flujo.thresholds.rules import Rule, default_rules
+
+DEFAULTS = default_rules()
+OVERRIDES = (
+    Rule(PREFIX + "memory.usage", "warning", Direction.ABOVE, 100 * MIB),
+    Rule(PREFIX + "execution.avg_duration", "warning", Direction.ABOVE, 0.25),
+    Rule(PREFIX + "execution.failure_ratio", "critical", Direction.ABOVE, 0.5),
+    Rule(PREFIX + "cache.size", "critical", Direction.ABOVE, 0.95,
+         relative_to=PREFIX + "cache.max"),
+    Rule(PREFIX + "circuit_breaker.status", "warning", Direction.ABOVE, state="half_open"),
+    Rule(PREFIX + "memory.allocation_rate", "critical", Direction.ABOVE, 3.5 * MIB),
+    Rule(PREFIX + "cache.evictions", "warning", Direction.ABOVE, 2.5, rate=True),
+    Rule(PREFIX + "cache.misses", "critical", Direction.ABOVE, 0, rate=True),
+    Rule(PREFIX + "telemetry.metrics_collected", "critical", Direction.BELOW, 1, rate=True),
+)
+# What effective_rules gives for these overrides: each replaces the default of its
+# metric and level.
+WITH_OVERRIDES = OVERRIDES + tuple(
+    r for r in DEFAULTS if (r.metric, r.level) not in {(o.metric, o.level) for o in OVERRIDES})
+
+
+def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    require(shutil.which("promtool") is not None, "promtool (Debian package prometheus)")
+    return subprocess.run(["promtool", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def write_pair(directory: Path, rules: tuple[Rule, ...], tested: tuple[Rule, ...], *,
+               naming: Naming, for_: str, window: str) -> None:
+    (directory / "rules.yml").write_text(
+        prometheus_rules.render(rules, naming, for_, window), encoding="utf-8")
+    (directory / "rules.test.yml").write_text(
+        promtool_tests.render(tested, naming, "rules.yml", for_, window), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("rules", "naming", "for_", "window"), [
+    (DEFAULTS, Naming.COLLECTOR, "1m", "5m"),
+    (DEFAULTS, Naming.PYTHON, "0s", "2m"),
+    (WITH_OVERRIDES, Naming.COLLECTOR, "2m30s", "10m"),
+    (WITH_OVERRIDES, Naming.PYTHON, "1m", "5m"),
+], ids=["defaults-collector", "defaults-python-for0", "overrides-collector", "overrides-python"])
+def test_generated_rules_pass_promtool(tmp_path: Path, rules: tuple[Rule, ...], naming: Naming,
+                                       for_: str, window: str) -> None:
+    write_pair(tmp_path, rules, rules, naming=naming, for_=for_, window=window)
+    checked = promtool("check", "rules", "rules.yml", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in checked.stdout
+    tested = promtool("test", "rules", "rules.test.yml", cwd=tmp_path)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+@pytest.mark.parametrize("change", [
+    {"limit": 3 * 500 * MIB},          # the limit is wrong
+    {"direction": Direction.BELOW},    # the comparison is the wrong way round
+], ids=["limit", "direction"])
+def test_a_wrong_rule_fails_its_promtool_test(tmp_path: Path, change: dict[str, object]) -> None:
+    wrong = tuple(replace(r, **change) if (r.metric, r.level) == (PREFIX + "memory.usage",
+                                                                   "warning") else r
+                  for r in DEFAULTS)
+    write_pair(tmp_path, wrong, DEFAULTS, naming=Naming.COLLECTOR, for_="1m", window="5m")
+    tested = promtool("test", "rules", "rules.test.yml", cwd=tmp_path)
+    assert tested.returncode != 0
+    assert "FlujoMemoryUsageWarning" in tested.stdout + tested.stderr
+
+
+def test_a_wrong_for_duration_fails_its_promtool_test(tmp_path: Path) -> None:
+    (tmp_path / "rules.yml").write_text(
+        prometheus_rules.render(DEFAULTS, Naming.COLLECTOR, "0s"), encoding="utf-8")
+    (tmp_path / "rules.test.yml").write_text(
+        promtool_tests.render(DEFAULTS, Naming.COLLECTOR, "rules.yml", "1m"), encoding="utf-8")
+    assert promtool("test", "rules", "rules.test.yml", cwd=tmp_path).returncode != 0
+
+
+def test_expressions() -> None:
+    alerts = {a.name: a for a in prometheus_rules.alerts(WITH_OVERRIDES, Naming.COLLECTOR)}
+    assert alerts["FlujoMemoryUsageCritical"].expr == \
+        "flujo_executor_memory_usage_bytes > 838860800"
+    assert alerts["FlujoCacheHitRatioCritical"].expr == "flujo_executor_cache_hit_ratio < 0.1"
+    assert alerts["FlujoCacheSizeWarning"].expr == \
+        "flujo_executor_cache_size > 0.8 * flujo_executor_cache_max"
+    assert alerts["FlujoCircuitBreakerStatusCritical"].expr == \
+        'flujo_executor_circuit_breaker_status{flujo_circuit_breaker_state="open"} == 1'
+    assert alerts["FlujoCacheEvictionsRateWarning"].expr == \
+        "rate(flujo_executor_cache_evictions_total[5m]) > 2.5"
+    assert alerts["FlujoExecutionFailureRatioWarning"].expr == (
+        "sum without (flujo_execution_outcome) (rate(flujo_executor_executions_total"
+        '{flujo_execution_outcome="failure"}[5m])) / sum without (flujo_execution_outcome) '
+        "(rate(flujo_executor_executions_total[5m])) > 0.1")
+    assert alerts["FlujoMemoryUsageWarning"].labels == {
+        "severity": "warning", "flujo_threshold_metric": "flujo.executor.memory.usage"}
+
+
+def test_rate_rule_on_a_gauge_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a counter"):
+        prometheus_rules.alerts(
+            [Rule(PREFIX + "queue.size", "warning", Direction.ABOVE, 1, rate=True)],
+            Naming.COLLECTOR)
+
+
+@pytest.mark.parametrize(("function", "value", "text"), [
+    (humanize.humanize, 1234567, "1.235M"),
+    (humanize.humanize, 0.0123, "12.3m"),
+    (humanize.humanize1024, 500 * MIB, "500Mi"),
+    (humanize.humanize1024, 2048, "2ki"),
+    (humanize.humanize_duration, 90, "1m 30s"),
+    (humanize.humanize_duration, 0.1, "100ms"),
+    (humanize.humanize_duration, 93784, "1d 2h 3m 4s"),
+    (humanize.humanize_percentage, 0.305, "30.5%"),
+])
+def test_humanize_matches_prometheus_template_functions(function: object, value: float,
+                                                        text: str) -> None:
+    assert callable(function)
+    assert function(value) == text
+
+
+def test_cli_writes_rules_and_tests_that_pass(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "tests").mkdir()
+    code = main(["rules", "prometheus", "--naming", "python", "--for", "30s",
+                 "-o", str(tmp_path / "rules.yml"),
+                 "--tests", str(tmp_path / "tests" / "rules.test.yml")])
+    assert code == 0
+    tests = yaml.safe_load((tmp_path / "tests" / "rules.test.yml").read_text())
+    assert tests["rule_files"] == ["../rules.yml"]
+    tested = promtool("test", "rules", "rules.test.yml", cwd=tmp_path / "tests")
+    assert tested.returncode == 0, tested.stdout
+    assert main(["rules", "prometheus"]) == 0
+    assert "flujo_executor_memory_pressure_ratio > 0.8" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--for", "5 minutes"], "not a Prometheus duration"),
+    (["--rate-window", "1x"], "not a Prometheus duration"),
+    (["--tests", "t.yml"], "--tests needs -o"),
+])
+def test_cli_usage_errors(argv: list[str], message: str,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "prometheus", *argv]) == 2
+    assert message in capsys.readouterr().err
