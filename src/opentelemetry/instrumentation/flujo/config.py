@@ -29,6 +29,7 @@ class Config:
     rate_unit: str = "percent"
     max_executor_names: int = 100
     stats_timeout_s: float = 1.0
+    max_step_names: int = 100
 
 
 def warn_invalid(variable: str, value: str, problem: str, used: object) -> None:
@@ -113,4 +114,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         stats_timeout_s=read(env, ev.OTEL_PYTHON_FLUJO_STATS_TIMEOUT,
                              parse_float(1.0, 600_000.0), default.stats_timeout_s * 1000,
                              "is not a number of milliseconds from 1 to 600000") / 1000,
+        max_step_names=read(env, ev.OTEL_PYTHON_FLUJO_MAX_STEP_NAMES, parse_int(0, 10_000),
+                            default.max_step_names, "is not a whole number from 0 to 10000"),
     )

@@ -45,3 +45,13 @@ Time budget in milliseconds for reading every executor's stats in one collection
 (default 1000). A source that is not done by then is reported absent for that
 collection and counted in ``flujo.otel.collection.errors{reason="timeout"}``.
 """
+
+OTEL_PYTHON_FLUJO_MAX_STEP_NAMES = "OTEL_PYTHON_FLUJO_MAX_STEP_NAMES"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_MAX_STEP_NAMES
+
+Cap on distinct ``flujo.step.name`` values per executor name on the
+``flujo.executor.execution.duration`` histogram (default 100). Step names come from
+the pipeline definitions, so they are bounded; steps past the cap record under
+``_other``. ``0`` leaves the attribute off.
+"""
