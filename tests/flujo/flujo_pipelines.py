@@ -8,8 +8,9 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
-from flujo import Flujo, Pipeline, Step
 from flujo.domain.models import StepResult
+
+from flujo import Flujo, Pipeline, Step
 
 _runs = itertools.count()
 

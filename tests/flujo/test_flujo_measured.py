@@ -4,6 +4,7 @@ own step history."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,11 +12,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import StaticExecutor, collect, value
 from flujo_support import load_pipelines
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from conftest import StaticExecutor, collect, value
 from opentelemetry.instrumentation.flujo import FlujoInstrumentor, instrument_executor
 from opentelemetry.instrumentation.flujo.catalog import BY_NAME, EXECUTION_DURATION, PREFIX
 from opentelemetry.instrumentation.flujo.config import load_config
@@ -64,11 +65,13 @@ def durations(points: Points, name: str) -> dict[tuple[str, str], int]:
 def test_happy_path_matches_step_history(pipelines: ModuleType,
                                          reader: InMemoryMetricReader) -> None:
     name = pipelines.unique("happy")
-    result = pipelines.runner(pipelines.happy(), name).run(1)
+    runner = pipelines.runner(pipelines.happy(), name)
+    result = runner.run(1)
     flujo_says = pipelines.summary([result])
     points = collect(reader)
 
-    assert flujo_says["total"] == 3 and result.success
+    assert flujo_says["total"] == 3
+    assert result.success
     assert executions(points, name) == {"success": 3, "failure": 0}
     assert durations(points, name) == {(sr.name, "success"): 1 for sr in result.step_history}
     avg, low, high = (value(points, PREFIX + f"execution.{k}_duration",
@@ -147,7 +150,8 @@ def test_parallel_branches_count_as_nested_executions(
 
     executed = fan.metadata_["executed_branches"]
     branch_steps = [s.name for b in executed for s in branches[b].steps]
-    assert result.success and sorted(executed) == ["a", "b"]
+    assert result.success
+    assert sorted(executed) == ["a", "b"]
     # flujo's history lists the top-level steps; each branch step was one more execute().
     expected = len(pipelines.history([result])) + len(branch_steps)
     assert executions(points, name) == {"success": expected, "failure": 0}
@@ -192,7 +196,7 @@ def test_propagated_exception_is_a_failure_and_reaches_the_caller(
     from opentelemetry.instrumentation.flujo.flujo_patch import flujo_types
 
     core = ExecutorCore()
-    with pytest.raises(TypeError, match="Unsupported ExecutorCore.execute"):
+    with pytest.raises(TypeError, match=r"Unsupported ExecutorCore\.execute"):
         asyncio.run(core.execute(pipelines.step(pipelines.inc, "x"), 1, bogus=True))
     points = collect(reader)
     assert executions(points, "ExecutorCore") == {"success": 0, "failure": 1}
@@ -215,7 +219,36 @@ def test_own_get_optimization_stats_wins(pipelines: ModuleType,
     assert value(points, PREFIX + "execution.avg_duration",
                  flujo__executor__name="Reporting") == pytest.approx(0.123)
     assert value(points, PREFIX + "cache.size", flujo__executor__name="Reporting") == 7
-    assert executions(points, "Reporting") == {"success": 1, "failure": 0}
+    # Read as it reports itself: no measured counts mixed in, the histogram still records.
+    with pytest.raises(KeyError):
+        value(points, EXECUTIONS, flujo__executor__name="Reporting")
+    assert durations(points, "Reporting") == {("x", "success"): 1}
+
+
+def test_executions_of_a_discarded_runner_are_kept(
+        pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
+    name = pipelines.unique("per-request")
+    for i in range(3):  # a runner per request, gone before any collection
+        pipelines.runner(pipelines.happy(), name).run(i)
+    gc.collect()
+    points = collect(reader)
+    assert executions(points, name) == {"success": 9, "failure": 0}
+    # No live executor of that name: its configured limit is not reported.
+    with pytest.raises(KeyError):
+        value(points, PREFIX + "concurrency.max", flujo__executor__name=name)
+    assert value(points, "flujo.otel.executors") >= 1
+
+
+def test_same_name_runners_share_one_series(pipelines: ModuleType,
+                                           reader: InMemoryMetricReader) -> None:
+    name = pipelines.unique("shared")
+    runners = [pipelines.runner(pipelines.happy(), name) for _ in range(2)]
+    for i, runner in enumerate(runners):
+        runner.run(i)
+    points = collect(reader)
+    assert executions(points, name) == {"success": 6, "failure": 0}
+    assert value(points, PREFIX + "concurrency.max", flujo__executor__name=name) == 20
+    assert value(points, PREFIX + "memory.usage", flujo__executor__name=name) < 2**40
 
 
 def test_histogram_buckets_hold_the_duration_thresholds(
@@ -224,10 +257,12 @@ def test_histogram_buckets_hold_the_duration_thresholds(
               for limit in (BY_NAME[source].thresholds.warning,  # type: ignore[union-attr]
                             BY_NAME[source].thresholds.critical)  # type: ignore[union-attr]
               if limit is not None}
-    assert limits == {1.0, 5.0} and limits <= set(EXECUTION_DURATION.boundaries)
+    assert limits == {1.0, 5.0}
+    assert limits <= set(EXECUTION_DURATION.boundaries)
     pipelines.runner(pipelines.happy(), pipelines.unique("buckets")).run(1)
     points = [p for (m, _), p in collect(reader).items() if m == DURATION]
-    assert points and all(tuple(p.explicit_bounds) == EXECUTION_DURATION.boundaries
+    assert points
+    assert all(tuple(p.explicit_bounds) == EXECUTION_DURATION.boundaries
                           for p in points)
 
 
@@ -270,7 +305,8 @@ def test_unsupported_flujo_warns_once_and_manual_instrumentation_works(
     try:
         warnings = [r for r in caplog.records if "flujo" in r.getMessage()
                     and r.levelno == logging.WARNING]
-        assert len(warnings) == 1 and "instrument_executor" in warnings[0].getMessage()
+        assert len(warnings) == 1
+        assert "instrument_executor" in warnings[0].getMessage()
         assert ExecutorCore.__dict__["execute"] is execute
         stats = {"execution": {"total_executions": 2, "successful_executions": 2,
                                "failed_executions": 0}}

@@ -1,7 +1,10 @@
 """Stats for flujo's ExecutorCore, measured by wrapping ``ExecutorCore.execute``.
 
 flujo 0.6 has no ``get_optimization_stats``; :class:`Measured` is the stats source the
-registry reads instead, one per executor, attached to it on first use. Every call of
+registry reads instead: one per executor *name*, shared by every ExecutorCore of that
+name and kept for the life of the process. flujo readily builds a runner (and so an
+executor) per request; a source per executor would die with it, taking the executions
+since the last collection along. Every call of
 ``ExecutorCore.execute`` is one execution: a pipeline's top-level steps and the steps
 flujo runs inside them (parallel branches, loop bodies, fallbacks) alike, so a parallel
 step with two branches is three executions, and all three are in flight together.
@@ -32,7 +35,7 @@ from opentelemetry.instrumentation.flujo.catalog import (
 )
 from opentelemetry.instrumentation.flujo.config import Config
 from opentelemetry.instrumentation.flujo.process_memory import ProcessMemory
-from opentelemetry.instrumentation.flujo.registry import OTHER
+from opentelemetry.instrumentation.flujo.registry import OTHER, Registry, executor_name
 from opentelemetry.instrumentation.flujo.runtime import Runtime, get_runtime
 
 _logger = logging.getLogger(__name__)
@@ -44,10 +47,10 @@ ATTRIBUTE = "_opentelemetry_flujo_measured"
 class FlujoTypes(NamedTuple):
     """flujo's result types, resolved once when flujo is patched."""
 
-    success: type
-    failure: type
-    step_result: type
-    frame: type
+    success: type[Any]
+    failure: type[Any]
+    step_result: type[Any]
+    frame: type[Any]
     # Control flow that is neither a success nor a failure (HITL pause, abort).
     control_flow: tuple[type[BaseException], ...]
 
@@ -107,16 +110,15 @@ def step_name(args: tuple[Any, ...], kwargs: Mapping[str, Any], types: FlujoType
 
 
 class Measured:
-    """Running aggregates for one ExecutorCore, reported as ``get_optimization_stats()``."""
+    """Running aggregates for one executor name, reported as ``get_optimization_stats()``."""
 
     __slots__ = (
-        "__weakref__", "_attributes", "_executor", "_lock", "_max_steps", "_memory",
-        "_rate_scale", "_steps", "consecutive_failures", "counts", "errored", "hits",
-        "in_flight", "name", "recovered", "window",
+        "__weakref__", "_attributes", "_executors", "_lock", "_max_steps", "_memory",
+        "_rate_scale", "_steps", "cache_enabled", "consecutive_failures", "counts", "errored",
+        "hits", "in_flight", "name", "recovered", "window",
     )
 
-    def __init__(self, executor: Any, name: str, config: Config) -> None:
-        self._executor = weakref.ref(executor)
+    def __init__(self, name: str, config: Config) -> None:
         self.name = name
         self._lock = threading.Lock()
         # The measured source reports rates in the unit the configuration declares for
@@ -126,6 +128,8 @@ class Measured:
         self._steps: set[str] = set()
         self._attributes: dict[tuple[Any, int], dict[str, str]] = {}
         self._memory = ProcessMemory()
+        self._executors: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.cache_enabled = False
         self.counts = [0, 0, 0]  # by outcome index
         self.window = [0, 0.0, float("inf"), 0.0]  # count, sum, min, max (seconds)
         self.in_flight = 0
@@ -133,6 +137,12 @@ class Measured:
         self.errored = 0  # executions with at least one failed attempt
         self.recovered = 0  # ... that still succeeded (retry or fallback)
         self.hits = 0
+
+    def add_executor(self, executor: Any) -> None:
+        with self._lock:
+            self._executors.add(executor)
+            if getattr(executor, "_enable_cache", False) is True:
+                self.cache_enabled = True
 
     def begin(self) -> float:
         with self._lock:
@@ -155,10 +165,8 @@ class Measured:
             window = self.window
             window[0] += 1
             window[1] += elapsed
-            if elapsed < window[2]:
-                window[2] = elapsed
-            if elapsed > window[3]:
-                window[3] = elapsed
+            window[2] = min(window[2], elapsed)
+            window[3] = max(window[3], elapsed)
             if outcome == FAILURE:
                 self.consecutive_failures += 1
                 self.errored += 1
@@ -210,53 +218,49 @@ class Measured:
             "execution": execution, "error_handling": errors,
             "concurrency": {"current_level": in_flight},
         }
-        executor = self._executor()
-        limit = getattr(executor, "_concurrency_limit", None)
-        if isinstance(limit, int) and limit > 0:
-            stats["concurrency"]["max_level"] = limit
-        if getattr(executor, "_enable_cache", False) is True and success + failure:
+        with self._lock:
+            limits = [getattr(e, "_concurrency_limit", None) for e in self._executors]
+        # flujo 0.6 stores concurrency_limit (default 10) without enforcing it: reported
+        # as configured, summed over the name's live executors like any same-name source.
+        limits = [limit for limit in limits if isinstance(limit, int) and limit > 0]
+        if limits:
+            stats["concurrency"]["max_level"] = sum(limits)
+        if self.cache_enabled and success + failure:
             stats["cache"] = {"hit_rate": hits / (success + failure) * scale}
-        if _memory_owner(self):
-            stats["memory"] = self._memory.read()
-        return _overlay(stats, executor)
-
-
-def _overlay(stats: dict[str, dict[str, Any]], executor: Any) -> dict[str, dict[str, Any]]:
-    """An executor's own ``get_optimization_stats()`` wins, key by key."""
-    own_stats = getattr(executor, "get_optimization_stats", None)
-    if not callable(own_stats):
+        memory = self._memory.read()
+        if memory:
+            stats["memory"] = memory
         return stats
-    own = own_stats()
-    if not isinstance(own, Mapping):
-        return stats
-    merged = dict(stats)
-    for category, section in own.items():
-        if isinstance(section, Mapping):
-            merged[category] = {**stats.get(category, {}), **section}
-    return merged
-
-
-# Process memory is one figure per process: per executor name, one live source reports
-# it, so a name's SUM across instances does not count the same process twice.
-_memory_owners: dict[str, weakref.ref[Measured]] = {}
-_owners_lock = threading.Lock()
-
-
-def _memory_owner(measured: Measured) -> bool:
-    with _owners_lock:
-        owner = _memory_owners.get(measured.name)
-        current = owner() if owner is not None else None
-        if current is None:
-            _memory_owners[measured.name] = weakref.ref(measured)
-            return True
-        return current is measured
 
 
 _attach_lock = threading.Lock()
+# executor name -> its source, for the registry they were registered in.
+_by_name: dict[str, Measured] = {}
+_registered_in: list[Registry] = []
+
+
+def _source(runtime: Runtime, name: str) -> Measured:
+    if not _registered_in or _registered_in[0] is not runtime.registry:  # a new runtime
+        _by_name.clear()
+        _registered_in[:] = [runtime.registry]
+    found = _by_name.get(name)
+    if found is not None:
+        return found
+    measured = Measured(name, runtime.config)
+    group = runtime.registry.add(measured, name).group.name
+    if group != name:  # past the name cap: share the "_other" source
+        runtime.registry.remove(measured)
+        measured = _source(runtime, group)
+    _by_name[name] = measured
+    return measured
 
 
 def attach(executor: Any, name: str | None = None) -> Measured | None:
-    """The executor's :class:`Measured`, created and registered on first call."""
+    """The executor's :class:`Measured`, chosen (and registered) on first call.
+
+    An executor with its own ``get_optimization_stats()`` is read as it is (its values
+    win); it gets a private :class:`Measured` that only feeds the duration histogram.
+    """
     measured: Measured | None = getattr(executor, ATTRIBUTE, None)
     if measured is not None:
         return measured
@@ -265,11 +269,14 @@ def attach(executor: Any, name: str | None = None) -> Measured | None:
             measured = getattr(executor, ATTRIBUTE, None)
             if measured is None:
                 runtime = get_runtime()
-                chosen = name if name and name.strip() else type(executor).__name__
-                measured = Measured(executor, chosen, runtime.config)
+                chosen = executor_name(executor, name)
+                if callable(getattr(executor, "get_optimization_stats", None)):
+                    group = runtime.registry.add(executor, chosen).group.name
+                    measured = Measured(group, runtime.config)
+                else:
+                    measured = _source(runtime, chosen)
+                    measured.add_executor(executor)
                 setattr(executor, ATTRIBUTE, measured)
-                # The registry may file the name under "_other" (name cap).
-                measured.name = runtime.registry.add(measured, chosen).group.name
         return measured
     except Exception:
         _logger.debug("could not measure %r", executor, exc_info=True)
