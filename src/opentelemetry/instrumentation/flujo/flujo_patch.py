@@ -12,14 +12,16 @@ import functools
 import importlib
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.instrumentation.flujo.flujo_measured import (
     ATTRIBUTE,
+    FAILURE,
     OTHER_OUTCOME,
+    SUCCESS,
     FlujoTypes,
-    Measured,
     attach,
     classify,
     classify_exception,
@@ -85,33 +87,40 @@ def runner_name(runner: Any) -> str | None:
     return None
 
 
-def _finish(measured: Measured, started: float, outcome: int, step_result: Any,
-            name: Any) -> None:
-    try:
-        measured.end(started, outcome, step_result, name)
-    except Exception:  # bookkeeping must never change what the host sees
-        _logger.debug("recording an execution failed", exc_info=True)
-
-
 def _measure_execute(original: Callable[..., Any], types: FlujoTypes) -> Callable[..., Any]:
+    success = types.success
+    perf_counter = time.perf_counter
+
     @functools.wraps(original)
     async def execute(self: Any, *args: Any, **kwargs: Any) -> Any:
         measured = getattr(self, ATTRIBUTE, None) or attach(self)
         if measured is None:
             return await original(self, *args, **kwargs)
-        started = measured.begin()
+        measured.running.append(None)  # in flight; Measured.end pops it
+        started = perf_counter()
         try:
             result = await original(self, *args, **kwargs)
         except BaseException as error:
-            _finish(measured, started, classify_exception(error, types), None,
-                    step_name(args, kwargs, types))
+            try:
+                measured.end(started, classify_exception(error, types), None,
+                             step_name(args, kwargs, types))
+            except Exception:  # bookkeeping must never change what the host sees
+                _logger.debug("recording an execution failed", exc_info=True)
             raise
         try:
-            outcome, step_result = classify(result, types)
+            if type(result) is success:  # the common case, without a call
+                step_result = result.step_result
+                outcome = SUCCESS if step_result.success else FAILURE
+            else:
+                outcome, step_result = classify(result, types)
+            name = (step_result.name if step_result is not None
+                    else step_name(args, kwargs, types))
+        except Exception:  # an unexpected result shape still ends the execution
+            outcome, step_result, name = OTHER_OUTCOME, None, None
+        try:
+            measured.end(started, outcome, step_result, name)
         except Exception:
-            _logger.debug("unrecognised execute() result %r", type(result), exc_info=True)
-            outcome, step_result = OTHER_OUTCOME, None
-        _finish(measured, started, outcome, step_result, step_name(args, kwargs, types))
+            _logger.debug("recording an execution failed", exc_info=True)
         return result
 
     return execute
