@@ -145,12 +145,12 @@ def patch_flujo() -> bool:
     core = executor_core_class()
     if core is None:
         return False
-    if (core, "execute") in _originals:
-        return True
     types = flujo_types()
     if types is None:
         return False
-    install_hook(get_runtime())
+    install_hook(get_runtime())  # also when already patched: the runtime may be new
+    if (core, "execute") in _originals:
+        return True
     patch_attribute(core, "execute", lambda original: _measure_execute(original, types))
     runner = _class(RUNNER, "Flujo")
     if runner is not None and "__init__" in runner.__dict__:
