@@ -4,14 +4,15 @@ flujo 0.6 has no ``get_optimization_stats``; :class:`Measured` is the stats sour
 registry reads instead: one per executor *name*, shared by every ExecutorCore of that
 name and kept for the life of the process. flujo readily builds a runner (and so an
 executor) per request; a source per executor would die with it, taking the executions
-since the last collection along. Every call of
-``ExecutorCore.execute`` is one execution: a pipeline's top-level steps and the steps
-flujo runs inside them (parallel branches, loop bodies, fallbacks) alike, so a parallel
-step with two branches is three executions, and all three are in flight together.
+since the last collection along.
 
-Per execution the wrapper keeps running aggregates only (counts, a window's sum, min
-and max), under one short lock, and records one histogram point. What flujo cannot
-tell (object pool, circuit breaker, telemetry batching, queue, wait times) is absent.
+Every call of ``ExecutorCore.execute`` is one execution: a pipeline's top-level steps
+and the steps flujo runs inside them (parallel branches, loop bodies, fallbacks) alike,
+so a parallel step with two one-step branches is three executions, all three in flight
+together. Per execution the wrapper keeps running aggregates only (counts, a window's
+sum, min and max; no list of durations) and records one histogram point. What flujo
+cannot tell (object pool, circuit breaker, telemetry batching, queue, wait times) is
+absent.
 """
 
 from __future__ import annotations
@@ -90,13 +91,12 @@ def install_hook(runtime: Runtime) -> None:
 
 def classify(result: Any, types: FlujoTypes) -> tuple[int, Any]:
     """(outcome, StepResult or None) for what ``execute`` returned."""
-    kind = type(result)  # exact-type checks first: pydantic's isinstance is slower
-    if kind is types.success or (kind is not types.failure and isinstance(result, types.success)):
+    if isinstance(result, types.success):
         step_result = result.step_result
         return (SUCCESS if getattr(step_result, "success", True) else FAILURE), step_result
-    if kind is types.failure or isinstance(result, types.failure):
+    if isinstance(result, types.failure):
         return FAILURE, result.step_result
-    if kind is types.step_result or isinstance(result, types.step_result):
+    if isinstance(result, types.step_result):
         return (SUCCESS if result.success else FAILURE), result
     return OTHER_OUTCOME, None  # Paused, Aborted, Chunk, BackgroundLaunched
 
