@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import ROOT, require
 from opentelemetry.instrumentation.flujo.generate import GENERATED, RULES_FILE, stale
+
+from conftest import ROOT, require
 
 CONFIG = ROOT / "collector-config"
 COLLECTOR_FILES = ("agent.yaml", "agent-loadbalancing.yaml", "gateway.yaml")

@@ -17,12 +17,13 @@ from typing import Any, TypeVar
 
 import pytest
 
-from conftest import require
 from opentelemetry.instrumentation.flujo.catalog import METRICS, MIB, PREFIX
 from opentelemetry.instrumentation.flujo.generate import prometheus_rules
 from opentelemetry.instrumentation.flujo.generate.naming import Naming, metric_series
 from opentelemetry.instrumentation.flujo.thresholds.rules import default_rules
 from test_prometheus_naming import EVERY_STAT
+
+from conftest import require
 
 T = TypeVar("T")
 HERE = Path(__file__).parent

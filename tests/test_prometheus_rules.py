@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import require
 from opentelemetry.instrumentation.flujo.catalog import MIB, PREFIX, Direction
 from opentelemetry.instrumentation.flujo.cli import main
 from opentelemetry.instrumentation.flujo.generate import humanize, prometheus_rules, promtool_tests
 from opentelemetry.instrumentation.flujo.generate.naming import Naming
 from opentelemetry.instrumentation.flujo.thresholds.rules import Rule, default_rules
+
+from conftest import require
 
 DEFAULTS = default_rules()
 OVERRIDES = (

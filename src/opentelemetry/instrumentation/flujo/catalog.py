@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 PREFIX = "flujo.executor."
 EXECUTOR_NAME = "flujo.executor.name"
 OUTCOME = "flujo.execution.outcome"
+OUTCOMES = ("success", "failure", "other")
+STEP_NAME = "flujo.step.name"
 CIRCUIT_STATE = "flujo.circuit_breaker.state"
 CIRCUIT_STATES = ("closed", "open", "half_open")
 MIB = 1024 * 1024
@@ -243,6 +245,33 @@ FAILED_STAT = "execution.failed_executions"
 SUCCESS_STAT = "execution.successful_executions"
 CIRCUIT_STAT = "error_handling.circuit_breaker_state"
 FAILURE_RATIO = PREFIX + "execution.failure_ratio"
+
+# Synchronous instruments: recorded per execution by the flujo ExecutorCore wrapper
+# (flujo_measured.py), not read from get_optimization_stats(); kept apart from
+# METRICS so nothing that walks the stats catalog mistakes them for stats.
+
+
+@dataclass(frozen=True)
+class HistogramMetric:
+    name: str
+    unit: str
+    description: str
+    attributes: tuple[str, ...]
+    # Explicit bucket boundaries, in ``unit``; they include every threshold of the
+    # metrics in ``thresholds_from`` so a histogram quantile can be read against them.
+    boundaries: tuple[float, ...]
+    thresholds_from: tuple[str, ...] = ()
+
+
+EXECUTION_DURATION = HistogramMetric(
+    PREFIX + "execution.duration", "s",
+    "Duration of each ExecutorCore.execute call (nested steps included).",
+    (EXECUTOR_NAME, OUTCOME, STEP_NAME),
+    (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+     30.0, 60.0),
+    thresholds_from=(PREFIX + "execution.avg_duration", PREFIX + "execution.max_duration"),
+)
+HISTOGRAMS: tuple[HistogramMetric, ...] = (EXECUTION_DURATION,)
 
 THRESHOLD_PREFIX = PREFIX + "threshold."
 THRESHOLD_STATUS = THRESHOLD_PREFIX + "status"

@@ -53,6 +53,7 @@ class Config:
     smtp_password: str = field(default="", repr=False)
     smtp_timeout_s: float = 10.0
     smtp_min_level: str = "critical"
+    max_step_names: int = 100
 
 
 def warn_invalid(variable: str, value: str, problem: str, used: object) -> None:
@@ -218,4 +219,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         hysteresis_exit=read(env, ev.OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT, parse_int(1, 1000),
                              default.hysteresis_exit, "is not a whole number from 1 to 1000"),
         **_alert_settings(env, default),  # type: ignore[arg-type]
+        max_step_names=read(env, ev.OTEL_PYTHON_FLUJO_MAX_STEP_NAMES, parse_int(0, 10_000),
+                            default.max_step_names, "is not a whole number from 0 to 10000"),
     )

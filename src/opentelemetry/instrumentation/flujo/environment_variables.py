@@ -212,3 +212,13 @@ OTEL_PYTHON_FLUJO_ALERT_SMTP_MIN_LEVEL = "OTEL_PYTHON_FLUJO_ALERT_SMTP_MIN_LEVEL
 ``critical`` (default, as in the monitoring guide: transitions into or out of critical)
 or ``warning`` (every transition).
 """
+
+OTEL_PYTHON_FLUJO_MAX_STEP_NAMES = "OTEL_PYTHON_FLUJO_MAX_STEP_NAMES"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_MAX_STEP_NAMES
+
+Cap on distinct ``flujo.step.name`` values per executor name on the
+``flujo.executor.execution.duration`` histogram (default 100). Step names come from
+the pipeline definitions, so they are bounded; steps past the cap record under
+``_other``. ``0`` leaves the attribute off.
+"""

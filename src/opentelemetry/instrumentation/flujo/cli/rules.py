@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.instrumentation.flujo.config import load_config
 from opentelemetry.instrumentation.flujo.generate import prometheus_rules, promtool_tests
 from opentelemetry.instrumentation.flujo.generate.naming import Naming
-from opentelemetry.instrumentation.flujo.config import load_config
 from opentelemetry.instrumentation.flujo.thresholds.overrides import effective_rules
 from opentelemetry.instrumentation.flujo.thresholds.rules import Rule
 

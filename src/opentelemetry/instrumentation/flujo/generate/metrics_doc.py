@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from opentelemetry.instrumentation.flujo.catalog import (
+    HISTOGRAMS,
     METRICS,
     MIB,
     SELF_METRICS,
@@ -68,6 +69,23 @@ def render() -> str:
         "when positive); `flujo.executor.circuit_breaker.status` has one point per "
         "`flujo.circuit_breaker.state` (`closed`, `open`, `half_open`), 1 for the current "
         "state.",
+        "",
+        "## Synchronous instruments",
+        "",
+        "Recorded once per flujo `ExecutorCore.execute` call by the execute wrapper "
+        "(docs/readme/04-flujo.md), not read from `get_optimization_stats()`. Bucket "
+        "boundaries are passed as the API's `explicit_bucket_boundaries_advisory`; a View "
+        "configured by the application takes precedence.",
+        "",
+        "| metric | kind | unit | attributes | bucket boundaries |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| `{h.name}` | Histogram | `{h.unit}` | {', '.join(f'`{a}`' for a in h.attributes)} "
+        f"| {', '.join(f'{b:g}' for b in h.boundaries)} |"
+        for h in HISTOGRAMS
+    ]
+    lines += [
         "",
         "## Threshold metrics",
         "",

@@ -1,0 +1,342 @@
+"""Real flujo 0.6 pipelines, measured in-process: the exported numbers match flujo's
+own step history."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from flujo_support import load_pipelines
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from opentelemetry.instrumentation.flujo import FlujoInstrumentor, instrument_executor
+from opentelemetry.instrumentation.flujo.catalog import BY_NAME, EXECUTION_DURATION, PREFIX
+from opentelemetry.instrumentation.flujo.config import load_config
+from opentelemetry.instrumentation.flujo.runtime import Runtime, reset_runtime
+
+from conftest import StaticExecutor, collect, value
+
+pytestmark = pytest.mark.flujo
+
+EXECUTIONS = PREFIX + "executions"
+DURATION = EXECUTION_DURATION.name
+Points = dict[tuple[str, frozenset[tuple[str, Any]]], Any]
+
+
+@pytest.fixture
+def pipelines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    return load_pipelines(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def reader(
+    pipelines: ModuleType, provider_and_reader: tuple[MeterProvider, InMemoryMetricReader]
+) -> Iterator[InMemoryMetricReader]:
+    provider, reader = provider_and_reader
+    instrumentor = FlujoInstrumentor()
+    instrumentor.instrument(meter_provider=provider)
+    yield reader
+    instrumentor.uninstrument()
+
+
+def executions(points: Points, name: str) -> dict[str, float]:
+    return {outcome: value(points, EXECUTIONS, flujo__executor__name=name,
+                           flujo__execution__outcome=outcome)
+            for outcome in ("success", "failure")}
+
+
+def durations(points: Points, name: str) -> dict[tuple[str, str], int]:
+    """{(step name, outcome): histogram count} for one executor name."""
+    out = {}
+    for (metric, attrs), point in points.items():
+        attributes = dict(attrs)
+        if metric == DURATION and attributes["flujo.executor.name"] == name:
+            out[(attributes["flujo.step.name"], attributes["flujo.execution.outcome"])] = (
+                point.count)
+    return out
+
+
+def test_happy_path_matches_step_history(pipelines: ModuleType,
+                                         reader: InMemoryMetricReader) -> None:
+    name = pipelines.unique("happy")
+    runner = pipelines.runner(pipelines.happy(), name)
+    result = runner.run(1)
+    flujo_says = pipelines.summary([result])
+    points = collect(reader)
+
+    assert flujo_says["total"] == 3
+    assert result.success
+    assert executions(points, name) == {"success": 3, "failure": 0}
+    assert durations(points, name) == {(sr.name, "success"): 1 for sr in result.step_history}
+    avg, low, high = (value(points, PREFIX + f"execution.{k}_duration",
+                            flujo__executor__name=name) for k in ("avg", "min", "max"))
+    assert 0 < low <= avg <= high < 5
+    assert value(points, PREFIX + "concurrency.max", flujo__executor__name=name) == 10
+    assert value(points, PREFIX + "concurrency.level", flujo__executor__name=name) == 0
+    assert value(points, PREFIX + "execution.failure_ratio", flujo__executor__name=name) == 0
+    assert value(points, PREFIX + "cache.hit_ratio", flujo__executor__name=name) == 0
+    assert value(points, PREFIX + "memory.usage", flujo__executor__name=name) > 10 * 2**20
+    assert 0 < value(points, PREFIX + "memory.pressure", flujo__executor__name=name) <= 1
+    # Nothing flujo cannot tell is invented.
+    assert not [m for m, _ in points if ".object_pool." in m or ".circuit_breaker." in m
+                or ".telemetry." in m or m.endswith(("queue.size", "avg_wait_time"))]
+
+
+def test_window_resets_and_allocation_rate_needs_two_reads(
+        pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
+    name = pipelines.unique("window")
+    runner = pipelines.runner(pipelines.happy(), name)
+    runner.run(1)
+    first = collect(reader)
+    assert (PREFIX + "memory.allocation_rate", frozenset({("flujo.executor.name", name)})) \
+        not in first
+    second = collect(reader)  # no execution since the first read: no duration window
+    assert not [m for m, _ in second if m.endswith("_duration")]
+    assert value(second, PREFIX + "memory.allocation_rate", flujo__executor__name=name) >= 0
+    assert executions(second, name) == {"success": 3, "failure": 0}
+
+
+def test_retries_failures_and_recovery_match_step_history(
+        pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
+    name = pipelines.unique("retry")
+    result = pipelines.runner(pipelines.retrying(), name).run(1)
+    flujo_says = pipelines.summary([result])
+    points = collect(reader)
+    attempts = {sr.name: sr.attempts for sr in result.step_history}
+
+    assert attempts == {"ok": 1, "flaky": 3, "broken": 3}  # flujo's own account
+    assert executions(points, name) == {"success": flujo_says["success"],
+                                        "failure": flujo_says["failure"]}
+    assert durations(points, name) == {("ok", "success"): 1, ("flaky", "success"): 1,
+                                       ("broken", "failure"): 1}
+    errored = flujo_says["recovered"] + flujo_says["retried_failures"]
+    assert value(points, PREFIX + "error.ratio", flujo__executor__name=name) == pytest.approx(
+        errored / flujo_says["total"])
+    assert value(points, PREFIX + "error.recovery_ratio",
+                 flujo__executor__name=name) == pytest.approx(flujo_says["recovered"] / errored)
+    assert value(points, PREFIX + "execution.failure_ratio",
+                 flujo__executor__name=name) == pytest.approx(1 / 3)
+    assert value(points, PREFIX + "error.consecutive_failures", flujo__executor__name=name) == 1
+
+
+def test_cache_hits_on_a_rerun_match_step_history(
+        pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
+    name = pipelines.unique("cache")
+    runner = pipelines.runner(pipelines.happy(), name)
+    results = [runner.run(1), runner.run(1)]
+    flujo_says = pipelines.summary(results)
+    points = collect(reader)
+
+    assert flujo_says["cache_hits"] == 3  # the whole second run came from flujo's cache
+    assert value(points, PREFIX + "cache.hit_ratio",
+                 flujo__executor__name=name) == pytest.approx(
+        flujo_says["cache_hits"] / flujo_says["total"])
+    assert executions(points, name) == {"success": 6, "failure": 0}
+
+
+def test_parallel_branches_count_as_nested_executions(
+        pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
+    name = pipelines.unique("parallel")
+    pipeline, branches = pipelines.parallel()
+    result = pipelines.runner(pipeline, name).run(1)
+    points = collect(reader)
+    fan = result.step_history[-1]
+
+    executed = fan.metadata_["executed_branches"]
+    branch_steps = [s.name for b in executed for s in branches[b].steps]
+    assert result.success
+    assert sorted(executed) == ["a", "b"]
+    # flujo's history lists the top-level steps; each branch step was one more execute().
+    expected = len(pipelines.history([result])) + len(branch_steps)
+    assert executions(points, name) == {"success": expected, "failure": 0}
+    assert durations(points, name) == {
+        (step, "success"): 1 for step in ["first", "fan", *branch_steps]}
+
+
+def test_concurrent_runs_are_in_flight_together(
+        pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
+    name = pipelines.unique("concurrent")
+    runs = 4
+
+    async def scenario() -> tuple[list[Any], Points]:
+        gate, entered = asyncio.Event(), []
+        runner = pipelines.runner(
+            pipelines.step(pipelines.inc, "pre")
+            >> pipelines.step(pipelines.gated(gate, entered), "gated"), name)
+        tasks = [asyncio.create_task(runner.run_result_async(i)) for i in range(runs)]
+        while len(entered) < runs:
+            await asyncio.sleep(0.01)
+        during = collect(reader)  # every run is parked inside its "gated" step
+        gate.set()
+        return list(await asyncio.gather(*tasks)), during
+
+    results, during = asyncio.run(scenario())
+    after = collect(reader)
+    flujo_says = pipelines.summary(results)
+
+    assert value(during, PREFIX + "concurrency.level", flujo__executor__name=name) == runs
+    assert value(after, PREFIX + "concurrency.level", flujo__executor__name=name) == 0
+    assert flujo_says == {"total": 2 * runs, "success": 2 * runs, "failure": 0,
+                          "cache_hits": 0, "retried_failures": 0, "recovered": 0}
+    assert executions(after, name) == {"success": 2 * runs, "failure": 0}
+
+
+def test_propagated_exception_is_a_failure_and_reaches_the_caller(
+        pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
+    from flujo.application.core.executor_core import ExecutorCore
+    from flujo.domain.models import Paused
+
+    from opentelemetry.instrumentation.flujo.flujo_measured import OTHER_OUTCOME, classify
+    from opentelemetry.instrumentation.flujo.flujo_patch import flujo_types
+
+    core = ExecutorCore()
+    with pytest.raises(TypeError, match=r"Unsupported ExecutorCore\.execute"):
+        asyncio.run(core.execute(pipelines.step(pipelines.inc, "x"), 1, bogus=True))
+    points = collect(reader)
+    assert executions(points, "ExecutorCore") == {"success": 0, "failure": 1}
+    types = flujo_types()
+    assert types is not None
+    assert classify(Paused(message="waiting for a human"), types) == (OTHER_OUTCOME, None)
+
+
+def test_own_get_optimization_stats_wins(pipelines: ModuleType,
+                                         reader: InMemoryMetricReader) -> None:
+    from flujo.application.core.executor_core import ExecutorCore
+
+    class Reporting(ExecutorCore):  # type: ignore[misc]
+        def get_optimization_stats(self) -> dict[str, Any]:
+            return {"execution": {"avg_time_ms": 123.0}, "cache": {"size": 7}}
+
+    core = Reporting()
+    asyncio.run(core.execute(pipelines.step(pipelines.inc, "x"), 1))
+    points = collect(reader)
+    assert value(points, PREFIX + "execution.avg_duration",
+                 flujo__executor__name="Reporting") == pytest.approx(0.123)
+    assert value(points, PREFIX + "cache.size", flujo__executor__name="Reporting") == 7
+    # Read as it reports itself: no measured counts mixed in, the histogram still records.
+    with pytest.raises(KeyError):
+        value(points, EXECUTIONS, flujo__executor__name="Reporting")
+    assert durations(points, "Reporting") == {("x", "success"): 1}
+
+
+def test_executions_of_a_discarded_runner_are_kept(
+        pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
+    name = pipelines.unique("per-request")
+    for i in range(3):  # a runner per request, gone before any collection
+        pipelines.runner(pipelines.happy(), name).run(i)
+    gc.collect()
+    points = collect(reader)
+    assert executions(points, name) == {"success": 9, "failure": 0}
+    # No live executor of that name: its configured limit is not reported.
+    with pytest.raises(KeyError):
+        value(points, PREFIX + "concurrency.max", flujo__executor__name=name)
+    assert value(points, "flujo.otel.executors") >= 1
+
+
+def test_same_name_runners_share_one_series(pipelines: ModuleType,
+                                           reader: InMemoryMetricReader) -> None:
+    name = pipelines.unique("shared")
+    runners = [pipelines.runner(pipelines.happy(), name) for _ in range(2)]
+    for i, runner in enumerate(runners):
+        runner.run(i)
+    points = collect(reader)
+    assert executions(points, name) == {"success": 6, "failure": 0}
+    assert value(points, PREFIX + "concurrency.max", flujo__executor__name=name) == 20
+    assert value(points, PREFIX + "memory.usage", flujo__executor__name=name) < 2**40
+
+
+def test_histogram_buckets_hold_the_duration_thresholds(
+        pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
+    limits = {limit for source in EXECUTION_DURATION.thresholds_from
+              for limit in (BY_NAME[source].thresholds.warning,  # type: ignore[union-attr]
+                            BY_NAME[source].thresholds.critical)  # type: ignore[union-attr]
+              if limit is not None}
+    assert limits == {1.0, 5.0}
+    assert limits <= set(EXECUTION_DURATION.boundaries)
+    pipelines.runner(pipelines.happy(), pipelines.unique("buckets")).run(1)
+    points = [p for (m, _), p in collect(reader).items() if m == DURATION]
+    assert points
+    assert all(tuple(p.explicit_bounds) == EXECUTION_DURATION.boundaries
+                          for p in points)
+
+
+def test_uninstrument_restores_execute_exactly(
+        pipelines: ModuleType, provider_and_reader: tuple[MeterProvider, InMemoryMetricReader],
+) -> None:
+    from flujo.application.core.executor_core import ExecutorCore
+    from flujo.application.runner import Flujo
+
+    execute, init = ExecutorCore.__dict__["execute"], Flujo.__dict__["__init__"]
+    instrumentor = FlujoInstrumentor()
+    instrumentor.instrument(meter_provider=provider_and_reader[0])
+    assert ExecutorCore.__dict__["execute"] is not execute
+    assert ExecutorCore.__dict__["execute"].__wrapped__ is execute
+    instrumentor.uninstrument()
+    assert ExecutorCore.__dict__["execute"] is execute
+    assert Flujo.__dict__["__init__"] is init
+    name = pipelines.unique("after")
+    pipelines.runner(pipelines.happy(), name).run(1)
+    assert not [k for k in collect(provider_and_reader[1]) if dict(k[1]).get(
+        "flujo.executor.name") == name]
+
+
+class _FutureOnly(FlujoInstrumentor):
+    _instance = None  # BaseInstrumentor is a per-class singleton; not FlujoInstrumentor's
+
+    def instrumentation_dependencies(self) -> tuple[str, ...]:
+        return ("flujo >= 9",)
+
+
+def test_unsupported_flujo_warns_once_and_manual_instrumentation_works(
+        pipelines: ModuleType, provider_and_reader: tuple[MeterProvider, InMemoryMetricReader],
+        caplog: pytest.LogCaptureFixture) -> None:
+    from flujo.application.core.executor_core import ExecutorCore
+
+    execute = ExecutorCore.__dict__["execute"]
+    instrumentor = _FutureOnly()
+    with caplog.at_level(logging.WARNING, logger="opentelemetry.instrumentation.flujo"):
+        instrumentor.instrument(meter_provider=provider_and_reader[0])
+    try:
+        warnings = [r for r in caplog.records if "flujo" in r.getMessage()
+                    and r.levelno == logging.WARNING]
+        assert len(warnings) == 1
+        assert "instrument_executor" in warnings[0].getMessage()
+        assert ExecutorCore.__dict__["execute"] is execute
+        stats = {"execution": {"total_executions": 2, "successful_executions": 2,
+                               "failed_executions": 0}}
+        manual = StaticExecutor(stats)  # held here: the registry only holds it weakly
+        assert instrument_executor(manual, "manual")
+        assert value(collect(provider_and_reader[1]), EXECUTIONS, flujo__executor__name="manual",
+                     flujo__execution__outcome="success") == 2
+    finally:
+        instrumentor.uninstrument()
+
+
+@pytest.mark.parametrize(("cap", "expected"), [
+    ("1", {"one", "_other"}), ("0", set()),
+])
+def test_step_name_cap(pipelines: ModuleType, monkeypatch: pytest.MonkeyPatch,
+                       cap: str, expected: set[str]) -> None:
+    monkeypatch.setenv("OTEL_PYTHON_FLUJO_MAX_STEP_NAMES", cap)
+    runtime: Runtime = reset_runtime(load_config())
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    instrumentor = FlujoInstrumentor()
+    instrumentor.instrument(meter_provider=provider)
+    try:
+        name = pipelines.unique("cap")
+        pipelines.runner(pipelines.happy(), name).run(1)
+        steps = {dict(a).get("flujo.step.name") for (m, a), _ in collect(reader).items()
+                 if m == DURATION}
+        assert steps - {None} == expected
+    finally:
+        instrumentor.uninstrument()
+        runtime.registry.clear()
+        provider.shutdown()

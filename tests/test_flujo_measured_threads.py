@@ -1,0 +1,64 @@
+"""The measured source's running aggregates lose nothing when executions end on several
+threads while collections read (and reset) the window. No flujo needed."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import pytest
+
+from opentelemetry.instrumentation.flujo.config import Config
+from opentelemetry.instrumentation.flujo.flujo_measured import FAILURE, SUCCESS, new_measured
+
+THREADS, PER_THREAD = 4, 20_000
+
+
+@pytest.fixture
+def eager_switching() -> Iterator[None]:
+    """Thread switches as often as CPython allows, to give a race every chance."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(before)
+
+
+def test_no_update_is_lost_under_concurrent_reads(eager_switching: None) -> None:
+    measured = new_measured("threads", Config(rate_unit="ratio"))
+    retried = SimpleNamespace(metadata_={}, attempts=2)
+    cached = SimpleNamespace(metadata_={"cache_hit": True}, attempts=3)
+    windowed: list[int] = []  # executions per window, as each read took it
+    done = threading.Event()
+
+    def execute() -> None:
+        for i in range(PER_THREAD):
+            measured.running.append(None)  # what the wrapper does when it starts one
+            measured.end(0.0, FAILURE if i % 4 == 0 else SUCCESS,
+                         cached if i % 4 == 1 else retried, "step")
+
+    def collect() -> None:
+        while not done.is_set():
+            windowed.append(measured._take([0, 0.0, float("inf"), 0.0])[3][0])
+
+    reader = threading.Thread(target=collect)
+    workers = [threading.Thread(target=execute) for _ in range(THREADS)]
+    for thread in [reader, *workers]:
+        thread.start()
+    for worker in workers:
+        worker.join()
+    done.set()
+    reader.join()
+    windowed.append(measured._take([0, 0.0, float("inf"), 0.0])[3][0])
+    stats = measured.get_optimization_stats()
+    total = THREADS * PER_THREAD
+
+    assert len(windowed) > 2  # the reader really ran alongside
+    assert sum(windowed) == total  # each execution in exactly one window
+    assert stats["execution"]["total_executions"] == total
+    assert stats["execution"]["failed_executions"] == total // 4
+    assert stats["concurrency"]["current_level"] == 0
+    # Failures, and successes after a retry (cache hits are not retries), had errors.
+    assert stats["error_handling"]["error_rate"] == pytest.approx(3 / 4)
+    assert stats["error_handling"]["recovery_success_rate"] == pytest.approx(2 / 3)
