@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from opentelemetry.instrumentation.flujo.catalog import (
     CIRCUIT_STATES,
     COUNTER_STATS,
-    EXECUTOR_NAME,
     FAILED_STAT,
     FAILURE_RATIO,
     STATS,
@@ -71,7 +70,9 @@ def _combine_one(combine: Combine, present: list[tuple[float | str, float | None
 
 def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
     """The name's values: counters monotonic (with retired totals), the rest by catalog rule."""
-    out: Values = {}
+    # One executor per name is the common case: its values are the name's, apart
+    # from the counters (made monotonic below); no per-stat combining.
+    out: Values = dict(reads[0][1]) if len(reads) == 1 else {}
     for stat_id in _COUNTERS:
         total = group.retired.get(stat_id)
         for entry, values in reads:
@@ -80,12 +81,7 @@ def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
                 total = value if total is None else total + value
         if total is not None:
             out[stat_id] = total
-    if len(reads) == 1:
-        values = reads[0][1]
-        for stat_id, _ in _GAUGE_STATS:
-            if stat_id in values:
-                out[stat_id] = values[stat_id]
-    else:
+    if len(reads) != 1:
         for stat_id, how in _GAUGE_STATS:
             present = [
                 (values[stat_id], values.get(WEIGHT_STAT))
@@ -94,10 +90,10 @@ def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
             ]
             if present:
                 out[stat_id] = _combine_one(how, present)  # type: ignore[arg-type]
-    total = out.get(WEIGHT_STAT)
+    weight = out.get(WEIGHT_STAT)
     failed = out.get(FAILED_STAT)
-    if isinstance(total, float) and isinstance(failed, float) and total > 0:
-        out[FAILURE_RATIO] = min(failed / total, 1.0)
+    if isinstance(weight, float) and isinstance(failed, float) and weight > 0:
+        out[FAILURE_RATIO] = min(failed / weight, 1.0)
     return out
 
 
@@ -143,7 +139,7 @@ class SnapshotTaker:
             reads = by_group.get(group.name, [])
             values = combine(group, reads)
             if values:
-                groups.append(GroupSnapshot(group.name, values, {EXECUTOR_NAME: group.name}))
+                groups.append(GroupSnapshot(group.name, values, group.attributes))
         return Snapshot(
             groups=tuple(groups),
             executors=len(entries),
