@@ -10,6 +10,7 @@ FVENV := .venv-flujo
 PIP_FLAGS ?= -q --disable-pip-version-check
 
 .PHONY: demo test test-main test-flujo lint bench generate dev dev-flujo clean
+.PHONY: bench-smoke bench-flujo
 
 $(VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +45,15 @@ generate: dev
 
 bench: dev
 	$(VENV)/bin/python -m bench
+
+# CI: every figure runs and is written (not over the committed bench/results.json);
+# no timing is asserted.
+bench-smoke: dev
+	$(VENV)/bin/python -m bench --quick --output bench/results-smoke.json
+
+# The flujo wrapper's figures need flujo (Python 3.13): they print n/a elsewhere.
+bench-flujo: dev-flujo
+	$(FVENV)/bin/python -m bench --flujo --output bench/results-flujo.json
 
 clean:
 	rm -rf $(VENV) $(FVENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,156 +1,181 @@
-"""Cost of the ExecutorCore.execute wrapper, against an unwrapped run in the same process.
+"""The flujo wrapper's cost per ``ExecutorCore.execute`` (Python 3.13, real flujo).
 
-Run in the flujo environment (Python 3.13, flujo 0.6.x), from a scratch directory
-(a flujo run writes flujo.lock / flujo_ops.db into the cwd)::
+Runs when flujo and ``opentelemetry.instrumentation.flujo.flujo_measured`` import;
+otherwise every figure is "n/a" with the reason (``make bench-flujo`` runs it in
+``.venv-flujo``). The wrapper is switched on and off through the public
+``FlujoInstrumentor``, so whatever it does per execution is what is measured:
 
-    cd "$(mktemp -d)" && /path/to/.venv-flujo/bin/python /path/to/bench/flujo_wrapper.py
-
-Prints, per execution (best of several rounds, so other load on the machine inflates
-nothing it does not have to):
-
-- bookkeeping: the wrapper around a no-op ``execute`` with no histogram to record to,
-  minus the bare no-op: what the plugin itself adds (goal <= 1.5 us);
-- Histogram.record: the OpenTelemetry SDK's own cost for the same point, separately;
-- real step: ``ExecutorCore.execute`` of a pure-Python step, unwrapped and wrapped
-  (bookkeeping + record into an SDK MeterProvider), and the ratio (goal <= 3 %).
+- bookkeeping: the wrapper around a stub ``execute`` (returning a prebuilt
+  ``StepResult``), minus the unwrapped stub, minus the SDK's own ``Histogram.record``
+  with the same attributes, measured on its own;
+- total vs unwrapped: a real pipeline of pure-Python steps, wrapped vs not;
+- memory: tracemalloc before and after many wrapped executions.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
-from collections.abc import Callable, Coroutine
+import gc
+import statistics
+import tracemalloc
+from collections.abc import Callable
 from typing import Any
 
-ROUNDS = 7
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from bench.report import Figure
+from bench.timing import interleaved, timed
+
+BOOKKEEPING_GOAL_US = 1.5
+TOTAL_GOAL = 0.03
+MEMORY_GOAL = 1024 * 1024
+PIPELINE_STEPS = 20
 
 
-def best_ns(run: Callable[[int], None], n: int, rounds: int = ROUNDS) -> float:
-    """Fastest per-call time over ``rounds`` rounds of ``n`` calls."""
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter_ns()
-        run(n)
-        best = min(best, (time.perf_counter_ns() - started) / n)
-    return best
+def _na(reason: str) -> list[Figure]:
+    return [
+        Figure("flujo.bookkeeping", "flujo wrapper bookkeeping per execute (beyond record)",
+               None, "us", goal="<= 1.5 us", note=reason),
+        Figure("flujo.total", "flujo wrapper total / unwrapped execute", None, "%",
+               goal="<= 3%", note=reason),
+        Figure("flujo.memory", "memory growth over wrapped executions", None, "KiB",
+               goal="<= 1 MiB", note=reason),
+    ]
 
 
-def drive(coroutine: Coroutine[Any, Any, Any]) -> Any:
-    """Runs a coroutine that never suspends, without an event loop's noise."""
+def _drive(coro: Any) -> Any:
+    """Run a coroutine that never suspends, without an event loop's per-call cost."""
     try:
-        coroutine.send(None)
+        coro.send(None)
     except StopIteration as done:
         return done.value
-    raise RuntimeError("the coroutine suspended")
+    coro.close()
+    raise RuntimeError("the stub execute suspended")
 
 
-def bookkeeping_and_record() -> tuple[float, float]:
-    from flujo.application.core.executor_core import ExecutorCore
-    from flujo.domain.models import StepResult, Success
-    from opentelemetry.sdk.metrics import MeterProvider
-
-    from flujo import Step
-    from opentelemetry.instrumentation.flujo import flujo_measured
-    from opentelemetry.instrumentation.flujo.catalog import EXECUTION_DURATION
-    from opentelemetry.instrumentation.flujo.flujo_patch import _measure_execute, flujo_types
-
-    types = flujo_types()
-    assert types is not None
-    result = Success(step_result=StepResult(name="step", success=True, attempts=1))
-    frame_step = Step.from_callable(inc, name="step")
-
-    async def noop(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return result
-
-    wrapped = _measure_execute(noop, types)
-    core = ExecutorCore(enable_cache=False)
-    provider = MeterProvider()
-    histogram = provider.get_meter("bench").create_histogram(
-        EXECUTION_DURATION.name, unit="s",
-        explicit_bucket_boundaries_advisory=list(EXECUTION_DURATION.boundaries))
-    attributes = {"flujo.executor.name": "ExecutorCore", "flujo.execution.outcome": "success",
-                  "flujo.step.name": "step"}
-
-    def bare(n: int) -> None:
-        for _ in range(n):
-            drive(noop(core, frame_step, 1))
-
-    def measured(n: int) -> None:
-        for _ in range(n):
-            drive(wrapped(core, frame_step, 1))
-
-    def record(n: int) -> None:
-        for _ in range(n):
-            histogram.record(0.00025, attributes)
-
-    saved = list(flujo_measured._targets)
-    flujo_measured._targets.clear()  # bookkeeping only: nothing to record into
-    try:
-        measured(1000)
-        # Interleaved rounds, best of each: load from other processes hits all alike.
-        best = {bare: float("inf"), measured: float("inf"), record: float("inf")}
-        for _ in range(3 * ROUNDS):
-            for run, so_far in best.items():
-                best[run] = min(so_far, best_ns(run, 20_000, rounds=1))
-    finally:
-        flujo_measured._targets[:] = saved
-    provider.shutdown()
-    bookkeeping, record_ns = best[measured] - best[bare], best[record]
-    return bookkeeping, record_ns
-
-
-async def inc(x: int) -> int:
-    return x + 1
-
-
-def real_step() -> tuple[float, float]:
-    from flujo.application.core.executor_core import ExecutorCore
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-
-    from flujo import Step
-    from opentelemetry.instrumentation.flujo import FlujoInstrumentor
-
-    step = Step.from_callable(inc, name="inc")
-    core = ExecutorCore(enable_cache=False)  # every call runs the step for real
-    loop = asyncio.new_event_loop()
-
-    def run(n: int) -> None:
-        async def batch() -> None:
-            for i in range(n):
-                await core.execute(step, i)
-
-        loop.run_until_complete(batch())
+def _record_cost(calls: int) -> float:
+    from opentelemetry.instrumentation.flujo.catalog import EXECUTOR_NAME, OUTCOME
 
     provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    histogram = provider.get_meter("bench.flujo").create_histogram("bench.duration", unit="s")
+    attributes = {EXECUTOR_NAME: "bench", OUTCOME: "success"}
+
+    def record() -> None:
+        for _ in range(calls):
+            histogram.record(0.00025, attributes)
+
+    try:
+        return interleaved({"record": record}, rounds=5, sample_s=0).cpu["record"] / calls
+    finally:
+        provider.shutdown()
+
+
+def run(quick: bool) -> list[Figure]:
+    try:
+        import flujo  # noqa: F401
+        import opentelemetry.instrumentation.flujo.flujo_measured  # noqa: F401
+        from flujo.application.core.executor_core import ExecutorCore
+        from flujo.domain.models import StepResult
+
+        from opentelemetry.instrumentation.flujo import FlujoInstrumentor
+    except ImportError as error:
+        return _na(f"needs flujo and the flujo wrapper: {error}")
+
+    from opentelemetry.instrumentation.flujo.runtime import reset_runtime
+
+    calls = 20_000 if quick else 200_000
+    executions = 50_000 if quick else 1_000_000
+    record_s = _record_cost(calls)
+    reset_runtime()
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
     instrumentor = FlujoInstrumentor()
-    plain: list[float] = []
-    wrapped: list[float] = []
-    run(200)
-    for _ in range(ROUNDS):  # interleaved, so drift in machine load hits both alike
-        plain.append(best_ns(run, 1000, rounds=1))
+    original = ExecutorCore.__dict__["execute"]
+    result = StepResult(name="bench", success=True)
+
+    async def stub(self: Any, frame_or_step: Any = None, data: Any = None,
+                   *args: Any, **kwargs: Any) -> Any:
+        return result
+
+    def loop(core: Any, n: int) -> Callable[[], None]:
+        def go() -> None:
+            for _ in range(n):
+                _drive(core.execute(None, None))
+
+        return go
+
+    try:
+        ExecutorCore.execute = stub  # the wrapper wraps whatever execute is there
+        bare = loop(ExecutorCore(), calls)
         instrumentor.instrument(meter_provider=provider)
-        wrapped.append(best_ns(run, 1000, rounds=1))
+        wrapped_core = ExecutorCore()
+        wrapped = loop(wrapped_core, calls)
+        medians = interleaved({"bare": bare, "wrapped": wrapped}, rounds=5 if quick else 11,
+                              sample_s=0)
+        wrapper_s = (medians.cpu["wrapped"] - medians.cpu["bare"]) / calls
+        bookkeeping_us = (wrapper_s - record_s) * 1e6
+
+        gc.collect()
+        tracemalloc.start()
+        try:
+            loop(wrapped_core, 1000)()
+            gc.collect()
+            before = tracemalloc.get_traced_memory()[0]
+            loop(wrapped_core, executions)()
+            gc.collect()
+            growth = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+    finally:
         instrumentor.uninstrument()
-    loop.close()
+        ExecutorCore.execute = original
+    total = _pipeline_overhead(instrumentor, provider, rounds=5 if quick else 15)
     provider.shutdown()
-    return min(plain), min(wrapped)
+    return [
+        Figure("flujo.bookkeeping", "flujo wrapper bookkeeping per execute (beyond record)",
+               bookkeeping_us, "us", goal="<= 1.5 us", met=bookkeeping_us <= BOOKKEEPING_GOAL_US,
+               detail={"wrapper_us": wrapper_s * 1e6, "histogram_record_us": record_s * 1e6}),
+        Figure("flujo.total", "flujo wrapper total / unwrapped execute (pure step)",
+               total["ratio"] * 100, "%", goal="<= 3%", met=total["ratio"] <= TOTAL_GOAL,
+               detail=total),
+        Figure("flujo.memory", f"memory growth over {executions:,} wrapped executions",
+               growth / 1024, "KiB", goal="<= 1 MiB", met=growth <= MEMORY_GOAL,
+               detail={"executions": executions}),
+    ]
 
 
-def main() -> None:
-    logging.disable(logging.INFO)  # importing flujo configures INFO logging
-    bookkeeping, record_ns = bookkeeping_and_record()
-    plain, wrapped = real_step()
-    print(f"bookkeeping per execution:      {bookkeeping / 1000:7.2f} us  (goal <= 1.5 us; "
-          f"{bookkeeping / record_ns:.2f} x Histogram.record, which machine load scales alike)")
-    print(f"SDK Histogram.record:           {record_ns / 1000:7.2f} us")
-    print(f"ExecutorCore.execute unwrapped: {plain / 1000:7.2f} us")
-    print(f"ExecutorCore.execute wrapped:   {wrapped / 1000:7.2f} us  "
-          f"(ratio {wrapped / plain:.4f}; noisy: a few % either way on a shared machine)")
-    print(f"overhead from the parts:        {(bookkeeping + record_ns) / plain * 100:7.2f} %   "
-          "(bookkeeping + record over the unwrapped step; goal <= 3 %)")
+def _pipeline_overhead(instrumentor: Any, provider: MeterProvider, rounds: int
+                       ) -> dict[str, Any]:
+    """Extra time per execute of a real pure-Python pipeline, wrapped vs unwrapped."""
+    import logging
 
+    from flujo import Flujo, Step
 
-if __name__ == "__main__":
-    main()
+    logging.getLogger("flujo").setLevel(logging.WARNING)  # its INFO lines would dominate
+
+    async def increment(x: int) -> int:
+        return x + 1
+
+    steps = [Step.from_callable(increment, name=f"s{i}") for i in range(PIPELINE_STEPS)]
+    pipeline = steps[0]
+    for step in steps[1:]:
+        pipeline = pipeline >> step
+
+    def run_once() -> None:
+        Flujo(pipeline, persist_state=False).run(0)
+
+    samples: dict[str, list[float]] = {"unwrapped": [], "wrapped": []}
+    run_once()
+    try:
+        for _ in range(rounds):  # switching is outside the timed runs
+            instrumentor.instrument(meter_provider=provider)
+            samples["wrapped"].append(timed(run_once, 1)[1])
+            instrumentor.uninstrument()
+            samples["unwrapped"].append(timed(run_once, 1)[1])
+    finally:
+        instrumentor.uninstrument()
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    ratio = (medians["wrapped"] - medians["unwrapped"]) / medians["unwrapped"]
+    return {"ratio": ratio, "steps": PIPELINE_STEPS,
+            "unwrapped_us_per_execute": medians["unwrapped"] / PIPELINE_STEPS * 1e6,
+            "wrapped_us_per_execute": medians["wrapped"] / PIPELINE_STEPS * 1e6}

@@ -78,7 +78,10 @@ class Binding:
             try:
                 if not self.active:
                     return ()
-                return list(observe(self._snapshot_for(index)))
+                observations = observe(self._snapshot_for(index))
+                # Catalog observers already return lists; a generator is run here,
+                # inside the guard, so whatever it raises is counted, not the SDK's.
+                return observations if isinstance(observations, list) else list(observations)
             except Exception:  # never raise into the SDK's collection (or the host)
                 _logger.debug("callback for %s failed", name, exc_info=True)
                 self._errors.add(1, {"reason": "callback"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import cast
 
 from opentelemetry.metrics import Observation
@@ -21,45 +20,49 @@ from opentelemetry.instrumentation.flujo.catalog import (
 )
 from opentelemetry.instrumentation.flujo.snapshot import Snapshot
 
+# Observers return lists, not generators: the binding hands the SDK a list anyway,
+# and a comprehension costs less per point than resuming a generator.
+
 
 def _single(key: str) -> Observe:
-    def observe(snapshot: Snapshot) -> Iterable[Observation]:
-        for group in snapshot.groups:
-            value = group.values.get(key)
-            if value is not None:
-                yield Observation(cast(float, value), group.attributes)
+    def observe(snapshot: Snapshot) -> list[Observation]:
+        return [
+            Observation(cast(float, value), group.attributes)
+            for group in snapshot.groups
+            if (value := group.values.get(key)) is not None
+        ]
 
     return observe
 
 
-def _executions(snapshot: Snapshot) -> Iterable[Observation]:
+def _executions(snapshot: Snapshot) -> list[Observation]:
+    out = []
     for group in snapshot.groups:
         values = group.values
-        # Counter stats are always numbers; only the circuit state is a string.
+        # Counters: always numbers (a state has its own observer).
         success = cast("float | None", values.get(SUCCESS_STAT))
         failure = cast("float | None", values.get(FAILED_STAT))
         if success is not None:
-            yield Observation(success, {EXECUTOR_NAME: group.name, OUTCOME: "success"})
+            out.append(Observation(success, {EXECUTOR_NAME: group.name, OUTCOME: "success"}))
         if failure is not None:
-            yield Observation(failure, {EXECUTOR_NAME: group.name, OUTCOME: "failure"})
+            out.append(Observation(failure, {EXECUTOR_NAME: group.name, OUTCOME: "failure"}))
         total = values.get(WEIGHT_STAT)
         if isinstance(total, float) and success is not None and failure is not None:
-            other = total - float(success) - float(failure)
+            other = total - success - failure
             if other > 0:
-                yield Observation(other, {EXECUTOR_NAME: group.name, OUTCOME: "other"})
+                out.append(Observation(other, {EXECUTOR_NAME: group.name, OUTCOME: "other"}))
+    return out
 
 
 def _circuit(key: str) -> Observe:
-    def observe(snapshot: Snapshot) -> Iterable[Observation]:
-        for group in snapshot.groups:
-            current = group.values.get(key)
-            if current is None:
-                continue
-            for state in CIRCUIT_STATES:
-                yield Observation(
-                    1 if state == current else 0,
-                    {EXECUTOR_NAME: group.name, CIRCUIT_STATE: state},
-                )
+    def observe(snapshot: Snapshot) -> list[Observation]:
+        return [
+            Observation(1 if state == current else 0,
+                        {EXECUTOR_NAME: group.name, CIRCUIT_STATE: state})
+            for group in snapshot.groups
+            if (current := group.values.get(key)) is not None
+            for state in CIRCUIT_STATES
+        ]
 
     return observe
 

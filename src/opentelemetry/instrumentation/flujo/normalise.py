@@ -27,7 +27,19 @@ class Dropped(Exception):
         self.reason = reason
 
 
+# Larger ints overflow float(); they take the slow path and are refused there.
+_MAX_EXACT = 2**1023
+
+
 def _number(value: Any) -> float:
+    # Fast path for the two types executors report (an exact type check, because
+    # isinstance against the Real ABC costs more than the rest of normalisation).
+    kind = type(value)
+    if kind is float:
+        if 0.0 <= value < math.inf:  # NaN and infinities fail here
+            return value  # type: ignore[no-any-return]
+    elif kind is int and 0 <= value < _MAX_EXACT:
+        return float(value)
     if isinstance(value, bool):
         raise Dropped("bool")
     if not isinstance(value, (Real, Decimal)):
@@ -45,6 +57,9 @@ def _number(value: Any) -> float:
 
 def _ratio(scale: float) -> Callable[[Any], float]:
     def convert(value: Any) -> float:
+        kind = type(value)
+        if (kind is float or kind is int) and 0 <= value <= scale:  # fast path, as _number
+            return value / scale  # type: ignore[no-any-return]
         ratio = _number(value) / scale
         if ratio > 1.0:
             raise Dropped("out_of_range")
@@ -55,6 +70,9 @@ def _ratio(scale: float) -> Callable[[Any], float]:
 
 def _scaled(factor: float) -> Callable[[Any], float]:
     def convert(value: Any) -> float:
+        kind = type(value)
+        if (kind is float and 0.0 <= value < math.inf) or (kind is int and 0 <= value < _MAX_EXACT):
+            return value * factor  # type: ignore[no-any-return]  # fast path, as _number
         return _number(value) * factor
 
     return convert
@@ -99,14 +117,15 @@ class Normaliser:
     def normalise(self, raw: Any, dropped: Counter[str]) -> Values:
         """Clean values keyed by stat id; every refused value is added to ``dropped``."""
         values: Values = {}
-        if not isinstance(raw, Mapping):
+        # ``type(...) is dict`` first: the Mapping ABC check costs ~0.3 us a time.
+        if type(raw) is not dict and not isinstance(raw, Mapping):
             dropped["not_a_mapping"] += 1
             return values
         for category, keys in self._plan:
             section = raw.get(category)
             if section is None:
                 continue
-            if not isinstance(section, Mapping):
+            if type(section) is not dict and not isinstance(section, Mapping):
                 dropped["not_a_mapping"] += 1
                 continue
             for key, stat_id, convert in keys:

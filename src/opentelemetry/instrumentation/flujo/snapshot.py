@@ -15,7 +15,6 @@ from typing import cast
 from opentelemetry.instrumentation.flujo.catalog import (
     CIRCUIT_STATES,
     COUNTER_STATS,
-    EXECUTOR_NAME,
     FAILED_STAT,
     FAILURE_RATIO,
     STATS,
@@ -72,7 +71,9 @@ def _combine_one(combine: Combine, present: list[tuple[float | str, float | None
 
 def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
     """The name's values: counters monotonic (with retired totals), the rest by catalog rule."""
-    out: Values = {}
+    # One executor per name is the common case: its values are the name's, apart
+    # from the counters (made monotonic below); no per-stat combining.
+    out: Values = dict(reads[0][1]) if len(reads) == 1 else {}
     for stat_id in _COUNTERS:
         total = group.retired.get(stat_id)
         for entry, values in reads:
@@ -81,12 +82,7 @@ def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
                 total = value if total is None else total + value
         if total is not None:
             out[stat_id] = total
-    if len(reads) == 1:
-        values = reads[0][1]
-        for stat_id, _ in _GAUGE_STATS:
-            if stat_id in values:
-                out[stat_id] = values[stat_id]
-    else:
+    if len(reads) != 1:
         for stat_id, how in _GAUGE_STATS:
             present = [
                 (values[stat_id], cast("float | None", values.get(WEIGHT_STAT)))
@@ -144,7 +140,7 @@ class SnapshotTaker:
             reads = by_group.get(group.name, [])
             values = combine(group, reads)
             if values:
-                groups.append(GroupSnapshot(group.name, values, {EXECUTOR_NAME: group.name}))
+                groups.append(GroupSnapshot(group.name, values, group.attributes))
         return Snapshot(
             groups=tuple(groups),
             executors=len(entries),

@@ -1,0 +1,59 @@
+"""``python -m bench [--quick] [--flujo] [--output PATH]``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from bench import collection, flujo_wrapper, memory, otlp, thresholds
+from bench.report import RESULTS, Figure, table, write
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="few rounds, under a minute (CI: every figure, no timing asserted)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="one round, small sizes: only proves every figure is produced")
+    parser.add_argument("--flujo", action="store_true",
+                        help="only the flujo wrapper figures (Python 3.13 with flujo)")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    figures = flujo_wrapper.run(mode != "full") if args.flujo else run(mode)
+    print(table(figures))
+    write(figures, mode, time.perf_counter() - started, args.output)
+    print(f"\nwritten to {args.output} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+# mode -> (rounds, executors per memory figure, executors churned)
+MODES = {"smoke": (1, 200, 2_000), "quick": (5, 1000, 10_000), "full": (21, 1000, 10_000)}
+
+
+def run(mode: str) -> list[Figure]:
+    rounds, per_executor, churned = MODES[mode]
+    ns = [1, 10, 100, 300, 1000] if mode == "full" else [1, 10, 100, 1000]
+    figures: list[Figure] = []
+    seconds = []
+    for n in ns:
+        figure, plugin_s = collection.floor_ratio(n, rounds if n < 1000 else max(1, rounds // 2))
+        seconds.append(plugin_s)
+        if n != 300:
+            figures.append(figure)
+    figures.append(collection.slope(ns, seconds))
+    figures.append(collection.stats_calls())
+    figures.append(collection.naive_ratio(rounds))
+    figures.append(thresholds.share(100, rounds))
+    figures.append(collection.prometheus_ratio(rounds))
+    figures.extend(memory.per_executor(per_executor))
+    figures.append(memory.churn(churned))
+    figures.extend(otlp.bytes_per_executor())
+    figures.extend(flujo_wrapper.run(mode != "full"))
+    return figures
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

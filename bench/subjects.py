@@ -1,0 +1,315 @@
+"""What the benchmarks measure: executors, the plugin and the three baselines.
+
+Every subject exposes the same values for the same executors, so the figures
+compare designs, not workloads. Executors return a prebuilt stats mapping: the cost
+of *computing* stats is the executor's, not the instrumentation's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    Gauge,
+    Histogram,
+    InMemoryMetricReader,
+    MetricsData,
+    Sum,
+)
+
+from opentelemetry.instrumentation.flujo.binding import Binding
+from opentelemetry.instrumentation.flujo.catalog import (
+    METRICS,
+    SELF_METRICS,
+    STATS,
+    THRESHOLD_PREFIX,
+    Conversion,
+    Kind,
+)
+from opentelemetry.instrumentation.flujo.config import Config
+from opentelemetry.instrumentation.flujo.instruments import observer
+from opentelemetry.instrumentation.flujo.normalise import Normaliser
+from opentelemetry.instrumentation.flujo.registry import Registry
+from opentelemetry.instrumentation.flujo.runtime import Runtime
+from opentelemetry.instrumentation.flujo.snapshot import SnapshotTaker
+
+# A plausible value, in the guide's units, for every stat the catalog reads.
+_SAMPLE = {
+    Conversion.RATE: 42.5,
+    Conversion.RATIO: 0.25,
+    Conversion.MIB: 12.0,
+    Conversion.MIB_PER_S: 1.5,
+    Conversion.MS: 3.5,
+    Conversion.COUNT: 7,
+    Conversion.STATE: "CLOSED",
+}
+_EXECUTIONS = {"total_executions": 100, "successful_executions": 90, "failed_executions": 10}
+
+
+def full_stats() -> dict[str, dict[str, Any]]:
+    """Every catalog stat present and valid (the most data points an executor yields)."""
+    stats: dict[str, dict[str, Any]] = {}
+    for stat in STATS:
+        stats.setdefault(stat.category, {})[stat.key] = _EXECUTIONS.get(
+            stat.key, _SAMPLE[stat.conversion])
+    return stats
+
+
+class Executor:
+    """Reports prebuilt stats, optionally after a busy wait, and counts its reads."""
+
+    def __init__(self, cost_s: float = 0.0) -> None:
+        self.stats = full_stats()
+        self.cost_s = cost_s
+        self.calls = 0
+
+    def get_optimization_stats(self) -> dict[str, dict[str, Any]]:
+        self.calls += 1
+        if self.cost_s:
+            # Busy, not sleep: a stats call that costs CPU, like computing real stats.
+            end = time.perf_counter() + self.cost_s
+            while time.perf_counter() < end:
+                pass
+        return self.stats
+
+
+def names(n: int) -> list[str]:
+    return [f"executor-{i:05d}" for i in range(n)]
+
+
+class Subject:
+    """One MeterProvider with an in-memory reader; ``collect()`` is one full collection."""
+
+    def __init__(self) -> None:
+        self.reader = InMemoryMetricReader()
+        self.provider = MeterProvider(metric_readers=[self.reader])
+
+    def collect(self) -> MetricsData | None:
+        return self.reader.get_metrics_data()
+
+    def close(self) -> None:
+        self.provider.shutdown()
+
+
+class HookTimer:
+    """Times what each runtime hook adds (listeners and observers), per collection.
+
+    A hook is the threshold layer's when it registers a ``THRESHOLD_PREFIX`` metric:
+    found through the public hook API, whatever module the layer lives in.
+    """
+
+    def __init__(self) -> None:
+        self.ns: dict[int, int] = {}
+        self.threshold_hooks: set[int] = set()
+
+    def wrap_hooks(self, runtime: Runtime) -> None:
+        runtime.hooks[:] = [self._hook(i, hook) for i, hook in enumerate(runtime.hooks)]
+
+    def threshold_ns(self) -> int:
+        return sum(self.ns.get(i, 0) for i in self.threshold_hooks)
+
+    def reset(self) -> None:
+        self.ns.clear()
+
+    def _timed(self, index: int, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        ns = self.ns
+
+        def run(snapshot: Any) -> Any:
+            start = time.perf_counter_ns()
+            try:
+                return fn(snapshot)
+            finally:
+                ns[index] = ns.get(index, 0) + time.perf_counter_ns() - start
+
+        return run
+
+    def _hook(self, index: int, hook: Callable[[Binding, Config], None]
+              ) -> Callable[[Binding, Config], None]:
+        def run(binding: Binding, config: Config) -> None:
+            add_listener, add_observable = binding.add_listener, binding.add_observable
+
+            def listener(fn: Callable[[Any], None]) -> None:
+                add_listener(self._timed(index, fn))
+
+            def observable(name: str, kind: str, unit: str, description: str,
+                           observe: Callable[[Any], Any]) -> None:
+                if name.startswith(THRESHOLD_PREFIX):
+                    self.threshold_hooks.add(index)
+                add_observable(name, kind, unit, description, self._timed(index, observe))
+
+            binding.add_listener = listener  # type: ignore[method-assign]
+            binding.add_observable = observable  # type: ignore[method-assign]
+            try:
+                hook(binding, config)
+            finally:
+                del binding.add_listener, binding.add_observable
+
+        return run
+
+
+class Plugin(Subject):
+    """The plugin as a user runs it: a Runtime bound to its own MeterProvider.
+
+    Every runtime hook is on (the threshold layer too, when it is installed).
+    """
+
+    def __init__(self, executors: Iterable[tuple[Any, str]], timer: HookTimer | None = None
+                 ) -> None:
+        super().__init__()
+        self.runtime = Runtime(Config(max_executor_names=100_000))
+        if timer is not None:
+            timer.wrap_hooks(self.runtime)
+        self.binding = self.runtime.bind(self.provider)
+        for executor, name in executors:
+            self.runtime.registry.add(executor, name)
+
+    def close(self) -> None:
+        self.runtime.deactivate()
+        self.runtime.registry.clear()
+        super().close()
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The metrics one collection produced: name, kind, unit and the points' values."""
+
+    metrics: tuple[tuple[str, str, str, tuple[tuple[Any, dict[str, Any]], ...]], ...]
+
+    @property
+    def points(self) -> int:
+        return sum(len(points) for *_, points in self.metrics)
+
+
+def shape(data: MetricsData | None) -> Shape:
+    out = []
+    assert data is not None
+    for rm in data.resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                d = metric.data
+                if isinstance(d, Histogram):
+                    kind = "Histogram"
+                elif isinstance(d, Gauge):
+                    kind = "Gauge"
+                elif isinstance(d, Sum):
+                    kind = "Counter" if d.is_monotonic else "UpDownCounter"
+                else:
+                    raise TypeError(type(d))
+                points = tuple(
+                    (getattr(p, "value", getattr(p, "sum", 0.0)), dict(p.attributes or {}))
+                    for p in d.data_points
+                )
+                out.append((metric.name, kind, metric.unit or "", points))
+    return Shape(tuple(out))
+
+
+_SYNC_SELF_METRICS = frozenset(m.name for m in SELF_METRICS if m.kind in ("Histogram", "Counter"))
+
+
+class Floor(Subject):
+    """The SDK floor: the plugin's metrics, from callbacks returning prebuilt Observations.
+
+    Same instruments, same data points, same attributes; synchronous instruments get
+    the same one record per collection. What is left is what OpenTelemetry costs.
+    """
+
+    def __init__(self, like: Shape) -> None:
+        super().__init__()
+        meter = self.provider.get_meter("bench.floor")
+        sync: list[Callable[[], None]] = []
+        for name, kind, unit, points in like.metrics:
+            if name in _SYNC_SELF_METRICS:
+                instrument = (meter.create_histogram if kind == "Histogram"
+                              else meter.create_counter)(name, unit=unit)
+                record = getattr(instrument, "record", None) or instrument.add  # type: ignore[attr-defined]
+                sync.extend(self._recorder(record, v, a) for v, a in points)
+        create = {
+            "Gauge": meter.create_observable_gauge,
+            "Counter": meter.create_observable_counter,
+            "UpDownCounter": meter.create_observable_up_down_counter,
+        }
+        for name, kind, unit, points in like.metrics:
+            if name in _SYNC_SELF_METRICS:
+                continue
+            observations = [Observation(v, a) for v, a in points]
+            # The first callback also does the collection's synchronous records.
+            create[kind](name, callbacks=[self._callback(observations, sync)], unit=unit)
+            sync = []
+
+    @staticmethod
+    def _recorder(record: Callable[..., None], value: Any, attrs: dict[str, Any]
+                  ) -> Callable[[], None]:
+        return lambda: record(value, attrs or None)
+
+    @staticmethod
+    def _callback(observations: list[Observation], sync: list[Callable[[], None]]
+                  ) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        def callback(options: CallbackOptions) -> Iterable[Observation]:
+            for record in sync:
+                record()
+            return observations
+
+        return callback
+
+
+class Naive(Plugin):
+    """The design the snapshot replaces: every instrument callback reads every executor.
+
+    The plugin itself, every hook included, with its shared snapshot switched off:
+    each callback calls ``get_optimization_stats()`` on every executor and normalises
+    (as the contrib system-metrics instrumentation calls psutil per instrument).
+    """
+
+    def __init__(self, executors: Iterable[tuple[Any, str]]) -> None:
+        super().__init__(executors)
+        binding = self.binding
+        binding._snapshot_for = lambda index: binding._take()  # type: ignore[method-assign]
+
+
+def prometheus_registry(executors: Iterable[tuple[Any, str]]) -> Any:
+    """A prometheus_client registry whose custom Collector exposes the same values.
+
+    The collector reads through the plugin's own snapshot (one read per executor per
+    scrape) and the catalog's observers, so only the exposition path differs.
+    """
+    from prometheus_client.core import (
+        CollectorRegistry,
+        CounterMetricFamily,
+        GaugeMetricFamily,
+    )
+
+    registry = Registry(max_names=100_000)
+    for executor, name in executors:
+        registry.add(executor, name)
+    taker = SnapshotTaker(registry, Normaliser(), budget_s=1.0)
+    families = [
+        (metric.name.replace(".", "_"), metric.description,
+         CounterMetricFamily if metric.kind is Kind.COUNTER else GaugeMetricFamily,
+         observer(metric))
+        for metric in METRICS
+    ]
+
+    class FlujoCollector:
+        def collect(self) -> Iterator[Any]:
+            snapshot = taker.take()
+            for base, description, family_type, observe in families:
+                family: Any = None
+                for obs in observe(snapshot):
+                    attrs = obs.attributes or {}
+                    if family is None:
+                        labels = [key.replace(".", "_") for key in attrs]
+                        family = family_type(base, description, labels=labels)
+                    family.add_metric([str(v) for v in attrs.values()], obs.value)
+                if family is not None:
+                    yield family
+
+    exposition = CollectorRegistry(auto_describe=False)
+    exposition.register(FlujoCollector())
+    # The collector holds the registry (and so the weak references) alive.
+    exposition.flujo_registry = registry  # type: ignore[attr-defined]
+    return exposition

@@ -1,0 +1,41 @@
+"""The benchmark suite runs and writes every figure (speed is never asserted here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+FIGURES = {
+    "collection.n1", "collection.n10", "collection.n100", "collection.n1000",
+    "collection.slope", "stats_calls", "naive", "thresholds.share", "prometheus",
+    "memory.per_executor", "memory.per_name", "memory.churn", "otlp.bytes",
+    "otlp.bytes_gzip", "flujo.bookkeeping", "flujo.total", "flujo.memory",
+}
+# Measured only where their layer is installed; otherwise "n/a" with the reason.
+OPTIONAL = {"thresholds.share", "flujo.bookkeeping", "flujo.total", "flujo.memory"}
+
+
+def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--output", str(output)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(output.read_text())
+    figures = {f["id"]: f for f in results["figures"]}
+    assert set(figures) == FIGURES
+    for figure_id, figure in figures.items():
+        if figure["value"] is None:
+            assert figure_id in OPTIONAL, figure
+            assert figure["note"], figure
+        else:
+            assert figure["value"] >= 0, figure
+        assert figure["label"] in done.stdout
+    # Counted, not timed: exactly one stats read per executor per collection.
+    assert figures["stats_calls"]["met"] is True
+    assert results["machine"]["nproc"]
+    assert results["machine"]["python"]

@@ -1,0 +1,86 @@
+"""The collection path's fast paths give exactly what the general paths give."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from fractions import Fraction
+from typing import Any
+
+import pytest
+
+from opentelemetry.instrumentation.flujo.catalog import COUNTER_STATS
+from opentelemetry.instrumentation.flujo.normalise import Normaliser
+from opentelemetry.instrumentation.flujo.registry import Registry
+
+EDGE_VALUES: list[Any] = [
+    0, 7, 100, 101, -1, 2**1100, 0.0, 42.5, 100.0, 100.5, -0.5, math.nan, math.inf,
+    -math.inf, True, None, "12", Fraction(1, 2), 10**20,
+]
+
+
+class IntSubclass(int):
+    pass
+
+
+@pytest.mark.parametrize("value", EDGE_VALUES)
+def test_exact_types_and_their_look_alikes_normalise_alike(value: Any) -> None:
+    """A float or int takes the fast path; an int subclass or Fraction the general one."""
+    normaliser = Normaliser()
+    stats = {"memory": {"pool_hit_rate": value, "usage_mb": value, "objects_in_pool": value},
+             "execution": {"avg_time_ms": value}}
+    fast_drops: Counter[str] = Counter()
+    fast = normaliser.normalise(stats, fast_drops)
+    if type(value) in (int, float) and abs(value) < 2**1000 and math.isfinite(value):
+        slow_value: Any = Fraction(value) if value == int(value) else value
+        slow_value = IntSubclass(value) if isinstance(value, int) else slow_value
+    else:
+        slow_value = value
+    slow_drops: Counter[str] = Counter()
+    slow = Normaliser().normalise(
+        {k: {kk: slow_value for kk in v} for k, v in stats.items()}, slow_drops)
+    assert fast == slow
+    assert fast_drops == slow_drops
+
+
+def test_ratios_above_one_are_refused_and_at_one_kept() -> None:
+    drops: Counter[str] = Counter()
+    values = Normaliser().normalise(
+        {"memory": {"pool_hit_rate": 100, "pool_miss_rate": 100.5}}, drops)
+    assert values == {"memory.pool_hit_rate": 1.0}
+    assert drops == {"out_of_range": 1}
+
+
+def test_counter_state_survives_resets_gaps_and_retirement() -> None:
+    class Source:
+        pass
+
+    registry = Registry()
+    source = Source()
+    entry = registry.add(source, "a")
+    stat = "execution.total_executions"
+    assert entry.counter(stat, None) is None
+    assert [entry.counter(stat, v) for v in (5.0, 7.0, 2.0, None, 3.0)] == [
+        5.0, 7.0, 9.0, 9.0, 10.0]
+    other = sorted(COUNTER_STATS - {stat})[0]
+    assert entry.counter(other, None) is None
+    assert entry.counter(other, 4.0) == 4.0
+    registry.remove(source)
+    # Only counters ever read are retired, with their reset offsets.
+    assert entry.group.retired == {stat: 10.0, other: 4.0}
+    assert registry.groups() == [entry.group]
+
+
+def test_retired_totals_keep_a_shared_name_monotonic() -> None:
+    class Source:
+        pass
+
+    registry = Registry()
+    first, second = Source(), Source()
+    stat = "cache.misses"
+    entry = registry.add(first, "shared")
+    registry.add(second, "shared")
+    entry.counter(stat, 10.0)
+    entry.counter(stat, 4.0)  # a reset: 14 so far
+    registry.remove(first)
+    assert registry.groups()[0].retired == {stat: 14.0}
