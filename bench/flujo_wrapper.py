@@ -72,11 +72,11 @@ def _record_cost(calls: int) -> float:
 
 def run(quick: bool) -> list[Figure]:
     try:
-        import flujo  # noqa: F401
-        import opentelemetry.instrumentation.flujo.flujo_measured  # noqa: F401
         from flujo.application.core.executor_core import ExecutorCore
         from flujo.domain.models import StepResult
 
+        import flujo  # noqa: F401
+        import opentelemetry.instrumentation.flujo.flujo_measured  # noqa: F401
         from opentelemetry.instrumentation.flujo import FlujoInstrumentor
     except ImportError as error:
         return _na(f"needs flujo and the flujo wrapper: {error}")

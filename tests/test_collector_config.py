@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from opentelemetry.instrumentation.flujo.generate import GENERATED, RULES_FILE, stale
+from opentelemetry.instrumentation.flujo.generate import GENERATED, RULES_FILE
 
 from conftest import ROOT, require
 
@@ -38,8 +38,8 @@ def load(name: str) -> dict[str, Any]:
     return document
 
 
-def test_generated_files_are_up_to_date() -> None:
-    assert stale(ROOT) == [], "run `make generate`"
+def test_rules_and_dashboard_are_generated_files() -> None:
+    # test_catalog.test_generated_files_are_current checks every GENERATED file is current.
     dashboard = "collector-config/grafana/dashboards/flujo-executors.json"
     assert {RULES_FILE, dashboard} <= set(GENERATED)
 
