@@ -75,6 +75,8 @@ def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
     for stat_id in _COUNTERS:
         total = group.retired.get(stat_id)
         for entry, values in reads:
+            if entry.retired:  # uninstrumented mid-collection: already in group.retired
+                continue
             value = entry.counter(stat_id, values.get(stat_id))  # type: ignore[arg-type]
             if value is not None:
                 total = value if total is None else total + value
@@ -139,11 +141,14 @@ class SnapshotTaker:
                     values = {}
             by_group.setdefault(entry.group.name, []).append((entry, values))
         groups = []
-        for group in self.registry.groups():
-            reads = by_group.get(group.name, [])
-            values = combine(group, reads)
-            if values:
-                groups.append(GroupSnapshot(group.name, values, {EXECUTOR_NAME: group.name}))
+        # No retirement between reading a group's retired totals and its live counters.
+        with self.registry.lock:
+            for group in self.registry.groups():
+                reads = by_group.get(group.name, [])
+                values = combine(group, reads)
+                if values:
+                    groups.append(GroupSnapshot(group.name, values, {EXECUTOR_NAME: group.name}))
+            self.registry.purge()
         return Snapshot(
             groups=tuple(groups),
             executors=len(entries),
