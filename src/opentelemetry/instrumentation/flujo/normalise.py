@@ -35,6 +35,8 @@ def _number(value: Any) -> float:
         number = float(value)
     except (OverflowError, ValueError, TypeError):
         raise Dropped("non_finite") from None
+    except Exception:  # a Real subclass's __float__ may raise anything
+        raise Dropped("not_a_number") from None
     if not math.isfinite(number):
         raise Dropped("non_finite")
     if number < 0:
@@ -54,7 +56,10 @@ def _ratio(scale: float) -> Callable[[Any], float]:
 
 def _scaled(factor: float) -> Callable[[Any], float]:
     def convert(value: Any) -> float:
-        return _number(value) * factor
+        scaled = _number(value) * factor
+        if not math.isfinite(scaled):  # e.g. 1e303 MiB is past float range in bytes
+            raise Dropped("non_finite")
+        return scaled
 
     return convert
 

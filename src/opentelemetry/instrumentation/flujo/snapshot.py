@@ -6,6 +6,7 @@ first instrument callback of a collection takes it, the others read it.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -53,7 +54,8 @@ def _mean(present: list[tuple[float, float | None]]) -> float:
     if all(w is not None for w in weights):
         total = sum(w for w in weights if w is not None)
         if total > 0:
-            return sum(v * w for v, w in present if w is not None) / total
+            # v * (w / total), not sum(v * w) / total: huge weights must not overflow.
+            return sum(v * (w / total) for v, w in present if w is not None)
     return sum(v for v, _ in present) / len(present)
 
 
@@ -80,7 +82,7 @@ def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
             value = entry.counter(stat_id, values.get(stat_id))  # type: ignore[arg-type]
             if value is not None:
                 total = value if total is None else total + value
-        if total is not None:
+        if total is not None and math.isfinite(total):
             out[stat_id] = total
     if len(reads) == 1:
         values = reads[0][1]
@@ -95,7 +97,10 @@ def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
                 if stat_id in values
             ]
             if present:
-                out[stat_id] = _combine_one(how, present)  # type: ignore[arg-type]
+                combined = _combine_one(how, present)  # type: ignore[arg-type]
+                # Sums of huge finite values can overflow: absent, like any bad value.
+                if isinstance(combined, str) or math.isfinite(combined):
+                    out[stat_id] = combined
     total = out.get(WEIGHT_STAT)
     failed = out.get(FAILED_STAT)
     if isinstance(total, float) and isinstance(failed, float) and total > 0:
