@@ -115,3 +115,44 @@ def elapsed(fn: Callable[[], Any]) -> tuple[float, Any]:
     started = time.perf_counter()
     result = fn()
     return time.perf_counter() - started, result
+
+
+def otlp_env(endpoint: str, protocol: str = "grpc", **extra: str) -> dict[str, str]:
+    """The standard OTLP environment of an app exporting every 200 ms with a 1 s timeout."""
+    return {
+        "OTEL_METRICS_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_METRIC_EXPORT_INTERVAL": "200",
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "1",  # seconds, for the Python exporters
+        "OTEL_TRACES_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+        **extra,
+    }
+
+
+class App:
+    """tests/fault_app.py in ``phases`` mode: run N executions on command, then exit."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.process = start_app(env, "phases")
+        wait_line(self.process, "ready=")
+
+    def run(self, count: int) -> tuple[int, float]:
+        """(total executions so far, seconds this batch took)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"run {count}\n")
+        self.process.stdin.flush()
+        fields = dict(part.split("=") for part in wait_line(self.process, "total=").split())
+        return int(fields["total"]), float(fields["seconds"])
+
+    def exit(self, timeout: float = 60.0) -> tuple[float, str]:
+        """(seconds from the app's last statement to the process' end, its stderr)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write("exit\n")
+        self.process.stdin.flush()
+        line = wait_line(self.process, "exiting=")
+        _, err = self.process.communicate(timeout=timeout)
+        ended = time.time()
+        assert self.process.returncode == 0, err
+        return ended - float(line.split("=")[1]), err
