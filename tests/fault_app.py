@@ -58,8 +58,25 @@ def phases() -> None:
             return
 
 
+class SlowOnce:
+    """Its first read outlasts the stats budget, so a worker is still reading it when
+    the process forks; later reads answer at once, with the reading process' role."""
+
+    def __init__(self, parent_pid: int) -> None:
+        self.parent_pid = parent_pid
+        self.calls = 0
+
+    def get_optimization_stats(self) -> dict[str, dict[str, int]]:
+        self.calls += 1
+        if self.calls == 1:
+            time.sleep(1.0)
+        total = 1 if os.getpid() == self.parent_pid else 2
+        return {"execution": {"total_executions": total, "successful_executions": total,
+                              "failed_executions": 0}}
+
+
 def fork() -> None:
-    """Parent and child each report their own executor; both keep exporting."""
+    """Parent and child each report their own executors; both keep exporting."""
     from opentelemetry import metrics
 
     import opentelemetry.instrumentation.flujo.auto  # noqa: F401
@@ -67,20 +84,25 @@ def fork() -> None:
 
     parent = ReferenceExecutor()
     instrument_executor(parent, "parent")
+    slow = SlowOnce(os.getpid())
+    instrument_executor(slow, "slow")
     execute(parent, 5)
+    # a collection now: "slow" times out and stays in flight on a worker thread
     metrics.get_meter_provider().force_flush()  # type: ignore[attr-defined]
     pid = os.fork()
+    seconds = float(os.environ.get("FAULT_APP_SECONDS", "2"))
     if pid == 0:
         child = ReferenceExecutor()
         instrument_executor(child, f"child-{os.getpid()}")
         execute(child, 7)
-        time.sleep(float(os.environ.get("FAULT_APP_SECONDS", "2")))
+        execute(parent, 1)  # the child's copy of a pre-fork executor is its own
+        time.sleep(seconds)
         say(child=os.getpid())
-        os._exit(0) if os.environ.get("FAULT_APP_HARD_EXIT") else sys.exit(0)
+        sys.exit(0)
     execute(parent, 3)
-    time.sleep(float(os.environ.get("FAULT_APP_SECONDS", "2")))
+    time.sleep(seconds)
     _, status = os.waitpid(pid, 0)
-    say(parent=os.getpid(), child_status=status)
+    say(parent=os.getpid(), child=pid, child_status=status)
 
 
 MODES = {"import-auto": import_auto, "phases": phases, "fork": fork}
