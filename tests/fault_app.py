@@ -77,9 +77,8 @@ class SlowOnce:
 
 def fork() -> None:
     """Parent and child each report their own executors; both keep exporting."""
-    from opentelemetry import metrics
-
     import opentelemetry.instrumentation.flujo.auto  # noqa: F401
+    from opentelemetry import metrics
     from opentelemetry.instrumentation.flujo import instrument_executor
 
     parent = ReferenceExecutor()

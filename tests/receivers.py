@@ -112,7 +112,9 @@ class _Store:
             requests = list(self.requests)
         return [p for r in requests for p in flatten(r)]
 
-    def wait_for(self, predicate: Callable[[list[Point]], bool], timeout: float = 20.0) -> list[Point]:
+    def wait_for(
+        self, predicate: Callable[[list[Point]], bool], timeout: float = 20.0
+    ) -> list[Point]:
         deadline = time.monotonic() + timeout
         while True:
             points = self.points()
@@ -133,7 +135,7 @@ class GrpcReceiver(_Store):
         store = self
 
         class Servicer(metrics_service_pb2_grpc.MetricsServiceServicer):
-            def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC name
+            def Export(self, request: Any, context: Any) -> Any:
                 failure = store.failing()
                 if failure is not None and failure.status is not None:
                     context.abort(grpc.StatusCode[str(failure.status)], failure.message)
@@ -159,7 +161,7 @@ class HttpReceiver(_Store):
         store = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 failure = store.failing()
                 if failure is not None and failure.status is not None:

@@ -13,9 +13,9 @@ import time
 from typing import Any
 
 import pytest
+
 from conftest import collect, value
 from faults import ERRORS, EXECUTIONS, budgeted_runtime
-
 from opentelemetry.instrumentation.flujo import instrument_executor
 from opentelemetry.instrumentation.flujo.demo import ReferenceExecutor
 
@@ -116,8 +116,8 @@ def test_threads_and_a_loop_executing_while_collecting_at_10hz(
             except BaseException as error:  # pragma: no cover - reported by the test
                 errors.append(error)
 
-        workers = [threading.Thread(target=_run_until, args=(stop, "threads", threads_tally,
-                                                               seen, errors)) for _ in range(THREADS)]
+        args = (stop, "threads", threads_tally, seen, errors)
+        workers = [threading.Thread(target=_run_until, args=args) for _ in range(THREADS)]
         workers.append(threading.Thread(target=collector))
         for worker in workers:
             worker.start()
@@ -151,5 +151,6 @@ def test_threads_and_a_loop_executing_while_collecting_at_10hz(
     assert reasons <= {"timeout", "still_running"}, reasons  # load may slow a read, nothing else
     assert seen.count >= SECONDS * 5  # the collector kept running alongside the work
     assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
-    print(f"{SECONDS}s: {seen.count} collections, threads {threads_tally.ok + threads_tally.failed}"
-          f" executions, loop {loop_tally.ok + loop_tally.failed}")
+    print(f"{SECONDS}s: {seen.count} collections, threads "
+          f"{threads_tally.ok + threads_tally.failed} executions, "
+          f"loop {loop_tally.ok + loop_tally.failed}")

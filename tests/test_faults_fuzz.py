@@ -16,11 +16,11 @@ from fractions import Fraction
 from numbers import Real
 from typing import Any
 
-from conftest import StaticExecutor, collect
-from faults import DROPPED, Source, budgeted_runtime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import StaticExecutor, collect
+from faults import DROPPED, Source, budgeted_runtime
 from opentelemetry.instrumentation.flujo import instrument_executor
 from opentelemetry.instrumentation.flujo.catalog import (
     CATEGORIES,
@@ -49,7 +49,7 @@ class BadFloat(Real):
     __abs__ = __add__ = __ceil__ = __eq__ = __floor__ = __floordiv__ = __le__ = __lt__ = (
         __mod__) = __mul__ = __neg__ = __pos__ = __pow__ = __radd__ = __rfloordiv__ = (
         __rmod__) = __rmul__ = __round__ = __rpow__ = __rtruediv__ = __truediv__ = (
-        __trunc__) = lambda *a: NotImplemented  # noqa: E731
+        __trunc__) = lambda *a: NotImplemented
     __hash__ = object.__hash__
 
 
@@ -133,7 +133,9 @@ def _leaf(rng: random.Random) -> Any:
     if pick < 0.7:
         return rng.randint(-(2**70), 2**70)
     if pick < 0.8:
-        return rng.expovariate(1e-300) if rng.random() < 0.5 else rng.random() * 10**rng.randint(-5, 308)
+        if rng.random() < 0.5:
+            return rng.expovariate(1e-300)
+        return rng.random() * 10 ** rng.randint(-5, 308)
     return "".join(chr(rng.randint(0, 0x10FFFF) if rng.random() < 0.3 else rng.randint(32, 126))
                    for _ in range(rng.randint(0, 8))).encode("utf-8", "replace").decode(
                        "utf-8", "replace")
@@ -204,7 +206,9 @@ def _check_values(values: Mapping[str, Any]) -> None:
         if stat_id in STATE_STATS:
             assert v in CIRCUIT_STATES
             continue
-        assert type(v) is float and math.isfinite(v) and v >= 0, (stat_id, v)
+        assert type(v) is float, (stat_id, v)
+        assert math.isfinite(v), (stat_id, v)
+        assert v >= 0, (stat_id, v)
         if stat_id in RATIO_STATS or stat_id == FAILURE_RATIO:
             assert v <= 1.0, (stat_id, v)
 
@@ -292,4 +296,5 @@ def test_fuzzed_stats_through_a_meter_provider_export_only_finite_numbers(raw: A
     assert exported == {reason: n for reason, n in expected.items() if n}
     for (name, _), v in points.items():
         if not name.startswith("flujo.otel."):
-            assert isinstance(v, (int, float)) and math.isfinite(v), (name, v)
+            assert isinstance(v, (int, float)), (name, v)
+            assert math.isfinite(v), (name, v)

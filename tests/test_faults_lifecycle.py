@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import StaticExecutor, collect, value
-from faults import EXECUTIONS, stats
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from conftest import StaticExecutor, collect, value
+from faults import EXECUTIONS, stats
 from opentelemetry.instrumentation.flujo import FlujoInstrumentor, instrument_executor
 from opentelemetry.instrumentation.flujo.catalog import EXECUTOR_NAME
 from opentelemetry.instrumentation.flujo.registry import MAX_NAME_LENGTH, OTHER

@@ -6,17 +6,19 @@ OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta to a real receiver.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
-from conftest import StaticExecutor
-from faults import EXECUTIONS, stats
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-from receivers import GrpcReceiver
 
+from conftest import StaticExecutor
+from faults import EXECUTIONS, stats
 from opentelemetry.instrumentation.flujo import instrument_executor
 from opentelemetry.instrumentation.flujo.runtime import Runtime
+from receivers import GrpcReceiver
 
 # What the executor reports at each export: a restart after 20, another after 8.
 RAW = [10, 20, 5, 8, 2, 2, 30]
@@ -52,7 +54,7 @@ def test_counter_resets_never_export_a_negative_delta(
     assert all(d >= 0 for d in deltas), deltas
     # the deltas add up to the true total: every execution, counted once
     assert sum(deltas) == MONOTONIC[-1] + 100
-    assert deltas == [110] + [b - a for a, b in zip(MONOTONIC, MONOTONIC[1:])]
+    assert deltas == [110] + [b - a for a, b in pairwise(MONOTONIC)]
 
 
 def _deltas(points: list) -> list[float]:  # type: ignore[type-arg]

@@ -8,9 +8,9 @@ import time
 from typing import Any
 
 import pytest
+
 from conftest import collect, value
 from faults import ERRORS, EXECUTIONS, Source, budgeted_runtime, stats
-
 from opentelemetry.instrumentation.flujo import instrument_executor
 from opentelemetry.instrumentation.flujo.registry import Registry
 
@@ -38,7 +38,7 @@ def test_raising_sources_are_counted_and_healthy_ones_still_report(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with budgeted_runtime() as (_, reader):
-        healthy = Source(lambda call: stats(call))
+        healthy = Source(stats)
         broken, flaky = Source(_raise), Source(_flaky)
         for source, name in ((healthy, "healthy"), (broken, "broken"), (flaky, "flaky")):
             assert instrument_executor(source, name)
@@ -70,7 +70,7 @@ def test_a_source_hanging_10s_does_not_hold_the_collection() -> None:
 
     budget = 0.2
     with budgeted_runtime(budget) as (runtime, reader):
-        healthy = [Source(lambda call: stats(call)) for _ in range(3)]
+        healthy = [Source(stats) for _ in range(3)]
         for i, source in enumerate(healthy):
             instrument_executor(source, f"healthy-{i}")
         stuck = Source(slow)

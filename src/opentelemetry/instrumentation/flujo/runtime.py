@@ -12,9 +12,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry import metrics
 from opentelemetry.metrics import MeterProvider
 
+from opentelemetry import metrics
 from opentelemetry.instrumentation.flujo.binding import Binding
 from opentelemetry.instrumentation.flujo.config import Config, load_config
 from opentelemetry.instrumentation.flujo.instruments import register_catalog

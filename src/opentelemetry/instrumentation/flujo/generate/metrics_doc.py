@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from opentelemetry.instrumentation.flujo.catalog import (
+    METRICS,
     MIB,
     SELF_METRICS,
     THRESHOLD_PREFIX,
     THRESHOLD_STATUS,
-    METRICS,
     Metric,
     Thresholds,
 )
