@@ -62,11 +62,45 @@ def flatten(request: metrics_service_pb2.ExportMetricsServiceRequest) -> list[Po
     return out
 
 
+@dataclass(frozen=True)
+class Failure:
+    """How a receiver answers instead of success (the fault suite's collectors).
+
+    ``status``: a gRPC status name ("UNAVAILABLE") or an HTTP status code (503, 400);
+    ``rejected`` > 0: a partial success rejecting that many points (the request is
+    kept). ``times``: only the first ``times`` requests fail; None: every one.
+    """
+
+    status: str | int | None = None
+    rejected: int = 0
+    times: int | None = None
+    message: str = "injected by the test receiver"
+
+    def response(self) -> metrics_service_pb2.ExportMetricsServiceResponse:
+        response = metrics_service_pb2.ExportMetricsServiceResponse()
+        if self.rejected:
+            response.partial_success.rejected_data_points = self.rejected
+            response.partial_success.error_message = self.message
+        return response
+
+
 class _Store:
-    def __init__(self) -> None:
+    def __init__(self, fail: Failure | None = None) -> None:
         self.requests: list[metrics_service_pb2.ExportMetricsServiceRequest] = []
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
+        self.fail = fail
+        # every request received, answered with success or not, with its arrival time
+        self.attempts: list[float] = []
+
+    def failing(self) -> Failure | None:
+        """The failure to answer this request with (None: success); counts the attempt."""
+        with self.lock:
+            self.attempts.append(time.monotonic())
+            fail = self.fail
+            if fail is None or (fail.times is not None and len(self.attempts) > fail.times):
+                return None
+            return fail
 
     def add(self, request: metrics_service_pb2.ExportMetricsServiceRequest) -> None:
         with self.arrived:
@@ -78,7 +112,9 @@ class _Store:
             requests = list(self.requests)
         return [p for r in requests for p in flatten(r)]
 
-    def wait_for(self, predicate: Callable[[list[Point]], bool], timeout: float = 20.0) -> list[Point]:
+    def wait_for(
+        self, predicate: Callable[[list[Point]], bool], timeout: float = 20.0
+    ) -> list[Point]:
         deadline = time.monotonic() + timeout
         while True:
             points = self.points()
@@ -94,18 +130,21 @@ class _Store:
 
 
 class GrpcReceiver(_Store):
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, port: int = 0, fail: Failure | None = None) -> None:
+        super().__init__(fail)
         store = self
 
         class Servicer(metrics_service_pb2_grpc.MetricsServiceServicer):
             def Export(self, request: Any, context: Any) -> Any:
+                failure = store.failing()
+                if failure is not None and failure.status is not None:
+                    context.abort(grpc.StatusCode[str(failure.status)], failure.message)
                 store.add(request)
-                return metrics_service_pb2.ExportMetricsServiceResponse()
+                return (failure or Failure()).response()
 
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Servicer(), self.server)
-        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.port = self.server.add_insecure_port(f"127.0.0.1:{port}")
         self.endpoint = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> GrpcReceiver:
@@ -117,19 +156,27 @@ class GrpcReceiver(_Store):
 
 
 class HttpReceiver(_Store):
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, port: int = 0, fail: Failure | None = None) -> None:
+        super().__init__(fail)
         store = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                failure = store.failing()
+                if failure is not None and failure.status is not None:
+                    message = failure.message.encode()
+                    self.send_response(int(failure.status))
+                    self.send_header("Content-Length", str(len(message)))
+                    self.end_headers()
+                    self.wfile.write(message)
+                    return
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 request = metrics_service_pb2.ExportMetricsServiceRequest()
                 request.ParseFromString(body)
                 store.add(request)
-                payload = metrics_service_pb2.ExportMetricsServiceResponse().SerializeToString()
+                payload = (failure or Failure()).response().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", str(len(payload)))
@@ -139,7 +186,7 @@ class HttpReceiver(_Store):
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -56,8 +56,13 @@ class Config:
     max_step_names: int = 100
 
 
+MAX_LOGGED_VALUE = 80
+
+
 def warn_invalid(variable: str, value: str, problem: str, used: object) -> None:
-    _logger.warning("%s=%r %s; using %r instead", variable, value, problem, used)
+    # repr() escapes control characters (no forged log lines); a huge value is cut.
+    shown = value if len(value) <= MAX_LOGGED_VALUE else value[:MAX_LOGGED_VALUE] + "..."
+    _logger.warning("%s=%r %s; using %r instead", variable, shown, problem, used)
 
 
 def read(

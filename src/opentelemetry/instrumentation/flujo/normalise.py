@@ -48,6 +48,8 @@ def _number(value: Any) -> float:
         number = float(value)
     except (OverflowError, ValueError, TypeError):
         raise Dropped("non_finite") from None
+    except Exception:  # a Real subclass's __float__ may raise anything
+        raise Dropped("not_a_number") from None
     if not math.isfinite(number):
         raise Dropped("non_finite")
     if number < 0:
@@ -72,8 +74,12 @@ def _scaled(factor: float) -> Callable[[Any], float]:
     def convert(value: Any) -> float:
         kind = type(value)
         if (kind is float and 0.0 <= value < math.inf) or (kind is int and 0 <= value < _MAX_EXACT):
-            return value * factor  # type: ignore[no-any-return]  # fast path, as _number
-        return _number(value) * factor
+            scaled = value * factor  # fast path, as in _number
+        else:
+            scaled = _number(value) * factor
+        if not math.isfinite(scaled):  # e.g. 1e303 MiB is past float range in bytes
+            raise Dropped("non_finite")
+        return scaled  # type: ignore[no-any-return]
 
     return convert
 

@@ -63,6 +63,9 @@ class StatsReader:
         self._batches: deque[_Batch] = deque()
         self._workers = 0
         self._idle = 0
+        # Entries a worker is reading now: their in_flight flag must not outlive
+        # the worker, which a fork() does not copy.
+        self._reading: set[Entry] = set()
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._after_fork)
 
@@ -135,6 +138,7 @@ class StatsReader:
                         if batch.pending:
                             entry = batch.pending.popleft()
                             entry.in_flight = True
+                            self._reading.add(entry)
                             self._idle -= 1
                             return batch, entry
                     self._batches.popleft()
@@ -148,6 +152,7 @@ class StatsReader:
                 result = _call(entry)
             finally:
                 entry.in_flight = False
+                self._reading.discard(entry)
             elapsed = time.perf_counter() - t0
             with batch.lock:
                 if not batch.done.is_set():
@@ -160,7 +165,11 @@ class StatsReader:
                 self._idle += 1
 
     def _after_fork(self) -> None:
-        # Worker threads do not survive fork(); start from none in the child.
+        # Worker threads do not survive fork(); start from none in the child, and
+        # release the sources they were reading, or those would be still_running forever.
+        for entry in self._reading:
+            entry.in_flight = False
+        self._reading = set()
         self._cv = threading.Condition()
         self._batches = deque()
         self._workers = 0

@@ -12,6 +12,7 @@ import math
 import threading
 import weakref
 from array import array
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,9 @@ _logger = logging.getLogger(__name__)
 
 OTHER = "_other"
 MAX_NAME_LENGTH = 128
+# Dead executors wait for the next collection to be retired (see Registry.purge);
+# past this many, add() retires them itself so an app without a reader does not leak.
+MAX_UNPURGED = 1000
 
 
 def executor_name(executor: object, name: str | None) -> str:
@@ -38,7 +42,7 @@ _UNSEEN = array("d", [math.nan, 0.0] * len(_COUNTER_SLOT))  # NaN raw: never rea
 class Entry:
     """One observed executor and the per-executor state that outlives a collection."""
 
-    __slots__ = ("_counters", "_ref", "fast_reads", "group", "in_flight")
+    __slots__ = ("_counters", "_ref", "fast_reads", "group", "in_flight", "retired")
 
     def __init__(self, ref: Callable[[], Any], group: Group) -> None:
         self._ref = ref
@@ -47,6 +51,9 @@ class Entry:
         # consecutive reads that finished well inside the budget (see reads.py)
         self.fast_reads = 0
         self.in_flight = False
+        # True once its counters moved into the group's retired totals: a collection
+        # that read it before then must not count it a second time.
+        self.retired = False
 
     def executor(self) -> Any:
         return self._ref()
@@ -75,6 +82,7 @@ class Entry:
         return raw + state[slot + 1]
 
     def retire(self) -> None:
+        self.retired = True
         state = self._counters
         if state is None:
             return
@@ -104,17 +112,25 @@ class Group:
 class Registry:
     def __init__(self, max_names: int = 100) -> None:
         self.max_names = max_names
-        self._lock = threading.Lock()
+        # Re-entrant so a collection can hold it across groups() and combining.
+        self.lock = threading.RLock()
         self._entries: dict[int, Entry] = {}
         self._groups: dict[str, Group] = {}
+        # Keys of executors that died; appended by weakref callbacks, lock-free.
+        self._dead: deque[int] = deque()
         self._cap_warned = False
 
     def add(self, executor: object, name: str | None = None) -> Entry:
         key = id(executor)
-        with self._lock:
+        with self.lock:
+            if len(self._dead) > MAX_UNPURGED:
+                self.purge()
             existing = self._entries.get(key)
-            if existing is not None and existing.executor() is executor:
-                return existing
+            if existing is not None:
+                if existing.executor() is executor:
+                    return existing
+                # A dead executor's id() reused before the next purge: retire it now.
+                self._drop(key, existing)
             group = self._group_for(executor_name(executor, name))
             entry = Entry(self._reference(executor, key), group)
             self._entries[key] = entry
@@ -122,7 +138,7 @@ class Registry:
             return entry
 
     def remove(self, executor: object) -> bool:
-        with self._lock:
+        with self.lock:
             entry = self._entries.get(id(executor))
             if entry is None or entry.executor() is not executor:
                 return False
@@ -130,28 +146,43 @@ class Registry:
             return True
 
     def entries(self) -> list[Entry]:
-        with self._lock:
+        """Every registered entry, including executors that died since the last purge."""
+        with self.lock:
             return list(self._entries.values())
 
     def groups(self) -> list[Group]:
-        with self._lock:
+        with self.lock:
             return [g for g in self._groups.values() if not g.empty]
+
+    def purge(self) -> None:
+        """Retire the executors that died: their last counter values join the retired totals.
+
+        Called by the collection after it combined its totals (under ``lock``), so an
+        executor that dies mid-collection is counted once: as a live entry carrying its
+        last values in that collection, as retired totals in the next ones.
+        """
+        with self.lock:
+            while self._dead:
+                key = self._dead.popleft()
+                entry = self._entries.get(key)
+                if entry is not None and entry.executor() is None:
+                    self._drop(key, entry)
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def clear(self) -> None:
-        with self._lock:
+        with self.lock:
             self._entries.clear()
             self._groups.clear()
+            self._dead.clear()
 
     def _reference(self, executor: object, key: int) -> Callable[[], Any]:
         def forget(_: object) -> None:
-            # Runs in whatever thread the collector ran in: keep it short and locked.
-            with self._lock:
-                entry = self._entries.get(key)
-                if entry is not None and entry.executor() is None:
-                    self._drop(key, entry)
+            # Runs inside whatever code freed the executor, often the cyclic GC
+            # triggered by an allocation in a thread that holds self.lock: taking
+            # any lock here can deadlock the host, so only note the key.
+            self._dead.append(key)
 
         try:
             return weakref.ref(executor, forget)

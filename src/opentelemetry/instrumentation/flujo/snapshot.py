@@ -6,6 +6,7 @@ first instrument callback of a collection takes it, the others read it.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -53,7 +54,8 @@ def _mean(present: list[tuple[float, float | None]]) -> float:
     if all(w is not None for w in weights):
         total = sum(w for w in weights if w is not None)
         if total > 0:
-            return sum(v * w for v, w in present if w is not None) / total
+            # v * (w / total), not sum(v * w) / total: huge weights must not overflow.
+            return sum(v * (w / total) for v, w in present if w is not None)
     return sum(v for v, _ in present) / len(present)
 
 
@@ -77,11 +79,15 @@ def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
     for stat_id in _COUNTERS:
         total = group.retired.get(stat_id)
         for entry, values in reads:
+            if entry.retired:  # uninstrumented mid-collection: already in group.retired
+                continue
             value = entry.counter(stat_id, cast("float | None", values.get(stat_id)))
             if value is not None:
                 total = value if total is None else total + value
-        if total is not None:
+        if total is not None and math.isfinite(total):
             out[stat_id] = total
+        else:  # never the single read's raw (non-monotonic) value
+            out.pop(stat_id, None)
     if len(reads) != 1:
         for stat_id, how in _GAUGE_STATS:
             present = [
@@ -90,7 +96,10 @@ def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
                 if stat_id in values
             ]
             if present:
-                out[stat_id] = _combine_one(how, present)
+                combined = _combine_one(how, present)
+                # Sums of huge finite values can overflow: absent, like any bad value.
+                if isinstance(combined, str) or math.isfinite(combined):
+                    out[stat_id] = combined
     executions = out.get(WEIGHT_STAT)
     failed = out.get(FAILED_STAT)
     if isinstance(executions, float) and isinstance(failed, float) and executions > 0:
@@ -136,11 +145,14 @@ class SnapshotTaker:
                     values = {}
             by_group.setdefault(entry.group.name, []).append((entry, values))
         groups = []
-        for group in self.registry.groups():
-            reads = by_group.get(group.name, [])
-            values = combine(group, reads)
-            if values:
-                groups.append(GroupSnapshot(group.name, values, group.attributes))
+        # No retirement between reading a group's retired totals and its live counters.
+        with self.registry.lock:
+            for group in self.registry.groups():
+                reads = by_group.get(group.name, [])
+                values = combine(group, reads)
+                if values:
+                    groups.append(GroupSnapshot(group.name, values, group.attributes))
+            self.registry.purge()
         return Snapshot(
             groups=tuple(groups),
             executors=len(entries),

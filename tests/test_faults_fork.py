@@ -1,0 +1,42 @@
+"""Fault matrix 8: os.fork() (pre-fork servers).
+
+The app forks right after a collection that left a slow source in flight on a
+worker thread. The child must report its own executors, keep exporting, and read
+that source again; the parent must carry on as before.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from faults import EXECUTIONS, otlp_env, run_app
+
+from receivers import HttpReceiver, Point
+
+
+def _values(points: list[Point], name: str) -> set[float]:
+    return {p.value for p in points if p.metric == EXECUTIONS
+            and p.attributes.get("flujo.executor.name") == name
+            and p.attributes.get("flujo.execution.outcome") == "success"}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork() is POSIX only")
+def test_fork_child_reports_its_own_executors_and_parent_is_unaffected() -> None:
+    with HttpReceiver() as receiver:
+        env = otlp_env(receiver.endpoint, "http/protobuf",
+                       OTEL_PYTHON_FLUJO_STATS_TIMEOUT="200", FAULT_APP_SECONDS="2")
+        result = run_app(env, "fork", timeout=60)
+        assert result.returncode == 0, result.stderr
+        fields = dict(part.split("=") for part in result.stdout.split() if "=" in part)
+        assert fields["child_status"] == "0", result.stderr
+        points = receiver.wait_for(
+            lambda points: _values(points, f"child-{fields['child']}") == {7.0}
+            and 8.0 in _values(points, "parent") and 2.0 in _values(points, "slow"))
+    assert "Traceback" not in result.stderr
+    # parent: 5 before the fork + 3 after; the child's copy: 5 + 1 of its own
+    assert {6.0, 8.0} <= _values(points, "parent")
+    # the source in flight at fork() was read again in the child (2), not stuck
+    # as still_running forever, and in the parent once its worker returned (1)
+    assert {1.0, 2.0} <= _values(points, "slow")

@@ -1,0 +1,116 @@
+"""Fault matrix 11: instrument twice, uninstrument twice, instrument after uninstrument,
+two MeterProviders; and the length limits on executor names (the only free-form
+attribute value this package exports)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from faults import EXECUTIONS, stats
+from opentelemetry.instrumentation.flujo import FlujoInstrumentor, instrument_executor
+from opentelemetry.instrumentation.flujo.catalog import EXECUTOR_NAME
+from opentelemetry.instrumentation.flujo.registry import MAX_NAME_LENGTH, OTHER
+from opentelemetry.instrumentation.flujo.runtime import Runtime
+
+from conftest import StaticExecutor, collect, value
+
+
+@pytest.fixture
+def instrumentor(runtime: Runtime) -> Iterator[FlujoInstrumentor]:
+    instrumentor = FlujoInstrumentor()
+    yield instrumentor
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
+
+
+def _provider() -> tuple[MeterProvider, InMemoryMetricReader]:
+    reader = InMemoryMetricReader()
+    return MeterProvider(metric_readers=[reader]), reader
+
+
+def _success(reader: InMemoryMetricReader, name: str = "svc") -> Any:
+    points = collect(reader)
+    try:
+        return value(points, EXECUTIONS, flujo__executor__name=name,
+                     flujo__execution__outcome="success")
+    except KeyError:
+        return None
+
+
+def test_instrument_uninstrument_cycles(
+    instrumentor: FlujoInstrumentor, runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    provider, reader = _provider()
+    executor = StaticExecutor(stats(3))
+    with caplog.at_level(logging.DEBUG):
+        instrumentor.instrument(meter_provider=provider)
+        instrumentor.instrument(meter_provider=provider)  # second: no-op
+        instrument_executor(executor, "svc")
+        assert _success(reader) == 3
+        assert len(runtime.bindings()) == 1  # instruments created once
+
+        instrumentor.uninstrument()
+        instrumentor.uninstrument()  # second: no-op
+        calls = executor.calls
+        assert _success(reader) is None  # nothing observed while uninstrumented
+        assert executor.calls == calls  # and no stats read either
+
+        executor.stats = stats(8)
+        instrumentor.instrument(meter_provider=provider)  # after uninstrument: works again
+        assert _success(reader) == 8
+        assert len(runtime.bindings()) == 1
+    # no duplicate-instrument warnings from the SDK, nothing raised into the host
+    assert not [r for r in caplog.records
+                if r.levelno >= logging.WARNING and "already" not in r.getMessage()]
+    provider.shutdown()
+
+
+def test_two_meter_providers_each_get_every_point(
+    instrumentor: FlujoInstrumentor, runtime: Runtime
+) -> None:
+    (first, first_reader), (second, second_reader) = _provider(), _provider()
+    executor = StaticExecutor(stats(4))
+    instrumentor.instrument(meter_provider=first)
+    instrument_executor(executor, "svc", meter_provider=second)
+    assert _success(first_reader) == 4
+    assert _success(second_reader) == 4
+    assert executor.calls == 2  # one read per reader's collection, never a stale one
+    executor.stats = stats(9)
+    assert _success(second_reader) == 9
+    assert _success(first_reader) == 9
+    first.shutdown()
+    second.shutdown()
+
+
+def test_executor_names_are_length_limited(reader: InMemoryMetricReader) -> None:
+    long_class = type("C" * 1000, (StaticExecutor,), {})
+    executors = [
+        (StaticExecutor(stats(1)), "n" * 100_000),
+        (StaticExecutor(stats(2)), 12345),  # not a string: the class name is used
+        (long_class(stats(3)), None),
+        (StaticExecutor(stats(4)), "  \t "),  # blank: the class name
+    ]
+    for executor, name in executors:
+        assert instrument_executor(executor, name)  # type: ignore[arg-type]
+    names = {dict(attrs)[EXECUTOR_NAME] for n, attrs in collect(reader) if n == EXECUTIONS}
+    assert names == {"n" * MAX_NAME_LENGTH, "StaticExecutor", "C" * MAX_NAME_LENGTH}
+    for name in names:
+        assert len(name) <= MAX_NAME_LENGTH
+
+
+def test_name_cardinality_is_capped(runtime: Runtime, reader: InMemoryMetricReader) -> None:
+    runtime.registry.max_names = 3
+    executors = [StaticExecutor(stats(1)) for _ in range(10)]
+    for i, executor in enumerate(executors):
+        instrument_executor(executor, f"name-{i}")
+    points = collect(reader)
+    names = {dict(attrs)[EXECUTOR_NAME] for n, attrs in points if n == EXECUTIONS}
+    assert names == {"name-0", "name-1", "name-2", OTHER}
+    assert value(points, EXECUTIONS, flujo__executor__name=OTHER,
+                 flujo__execution__outcome="success") == 7
