@@ -104,6 +104,9 @@ def parse_choice(*choices: str) -> Callable[[str], str]:
 
 def parse_int(minimum: int, maximum: int) -> Callable[[str], int]:
     def parse(raw: str) -> int:
+        # int() also takes other scripts' digits ("１"): a typo here, not a number.
+        if not raw.isascii():
+            raise ValueError(raw)
         value = int(raw)
         if not minimum <= value <= maximum:
             raise ValueError(raw)
@@ -114,6 +117,8 @@ def parse_int(minimum: int, maximum: int) -> Callable[[str], int]:
 
 def parse_float(minimum: float, maximum: float) -> Callable[[str], float]:
     def parse(raw: str) -> float:
+        if not raw.isascii():
+            raise ValueError(raw)
         value = float(raw)
         # NaN fails both comparisons, so it is rejected here too.
         if not minimum <= value <= maximum:
@@ -121,6 +126,20 @@ def parse_float(minimum: float, maximum: float) -> Callable[[str], float]:
         return value
 
     return parse
+
+
+def parse_address(raw: str) -> str:
+    local, at, domain = raw.rpartition("@")
+    if not (at and local and domain) or any(c.isspace() for c in raw):
+        raise ValueError(raw)
+    return raw
+
+
+def parse_addresses(raw: str) -> tuple[str, ...]:
+    addresses = tuple(parse_address(part.strip()) for part in raw.split(",") if part.strip())
+    if not addresses:
+        raise ValueError(raw)
+    return addresses
 
 
 def parse_globs(raw: str) -> tuple[str, ...]:
@@ -137,6 +156,8 @@ def parse_headers(raw: str) -> tuple[tuple[str, str], ...]:
         if not equals or not key.strip():
             raise ValueError("not key=value")  # never echo a header value: it may be a token
         out.append((key.strip(), urllib.parse.unquote(value.strip())))
+    if not out:
+        raise ValueError("no headers")
     return tuple(out)
 
 
@@ -155,10 +176,10 @@ def _alert_settings(env: Mapping[str, str], default: Config) -> dict[str, object
                                  "is not a whole number from 1 to 100000"),
         # A webhook URL often is the secret (Slack, Teams): never echoed.
         "webhook_url": _secret(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL, parse_url, "",
-                               "is not an http:// or https:// URL; no webhook"),
+                               "is not an http:// or https:// URL; using no webhook instead"),
         "webhook_headers": _secret(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_HEADERS,
                                    parse_headers, default.webhook_headers,
-                                   "is not a comma-separated list of key=value; no headers"),
+                                   "is not a comma-separated list of key=value; using no headers instead"),
         "webhook_timeout_s": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_TIMEOUT, ms,
                                   default.webhook_timeout_s * 1000,
                                   "is not a number of milliseconds from 1 to 600000") / 1000,
@@ -172,9 +193,10 @@ def _alert_settings(env: Mapping[str, str], default: Config) -> dict[str, object
         "smtp_security": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_SECURITY,
                               parse_choice("starttls", "ssl", "none"), default.smtp_security,
                               "is not starttls, ssl or none"),
-        "smtp_from": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_FROM, "").strip(),
-        "smtp_to": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_TO, parse_globs, default.smtp_to,
-                        "is not a comma-separated list of addresses"),
+        "smtp_from": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_FROM, parse_address,
+                          default.smtp_from, "is not an e-mail address"),
+        "smtp_to": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_TO, parse_addresses, default.smtp_to,
+                        "is not a comma-separated list of e-mail addresses"),
         "smtp_username": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME, ""),
         "smtp_password": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD, ""),
         "smtp_timeout_s": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_TIMEOUT, ms,

@@ -100,8 +100,8 @@ def converters(rate_unit: str) -> dict[Conversion, Callable[[Any], Any]]:
     return {
         Conversion.RATE: _ratio(100.0 if rate_unit == "percent" else 1.0),
         Conversion.RATIO: _ratio(1.0),
-        Conversion.MIB: _scaled(MIB),
-        Conversion.MIB_PER_S: _scaled(MIB),
+        Conversion.MIB: _scaled(float(MIB)),
+        Conversion.MIB_PER_S: _scaled(float(MIB)),
         Conversion.MS: _scaled(0.001),
         Conversion.COUNT: _number,
         Conversion.STATE: _state,

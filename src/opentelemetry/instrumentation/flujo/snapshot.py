@@ -131,11 +131,14 @@ class SnapshotTaker:
         dropped: Counter[str] = Counter()
         errors: Counter[str] = Counter()
         by_group: dict[str, list[tuple[Entry, Values]]] = {}
+        gone = 0
         for entry in entries:
             result = raw.get(entry)
             values: Values = {}
             if isinstance(result, ReadError):
-                if result.reason != "collected":  # gone mid-collection: not an error
+                if result.reason == "collected":  # gone: not an error, and not observed
+                    gone += 1
+                else:
                     errors[result.reason] += 1
             else:
                 try:
@@ -155,7 +158,7 @@ class SnapshotTaker:
             self.registry.purge()
         return Snapshot(
             groups=tuple(groups),
-            executors=len(entries),
+            executors=len(entries) - gone,
             taken_ns=time.time_ns(),
             dropped=dropped,
             errors=errors,
