@@ -104,7 +104,7 @@ def parse_choice(*choices: str) -> Callable[[str], str]:
 
 def parse_int(minimum: int, maximum: int) -> Callable[[str], int]:
     def parse(raw: str) -> int:
-        # int() also takes other scripts' digits ("１"): a typo here, not a number.
+        # int() also takes other scripts' digits (fullwidth ones): a typo, not a number.
         if not raw.isascii():
             raise ValueError(raw)
         value = int(raw)
@@ -179,7 +179,8 @@ def _alert_settings(env: Mapping[str, str], default: Config) -> dict[str, object
                                "is not an http:// or https:// URL; using no webhook instead"),
         "webhook_headers": _secret(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_HEADERS,
                                    parse_headers, default.webhook_headers,
-                                   "is not a comma-separated list of key=value; using no headers instead"),
+                                   "is not a comma-separated list of key=value; "
+                                   "using no headers instead"),
         "webhook_timeout_s": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_TIMEOUT, ms,
                                   default.webhook_timeout_s * 1000,
                                   "is not a number of milliseconds from 1 to 600000") / 1000,
