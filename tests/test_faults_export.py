@@ -79,7 +79,9 @@ def test_failing_collector_bounded_retries_no_crash_errors_logged(
     assert logged in err  # the exporter's error names the status
     # Retries are bounded: at most _MAX_RETRIES (6) attempts per export, and within
     # the 1 s timeout far fewer; 400 is not retried at all.
-    exports = lasted / 0.2 + 2
+    # +3: the periodic reader's first export, the final one at exit, and one tick of
+    # scheduling slack (seen with the 1.43 SDK under load).
+    exports = lasted / 0.2 + 3
     attempts = len(receiver.attempts)
     assert attempts <= exports * (1 if failure.status == 400 else 6), (attempts, exports)
     assert not receiver.requests
