@@ -127,3 +127,18 @@ def full_stats(**overrides: Any) -> dict[str, dict[str, Any]]:
         category, key = dotted.split("__")
         stats[category][key] = new
     return stats
+
+
+class OneExecutorRig:
+    """A runtime configured from ``env``, its own MeterProvider and reader, and one
+    StaticExecutor registered under ``name`` (held here: the registry's ref is weak)."""
+
+    def __init__(self, env: dict[str, str] | None = None, name: str = "api") -> None:
+        from opentelemetry.instrumentation.flujo.config import load_config
+
+        self.runtime: Runtime = reset_runtime(load_config(env or {}))
+        self.reader = InMemoryMetricReader()
+        self.provider = MeterProvider(metric_readers=[self.reader])
+        self.runtime.bind(self.provider)
+        self.executor = StaticExecutor({})
+        self.runtime.registry.add(self.executor, name)

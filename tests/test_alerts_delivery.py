@@ -18,32 +18,20 @@ from typing import Any
 import pytest
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs import export as logs_export
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import AlertEvent, add_alert_handler, remove_alert_handler
 from opentelemetry.instrumentation.flujo.alerts import LogsApiHandler
 from opentelemetry.instrumentation.flujo.alerts.dispatch import DISPATCHER
 from opentelemetry.instrumentation.flujo.config import load_config
-from opentelemetry.instrumentation.flujo.runtime import Runtime, reset_runtime
+from opentelemetry.instrumentation.flujo.runtime import reset_runtime
 
-from conftest import ROOT, StaticExecutor, collect, require
+from conftest import ROOT, OneExecutorRig, collect, require
 
 MEMORY = "flujo.executor.memory.usage"
 SECRET = "s3cr3t-T0ken"
 
 
-class Rig:
-    """A runtime configured from ``env`` with one executor ``api`` and a reader."""
-
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        self.runtime: Runtime = reset_runtime(load_config(env or {}))
-        self.reader = InMemoryMetricReader()
-        self.provider = MeterProvider(metric_readers=[self.reader])
-        self.runtime.bind(self.provider)
-        self.executor = StaticExecutor({})
-        self.runtime.registry.add(self.executor, "api")
-
+class Rig(OneExecutorRig):
     def collect(self, usage_mb: float) -> float:
         """One collection with memory.usage at ``usage_mb``; returns how long it took."""
         self.executor.stats = {"memory": {"usage_mb": usage_mb}}

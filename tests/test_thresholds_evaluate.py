@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import (
     AlertEvent,
@@ -27,27 +25,20 @@ from opentelemetry.instrumentation.flujo.catalog import (
     Conversion,
     Direction,
 )
-from opentelemetry.instrumentation.flujo.config import load_config
-from opentelemetry.instrumentation.flujo.runtime import Runtime, reset_runtime
 from opentelemetry.instrumentation.flujo.thresholds import Rule, default_rules
 
-from conftest import StaticExecutor, collect
+from conftest import OneExecutorRig, StaticExecutor, collect
 
 P = PREFIX
 _TO_RAW = {Conversion.RATE: 100.0, Conversion.RATIO: 1.0, Conversion.MIB: 1 / MIB,
            Conversion.MIB_PER_S: 1 / MIB, Conversion.MS: 1000.0, Conversion.COUNT: 1.0}
 
 
-class View:
-    """A runtime configured from ``env``, one executor named ``x`` and a reader."""
+class View(OneExecutorRig):
+    """The rig with executor ``x``, collecting every alert event it raises."""
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
-        self.runtime: Runtime = reset_runtime(load_config(env or {}))
-        self.reader = InMemoryMetricReader()
-        self.provider = MeterProvider(metric_readers=[self.reader])
-        self.runtime.bind(self.provider)
-        self.executor = StaticExecutor({})
-        self.runtime.registry.add(self.executor, "x")
+        super().__init__(env, "x")
         self.events: list[AlertEvent] = []
         add_alert_handler(self.events.append)
 
