@@ -54,11 +54,12 @@ def _drive(coro: Any) -> Any:
 
 
 def _record_cost(calls: int) -> float:
-    from opentelemetry.instrumentation.flujo.catalog import EXECUTOR_NAME, OUTCOME
+    from opentelemetry.instrumentation.flujo.catalog import EXECUTOR_NAME, OUTCOME, STEP_NAME
 
     provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     histogram = provider.get_meter("bench.flujo").create_histogram("bench.duration", unit="s")
-    attributes = {EXECUTOR_NAME: "bench", OUTCOME: "success"}
+    # The attributes the wrapper records with (flujo.step.name is on by default).
+    attributes = {EXECUTOR_NAME: "bench", OUTCOME: "success", STEP_NAME: "bench"}
 
     def record() -> None:
         for _ in range(calls):
@@ -97,19 +98,22 @@ def run(quick: bool) -> list[Figure]:
                    *args: Any, **kwargs: Any) -> Any:
         return result
 
-    def loop(core: Any, n: int) -> Callable[[], None]:
+    def loop(execute: Callable[[], Any], n: int) -> Callable[[], None]:
         def go() -> None:
             for _ in range(n):
-                _drive(core.execute(None, None))
+                _drive(execute())
 
         return go
 
     try:
         ExecutorCore.execute = stub  # the wrapper wraps whatever execute is there
-        bare = loop(ExecutorCore(), calls)
+        # The patch is class-level, so the bare loop calls the stub itself: through
+        # core.execute it would be wrapped too once the instrumentor is on.
+        bare_core = ExecutorCore()
+        bare = loop(lambda: stub(bare_core, None, None), calls)
         instrumentor.instrument(meter_provider=provider)
         wrapped_core = ExecutorCore()
-        wrapped = loop(wrapped_core, calls)
+        wrapped = loop(lambda: wrapped_core.execute(None, None), calls)
         medians = interleaved({"bare": bare, "wrapped": wrapped}, rounds=5 if quick else 11,
                               sample_s=0)
         wrapper_s = (medians.cpu["wrapped"] - medians.cpu["bare"]) / calls
@@ -118,10 +122,10 @@ def run(quick: bool) -> list[Figure]:
         gc.collect()
         tracemalloc.start()
         try:
-            loop(wrapped_core, 1000)()
+            loop(lambda: wrapped_core.execute(None, None), 1000)()
             gc.collect()
             before = tracemalloc.get_traced_memory()[0]
-            loop(wrapped_core, executions)()
+            loop(lambda: wrapped_core.execute(None, None), executions)()
             gc.collect()
             growth = tracemalloc.get_traced_memory()[0] - before
         finally:
@@ -130,14 +134,19 @@ def run(quick: bool) -> list[Figure]:
         instrumentor.uninstrument()
         ExecutorCore.execute = original
     total = _pipeline_overhead(instrumentor, provider, rounds=5 if quick else 15)
+    share = wrapper_s / (total["unwrapped_us_per_execute"] / 1e6)
     provider.shutdown()
     return [
         Figure("flujo.bookkeeping", "flujo wrapper bookkeeping per execute (beyond record)",
                bookkeeping_us, "us", goal="<= 1.5 us", met=bookkeeping_us <= BOOKKEEPING_GOAL_US,
                detail={"wrapper_us": wrapper_s * 1e6, "histogram_record_us": record_s * 1e6}),
+        # The wrapper's whole cost per execute (bookkeeping + record, measured tightly on
+        # the stub) over a real unwrapped execute. The direct A/B of two ~10 ms pipeline
+        # runs swings by more than the difference sought; it is kept in the detail.
         Figure("flujo.total", "flujo wrapper total / unwrapped execute (pure step)",
-               total["ratio"] * 100, "%", goal="<= 3%", met=total["ratio"] <= TOTAL_GOAL,
-               detail=total),
+               share * 100, "%", goal="<= 3%", met=share <= TOTAL_GOAL,
+               detail={**total, "wrapper_us": wrapper_s * 1e6,
+                       "direct_ab_ratio": total["ratio"]}),
         Figure("flujo.memory", f"memory growth over {executions:,} wrapped executions",
                growth / 1024, "KiB", goal="<= 1 MiB", met=growth <= MEMORY_GOAL,
                detail={"executions": executions}),
@@ -169,9 +178,9 @@ def _pipeline_overhead(instrumentor: Any, provider: MeterProvider, rounds: int
     try:
         for _ in range(rounds):  # switching is outside the timed runs
             instrumentor.instrument(meter_provider=provider)
-            samples["wrapped"].append(timed(run_once, 1)[1])
+            samples["wrapped"].append(timed(run_once, 3)[1])
             instrumentor.uninstrument()
-            samples["unwrapped"].append(timed(run_once, 1)[1])
+            samples["unwrapped"].append(timed(run_once, 3)[1])
     finally:
         instrumentor.uninstrument()
     medians = {name: statistics.median(values) for name, values in samples.items()}
