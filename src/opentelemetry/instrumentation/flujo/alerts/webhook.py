@@ -26,10 +26,13 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def public_url(url: str) -> str:
-    """``url`` without credentials, query or fragment: the form that may be logged."""
+    """``url`` reduced to scheme, host and port: the form that may be logged.
+
+    The path goes too: Slack and Teams webhooks carry their token in it.
+    """
     parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}" \
-           f"{parts.path}"
+    path = "/..." if parts.path not in ("", "/") else ""
+    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{path}"
 
 
 class WebhookHandler:
