@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -356,3 +357,28 @@ def test_the_custom_thresholds_example_runs_its_handler() -> None:
     assert "handler: reducing concurrency (memory pressure)" in result.stdout
     assert result.stdout.count("handler: flujo.executor.memory.usage") == 3
     assert "ok -> warning (value 450 MiB, limit > 400 MiB)" in result.stderr
+
+
+EXIT_APP = """
+import sys, time
+from opentelemetry.instrumentation.flujo.alerts.dispatch import DISPATCHER, add_alert_handler
+from opentelemetry.instrumentation.flujo.alerts.event import AlertEvent
+
+def slow(event):
+    time.sleep(0.2)
+    with open(sys.argv[1], "a") as out:
+        out.write(event.new_state + "\\n")
+
+add_alert_handler(slow)
+DISPATCHER.publish(AlertEvent("api", "flujo.executor.memory.usage", old, new, 1.0, 2.0, "By",
+                              "above", time.time_ns())
+                   for old, new in (("ok", "warning"), ("warning", "critical"), ("critical", "ok")))
+"""
+
+
+def test_queued_alerts_are_delivered_at_exit(tmp_path: Path) -> None:
+    out = tmp_path / "delivered.txt"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    subprocess.run([sys.executable, "-c", EXIT_APP, str(out)], env=env, cwd=ROOT,
+                   capture_output=True, text=True, timeout=60, check=True)
+    assert out.read_text().split() == ["warning", "critical", "ok"]

@@ -9,6 +9,7 @@ and counted in ``flujo.otel.alerts.dropped``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -161,6 +162,10 @@ class Dispatcher:
 
 
 DISPATCHER = Dispatcher()
+# Give queued alerts a moment to go out at interpreter exit (the handler threads are
+# daemons and would die mid-queue); a handler that hangs costs at most this long.
+EXIT_FLUSH_S = 2.0
+atexit.register(DISPATCHER.flush, EXIT_FLUSH_S)
 
 
 def add_alert_handler(handler: AlertHandler, *, min_level: str = "warning",
