@@ -29,6 +29,7 @@ def test_no_update_is_lost_under_concurrent_reads(eager_switching: None) -> None
     measured = new_measured("threads", Config(rate_unit="ratio"))
     retried = SimpleNamespace(metadata_={}, attempts=2)
     cached = SimpleNamespace(metadata_={"cache_hit": True}, attempts=3)
+    step = SimpleNamespace(name="step", is_complex=False)
     windowed: list[int] = []  # executions per window, as each read took it
     done = threading.Event()
 
@@ -36,7 +37,7 @@ def test_no_update_is_lost_under_concurrent_reads(eager_switching: None) -> None
         for i in range(PER_THREAD):
             measured.running.append(None)  # what the wrapper does when it starts one
             measured.end(0.0, FAILURE if i % 4 == 0 else SUCCESS,
-                         cached if i % 4 == 1 else retried, "step")
+                         cached if i % 4 == 1 else retried, step)
 
     def collect() -> None:
         while not done.is_set():

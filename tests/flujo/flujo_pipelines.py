@@ -76,6 +76,22 @@ def parallel() -> tuple[Any, dict[str, Pipeline[Any, Any]]]:
     return step(inc, "first") >> Step.parallel("fan", branches), branches
 
 
+def looping(iterations: int) -> Any:
+    """``pre``, then a loop whose three-step body adds 2 per iteration until it has run
+    ``iterations`` times; ``body1`` fails its first call and succeeds on its retry."""
+    body = step(flaky(1), "body1", max_retries=1) >> step(inc, "body2") >> step(inc, "body3")
+    return step(inc, "pre") >> Step.loop_until(
+        "loop", body, exit_condition_callable=lambda out, _ctx: out >= 1 + 2 * iterations,
+        max_loops=iterations + 5)
+
+
+def with_fallback() -> Any:
+    """``pre``, then ``primary`` (fails on every attempt) whose fallback ``backup`` works."""
+    primary = step(always_fails, "primary", max_retries=1)
+    primary.fallback(step(inc, "backup"))
+    return step(inc, "pre") >> primary
+
+
 def history(results: Iterable[Any]) -> list[StepResult]:
     """Every StepResult flujo recorded, nested step histories included."""
     out: list[StepResult] = []
@@ -86,8 +102,16 @@ def history(results: Iterable[Any]) -> list[StepResult]:
     return out
 
 
+def retried(sr: StepResult) -> bool:
+    """flujo's account of a retry or fallback. A loop's ``attempts`` are its iterations
+    (flujo says so in ``metadata_["iterations"]``), not retries."""
+    return (sr.metadata_.get("fallback_triggered") is True
+            or (sr.attempts > 1 and "iterations" not in sr.metadata_))
+
+
 def summary(results: Iterable[Any]) -> dict[str, int]:
-    """Counts as flujo's step history reports them."""
+    """Counts as flujo's step history reports them. ``fallbacks`` is the number of
+    results a fallback step produced: the fallback's own run is not in the history."""
     srs = history(results)
     cache_hits = [sr for sr in srs if sr.metadata_.get("cache_hit") is True]
     fresh = [sr for sr in srs if sr not in cache_hits]
@@ -97,5 +121,6 @@ def summary(results: Iterable[Any]) -> dict[str, int]:
         "failure": sum(not sr.success for sr in srs),
         "cache_hits": len(cache_hits),
         "retried_failures": sum(not sr.success for sr in fresh),
-        "recovered": sum(sr.success and sr.attempts > 1 for sr in fresh),
+        "recovered": sum(sr.success and retried(sr) for sr in fresh),
+        "fallbacks": sum(sr.metadata_.get("fallback_triggered") is True for sr in srs),
     }

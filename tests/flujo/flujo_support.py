@@ -10,10 +10,17 @@ from __future__ import annotations
 import importlib.metadata
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
-from conftest import require
+from opentelemetry.instrumentation.flujo.catalog import EXECUTION_DURATION, PREFIX
+
+from conftest import require, value
+
+EXECUTIONS = PREFIX + "executions"
+DURATION = EXECUTION_DURATION.name
+Points = dict[tuple[str, frozenset[tuple[str, Any]]], Any]
 
 
 def flujo_version() -> str | None:
@@ -37,3 +44,20 @@ def load_pipelines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleTyp
     import flujo_pipelines
 
     return flujo_pipelines
+
+
+def executions(points: Points, name: str) -> dict[str, float]:
+    return {outcome: value(points, EXECUTIONS, flujo__executor__name=name,
+                           flujo__execution__outcome=outcome)
+            for outcome in ("success", "failure")}
+
+
+def durations(points: Points, name: str) -> dict[tuple[str, str], int]:
+    """{(step name, outcome): histogram count} for one executor name."""
+    out = {}
+    for (metric, attrs), point in points.items():
+        attributes = dict(attrs)
+        if metric == DURATION and attributes["flujo.executor.name"] == name:
+            out[(attributes["flujo.step.name"], attributes["flujo.execution.outcome"])] = (
+                point.count)
+    return out

@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from flujo_support import load_pipelines
+from flujo_support import DURATION, EXECUTIONS, Points, durations, executions, load_pipelines
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
@@ -24,10 +24,6 @@ from opentelemetry.instrumentation.flujo.runtime import Runtime, reset_runtime
 from conftest import StaticExecutor, collect, value
 
 pytestmark = pytest.mark.flujo
-
-EXECUTIONS = PREFIX + "executions"
-DURATION = EXECUTION_DURATION.name
-Points = dict[tuple[str, frozenset[tuple[str, Any]]], Any]
 
 
 @pytest.fixture
@@ -44,23 +40,6 @@ def reader(
     instrumentor.instrument(meter_provider=provider)
     yield reader
     instrumentor.uninstrument()
-
-
-def executions(points: Points, name: str) -> dict[str, float]:
-    return {outcome: value(points, EXECUTIONS, flujo__executor__name=name,
-                           flujo__execution__outcome=outcome)
-            for outcome in ("success", "failure")}
-
-
-def durations(points: Points, name: str) -> dict[tuple[str, str], int]:
-    """{(step name, outcome): histogram count} for one executor name."""
-    out = {}
-    for (metric, attrs), point in points.items():
-        attributes = dict(attrs)
-        if metric == DURATION and attributes["flujo.executor.name"] == name:
-            out[(attributes["flujo.step.name"], attributes["flujo.execution.outcome"])] = (
-                point.count)
-    return out
 
 
 def test_happy_path_matches_step_history(pipelines: ModuleType,
@@ -160,6 +139,64 @@ def test_parallel_branches_count_as_nested_executions(
         (step, "success"): 1 for step in ["first", "fan", *branch_steps]}
 
 
+def test_loop_iterations_count_as_nested_executions(
+        pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
+    name, iterations = pipelines.unique("loop"), 3
+    result = pipelines.runner(pipelines.looping(iterations), name).run(0)
+    flujo_says = pipelines.summary([result])
+    points = collect(reader)
+    loop = result.step_history[-1]
+
+    assert result.success
+    # flujo's account: the loop's attempts are its iterations; its own step history
+    # holds every iteration's body results; body1 failed once and passed on its retry.
+    assert loop.attempts == loop.metadata_["iterations"] == iterations
+    assert [sr.name for sr in loop.step_history] == ["body1", "body2", "body3"] * iterations
+    assert [sr.attempts for sr in loop.step_history if sr.name == "body1"] == [2, 1, 1]
+    # Each body step of each iteration was one execute(): the whole history, no more.
+    assert flujo_says["total"] == 2 + 3 * iterations
+    assert executions(points, name) == {"success": flujo_says["total"], "failure": 0}
+    assert durations(points, name) == {
+        ("pre", "success"): 1, ("loop", "success"): 1, ("body1", "success"): iterations,
+        ("body2", "success"): iterations, ("body3", "success"): iterations}
+    # Only body1's retry had an error: the loop's iterations are not retries.
+    assert flujo_says["recovered"] == 1
+    assert value(points, PREFIX + "error.ratio", flujo__executor__name=name) == pytest.approx(
+        flujo_says["recovered"] / flujo_says["total"])
+    assert value(points, PREFIX + "error.recovery_ratio", flujo__executor__name=name) == 1
+    assert value(points, PREFIX + "execution.failure_ratio", flujo__executor__name=name) == 0
+    assert value(points, PREFIX + "cache.hit_ratio", flujo__executor__name=name) == (
+        flujo_says["cache_hits"] / flujo_says["total"])
+
+
+def test_fallback_run_is_one_more_execution(pipelines: ModuleType,
+                                            reader: InMemoryMetricReader) -> None:
+    name = pipelines.unique("fallback")
+    result = pipelines.runner(pipelines.with_fallback(), name).run(1)
+    flujo_says = pipelines.summary([result])
+    points = collect(reader)
+    primary = result.step_history[-1]
+
+    assert result.success
+    assert primary.output == 3  # the fallback's (pre: 1 + 1, backup: + 1)
+    assert primary.metadata_["fallback_triggered"] is True
+    assert primary.name == "backup"  # flujo names the primary's result after its fallback
+    # The fallback's run is an execute() inside primary's that flujo's history does not
+    # list (it only flags it): one more execution, with the primary's outcome.
+    assert (flujo_says["total"], flujo_says["fallbacks"]) == (2, 1)
+    total = flujo_says["total"] + flujo_says["fallbacks"]
+    assert executions(points, name) == {"success": total, "failure": 0}
+    assert durations(points, name) == {
+        ("pre", "success"): 1, ("primary", "success"): 1, ("backup", "success"): 1}
+    # primary failed and recovered through its fallback; backup itself had no error.
+    assert flujo_says["recovered"] == 1
+    assert value(points, PREFIX + "error.ratio", flujo__executor__name=name) == pytest.approx(
+        flujo_says["recovered"] / total)
+    assert value(points, PREFIX + "error.recovery_ratio", flujo__executor__name=name) == 1
+    assert value(points, PREFIX + "execution.failure_ratio", flujo__executor__name=name) == 0
+    assert value(points, PREFIX + "error.consecutive_failures", flujo__executor__name=name) == 0
+
+
 def test_concurrent_runs_are_in_flight_together(
         pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
     name = pipelines.unique("concurrent")
@@ -183,8 +220,8 @@ def test_concurrent_runs_are_in_flight_together(
 
     assert value(during, PREFIX + "concurrency.level", flujo__executor__name=name) == runs
     assert value(after, PREFIX + "concurrency.level", flujo__executor__name=name) == 0
-    assert flujo_says == {"total": 2 * runs, "success": 2 * runs, "failure": 0,
-                          "cache_hits": 0, "retried_failures": 0, "recovered": 0}
+    assert flujo_says == {"total": 2 * runs, "success": 2 * runs, "failure": 0, "cache_hits": 0,
+                          "retried_failures": 0, "recovered": 0, "fallbacks": 0}
     assert executions(after, name) == {"success": 2 * runs, "failure": 0}
 
 

@@ -109,11 +109,11 @@ def classify_exception(error: BaseException, types: FlujoTypes) -> int:
     return FAILURE
 
 
-def step_name(args: tuple[Any, ...], kwargs: Mapping[str, Any], types: FlujoTypes) -> Any:
+def executed_step(args: tuple[Any, ...], kwargs: Mapping[str, Any], types: FlujoTypes) -> Any:
+    """The step ``execute`` was called for: flujo passes an ``ExecutionFrame`` or, for a
+    fallback, the step itself as ``step=``."""
     first = args[0] if args else kwargs.get("frame_or_step", kwargs.get("step"))
-    if type(first) is types.frame:
-        first = first.step
-    return getattr(first, "name", None)
+    return first.step if type(first) is types.frame else first
 
 
 class Measured:
@@ -153,16 +153,22 @@ class Measured:
         if getattr(executor, "_enable_cache", False) is True:
             self.cache_enabled = True
 
-    def end(self, started: float, outcome: int, step_result: Any, name: Any) -> None:
+    def end(self, started: float, outcome: int, step_result: Any, step: Any) -> None:
         elapsed = time.perf_counter() - started
         self.running.pop()
+        # The executed step's name, not the StepResult's: after a fallback, flujo names
+        # the primary's result after the fallback step.
+        name = getattr(step, "name", None)
         retried = cache_hit = False
         if step_result is not None:
             metadata = step_result.metadata_
             # A cache hit returns the stored StepResult, attempts and all: not a retry.
             cache_hit = metadata.get("cache_hit") is True
+            # A complex step's attempts are not retries (a loop's are its iterations, a
+            # tree search's its expansions); its children's retries are their own.
             retried = not cache_hit and (
-                step_result.attempts > 1 or metadata.get("fallback_triggered") is True)
+                (step_result.attempts > 1 and getattr(step, "is_complex", False) is not True)
+                or metadata.get("fallback_triggered") is True)
         # Atomic under the GIL without a lock (which costs ~0.5 us per execution on a
         # busy machine): from here to the histogram, no call and no container
         # allocation, and CPython only switches threads at calls, function entry and
@@ -256,9 +262,9 @@ class _LockedMeasured(Measured):
         super().__init__(name, config)
         self._lock = threading.Lock()
 
-    def end(self, started: float, outcome: int, step_result: Any, name: Any) -> None:
+    def end(self, started: float, outcome: int, step_result: Any, step: Any) -> None:
         with self._lock:
-            super().end(started, outcome, step_result, name)
+            super().end(started, outcome, step_result, step)
 
     def _take(self, fresh: list[Any]) -> tuple[Any, ...]:
         with self._lock:

@@ -25,8 +25,8 @@ from opentelemetry.instrumentation.flujo.flujo_measured import (
     attach,
     classify,
     classify_exception,
+    executed_step,
     install_hook,
-    step_name,
 )
 from opentelemetry.instrumentation.flujo.runtime import get_runtime
 
@@ -88,7 +88,7 @@ def runner_name(runner: Any) -> str | None:
 
 
 def _measure_execute(original: Callable[..., Any], types: FlujoTypes) -> Callable[..., Any]:
-    success = types.success
+    success, frame = types.success, types.frame
     perf_counter = time.perf_counter
 
     @functools.wraps(original)
@@ -103,7 +103,7 @@ def _measure_execute(original: Callable[..., Any], types: FlujoTypes) -> Callabl
         except BaseException as error:
             try:
                 measured.end(started, classify_exception(error, types), None,
-                             step_name(args, kwargs, types))
+                             executed_step(args, kwargs, types))
             except Exception:  # bookkeeping must never change what the host sees
                 _logger.debug("recording an execution failed", exc_info=True)
             raise
@@ -113,12 +113,13 @@ def _measure_execute(original: Callable[..., Any], types: FlujoTypes) -> Callabl
                 outcome = SUCCESS if step_result.success else FAILURE
             else:
                 outcome, step_result = classify(result, types)
-            name = (step_result.name if step_result is not None
-                    else step_name(args, kwargs, types))
+            first: Any = args[0] if args else None
+            # the common case (a frame) without a call
+            step = first.step if type(first) is frame else executed_step(args, kwargs, types)
         except Exception:  # an unexpected result shape still ends the execution
-            outcome, step_result, name = OTHER_OUTCOME, None, None
+            outcome, step_result, step = OTHER_OUTCOME, None, None
         try:
-            measured.end(started, outcome, step_result, name)
+            measured.end(started, outcome, step_result, step)
         except Exception:
             _logger.debug("recording an execution failed", exc_info=True)
         return result
