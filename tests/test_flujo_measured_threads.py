@@ -63,3 +63,12 @@ def test_no_update_is_lost_under_concurrent_reads(eager_switching: None) -> None
     # Failures, and successes after a retry (cache hits are not retries), had errors.
     assert stats["error_handling"]["error_rate"] == pytest.approx(3 / 4)
     assert stats["error_handling"]["recovery_success_rate"] == pytest.approx(2 / 3)
+
+
+def test_step_names_are_length_limited_and_capped() -> None:
+    from opentelemetry.instrumentation.flujo.catalog import STEP_NAME
+
+    measured = new_measured("limits", Config(max_step_names=2))
+    attributes = [measured._new_attributes(name, SUCCESS)[STEP_NAME]
+                  for name in ("s" * 1000, "short", "third", None)]
+    assert attributes == ["s" * 128, "short", "_other", "_other"]

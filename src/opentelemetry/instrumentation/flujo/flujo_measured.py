@@ -38,7 +38,12 @@ from opentelemetry.instrumentation.flujo.catalog import (
 )
 from opentelemetry.instrumentation.flujo.config import Config
 from opentelemetry.instrumentation.flujo.process_memory import ProcessMemory
-from opentelemetry.instrumentation.flujo.registry import OTHER, Registry, executor_name
+from opentelemetry.instrumentation.flujo.registry import (
+    MAX_NAME_LENGTH,
+    OTHER,
+    Registry,
+    executor_name,
+)
 from opentelemetry.instrumentation.flujo.runtime import Runtime, get_runtime
 
 _logger = logging.getLogger(__name__)
@@ -206,7 +211,8 @@ class Measured:
     def _new_attributes(self, name: Any, outcome: int) -> dict[str, str]:
         attributes = {EXECUTOR_NAME: self.name, OUTCOME: OUTCOMES[outcome]}
         if self._max_steps > 0:
-            step = name if isinstance(name, str) else OTHER
+            # Cut like executor names: step names are the pipeline author's free text.
+            step = name[:MAX_NAME_LENGTH] if isinstance(name, str) else OTHER
             if step not in self._steps and len(self._steps) >= self._max_steps:
                 step = OTHER
             self._steps.add(step)
