@@ -10,6 +10,7 @@ from bench.subjects import (
     Executor,
     Floor,
     Naive,
+    ObservationRecorder,
     Plugin,
     names,
     prometheus_registry,
@@ -26,13 +27,24 @@ def _executors(n: int, cost_s: float = 0.0) -> list[tuple[Executor, str]]:
 
 
 def floor_ratio(n: int, rounds: int) -> tuple[Figure, float]:
-    """One full collection, plugin vs the SDK floor for the same data points."""
+    """One full collection, plugin vs the SDK floor for the same observations."""
     executors = _executors(n)
+    # A second plugin, on the same executors, records what the observers hand the
+    # SDK (the timed plugin runs unwrapped); three collections reach steady state
+    # (a rate threshold has no value before its second snapshot).
+    recorder = ObservationRecorder()
+    probe = Plugin(executors, recorder)
+    for _ in range(2):
+        probe.collect()
+    like = shape(probe.collect())
+    probe.close()
+    observations = sum(len(obs) for obs in recorder.observed.values())
     plugin = Plugin(executors)
-    plugin.collect()
-    like = shape(plugin.collect())
-    floor = Floor(like)
+    floor = Floor(like, recorder.observed)
     try:
+        for _ in range(2):
+            plugin.collect()
+        assert shape(plugin.collect()).layout == like.layout
         assert shape(floor.collect()).points == like.points
         m = interleaved({"plugin": plugin.collect, "floor": floor.collect}, rounds)
     finally:
@@ -46,7 +58,8 @@ def floor_ratio(n: int, rounds: int) -> tuple[Figure, float]:
         detail={"plugin_cpu_ms": medians["plugin"] * 1e3, "floor_cpu_ms": medians["floor"] * 1e3,
                 "plugin_wall_ms": wall["plugin"] * 1e3, "floor_wall_ms": wall["floor"] * 1e3,
                 "wall_ratio": wall["plugin"] / wall["floor"],
-                "data_points": like.points, "rounds": rounds},
+                "data_points": like.points, "observations": observations,
+                "rounds": rounds},
     )
     return figure, medians["plugin"]
 

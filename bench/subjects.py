@@ -121,25 +121,65 @@ class Subject:
         self.provider.shutdown()
 
 
-class HookTimer:
-    """Times what each runtime hook adds (listeners and observers), per collection.
+class HookProbe:
+    """Sees what each runtime hook adds (listeners and observers), through the public
+    hook API, whatever module the hook lives in. Subclasses wrap what they see.
+    """
 
-    A hook is the threshold layer's when it registers a ``THRESHOLD_PREFIX`` metric:
-    found through the public hook API, whatever module the layer lives in.
+    def wrap_hooks(self, runtime: Runtime) -> None:
+        runtime.hooks[:] = [self._hook(i, hook) for i, hook in enumerate(runtime.hooks)]
+
+    def listener(self, index: int, fn: Callable[[Any], None]) -> Callable[[Any], None]:
+        return fn
+
+    def observer(self, index: int, name: str, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        return fn
+
+    def _hook(self, index: int, hook: Callable[[Binding, Config], None]
+              ) -> Callable[[Binding, Config], None]:
+        def run(binding: Binding, config: Config) -> None:
+            add_listener, add_observable = binding.add_listener, binding.add_observable
+
+            def listener(fn: Callable[[Any], None]) -> None:
+                add_listener(self.listener(index, fn))
+
+            def observable(name: str, kind: str, unit: str, description: str,
+                           observe: Callable[[Any], Any]) -> None:
+                add_observable(name, kind, unit, description, self.observer(index, name, observe))
+
+            binding.add_listener = listener  # type: ignore[method-assign]
+            binding.add_observable = observable  # type: ignore[method-assign]
+            try:
+                hook(binding, config)
+            finally:
+                del binding.add_listener, binding.add_observable
+
+        return run
+
+
+class HookTimer(HookProbe):
+    """Times what each runtime hook adds, per collection.
+
+    A hook is the threshold layer's when it registers a ``THRESHOLD_PREFIX`` metric.
     """
 
     def __init__(self) -> None:
         self.ns: dict[int, int] = {}
         self.threshold_hooks: set[int] = set()
 
-    def wrap_hooks(self, runtime: Runtime) -> None:
-        runtime.hooks[:] = [self._hook(i, hook) for i, hook in enumerate(runtime.hooks)]
-
     def threshold_ns(self) -> int:
         return sum(self.ns.get(i, 0) for i in self.threshold_hooks)
 
     def reset(self) -> None:
         self.ns.clear()
+
+    def listener(self, index: int, fn: Callable[[Any], None]) -> Callable[[Any], None]:
+        return self._timed(index, fn)
+
+    def observer(self, index: int, name: str, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        if name.startswith(THRESHOLD_PREFIX):
+            self.threshold_hooks.add(index)
+        return self._timed(index, fn)
 
     def _timed(self, index: int, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
         ns = self.ns
@@ -153,26 +193,25 @@ class HookTimer:
 
         return run
 
-    def _hook(self, index: int, hook: Callable[[Binding, Config], None]
-              ) -> Callable[[Binding, Config], None]:
-        def run(binding: Binding, config: Config) -> None:
-            add_listener, add_observable = binding.add_listener, binding.add_observable
 
-            def listener(fn: Callable[[Any], None]) -> None:
-                add_listener(self._timed(index, fn))
+class ObservationRecorder(HookProbe):
+    """Keeps the observations each instrument's observer last handed to the SDK.
 
-            def observable(name: str, kind: str, unit: str, description: str,
-                           observe: Callable[[Any], Any]) -> None:
-                if name.startswith(THRESHOLD_PREFIX):
-                    self.threshold_hooks.add(index)
-                add_observable(name, kind, unit, description, self._timed(index, observe))
+    The SDK floor must replay these, not the exported data points: past the SDK's
+    cardinality limit (2,000 attribute sets per metric) the SDK folds the extra
+    observations into one overflow point, so the exported points undercount what
+    the SDK was given (and had to hash, look up and fold) -- see docs/performance.md.
+    """
 
-            binding.add_listener = listener  # type: ignore[method-assign]
-            binding.add_observable = observable  # type: ignore[method-assign]
-            try:
-                hook(binding, config)
-            finally:
-                del binding.add_listener, binding.add_observable
+    def __init__(self) -> None:
+        self.observed: dict[str, list[Observation]] = {}
+
+    def observer(self, index: int, name: str, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        observed = self.observed
+
+        def run(snapshot: Any) -> Any:
+            observed[name] = result = list(fn(snapshot))
+            return result
 
         return run
 
@@ -183,12 +222,12 @@ class Plugin(Subject):
     Every runtime hook is on (the threshold layer too, when it is installed).
     """
 
-    def __init__(self, executors: Iterable[tuple[Any, str]], timer: HookTimer | None = None
+    def __init__(self, executors: Iterable[tuple[Any, str]], probe: HookProbe | None = None
                  ) -> None:
         super().__init__()
         self.runtime = Runtime(Config(max_executor_names=100_000))
-        if timer is not None:
-            timer.wrap_hooks(self.runtime)
+        if probe is not None:
+            probe.wrap_hooks(self.runtime)
         self.binding = self.runtime.bind(self.provider)
         for executor, name in executors:
             self.runtime.registry.add(executor, name)
@@ -208,6 +247,11 @@ class Shape:
     @property
     def points(self) -> int:
         return sum(len(points) for *_, points in self.metrics)
+
+    @property
+    def layout(self) -> tuple[tuple[str, str, str, int], ...]:
+        """Name, kind, unit and number of points of each metric (values vary: durations)."""
+        return tuple((name, kind, unit, len(points)) for name, kind, unit, points in self.metrics)
 
 
 def shape(data: MetricsData | None) -> Shape:
@@ -239,11 +283,13 @@ _SYNC_SELF_METRICS = frozenset(m.name for m in SELF_METRICS if m.kind in ("Histo
 class Floor(Subject):
     """The SDK floor: the plugin's metrics, from callbacks returning prebuilt Observations.
 
-    Same instruments, same data points, same attributes; synchronous instruments get
-    the same one record per collection. What is left is what OpenTelemetry costs.
+    Same instruments, and the very observations the plugin's observers returned
+    (``observed``, from an :class:`ObservationRecorder`; the exported points for the
+    rest), so the same exported data points; synchronous instruments get the same one
+    record per collection. What is left is what OpenTelemetry costs.
     """
 
-    def __init__(self, like: Shape) -> None:
+    def __init__(self, like: Shape, observed: dict[str, list[Observation]]) -> None:
         super().__init__()
         meter = self.provider.get_meter("bench.floor")
         sync: list[Callable[[], None]] = []
@@ -261,7 +307,7 @@ class Floor(Subject):
         for name, kind, unit, points in like.metrics:
             if name in _SYNC_SELF_METRICS:
                 continue
-            observations = [Observation(v, a) for v, a in points]
+            observations = observed.get(name) or [Observation(v, a) for v, a in points]
             # The first callback also does the collection's synchronous records.
             create[kind](name, callbacks=[self._callback(observations, sync)], unit=unit)
             sync = []

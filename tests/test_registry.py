@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -11,6 +12,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import instrument_executor
 from opentelemetry.instrumentation.flujo.config import Config
+from opentelemetry.instrumentation.flujo.registry import Registry
 from opentelemetry.instrumentation.flujo.runtime import reset_runtime
 
 from conftest import StaticExecutor, collect, full_stats, value
@@ -100,3 +102,21 @@ def test_default_name_is_the_class_name_and_long_names_are_cut(
     names = {dict(attrs)["flujo.executor.name"] for n, attrs in collect(reader)
              if n == "flujo.executor.cache.size"}
     assert names == {"StaticExecutor", "x" * 128}
+
+
+def test_tables_shrink_after_a_burst_of_executors_died() -> None:
+    # A dict keeps the table it grew to: without a rebuild, 10,000 short-lived
+    # executors would hold ~300 KiB of empty slots for the life of the process.
+    registry = Registry()
+    kept = StaticExecutor({})
+    registry.add(kept, "svc")
+    burst = [StaticExecutor({}) for _ in range(5000)]
+    for executor in burst:
+        registry.add(executor, "svc")
+    grown = sys.getsizeof(registry._entries), sys.getsizeof(registry._groups["svc"].entries)
+    del burst, executor
+    gc.collect()
+    registry.purge()
+    assert [entry.executor() for entry in registry.entries()] == [kept]
+    assert sys.getsizeof(registry._entries) * 10 < grown[0]
+    assert sys.getsizeof(registry._groups["svc"].entries) * 10 < grown[1]

@@ -253,3 +253,28 @@ def test_python_api_overrides_apply_from_the_next_collection(view: View) -> None
         assert view.states({"concurrency": {"queue_size": 30}}) == {P + "queue.size": "ok"}
     finally:
         clear_thresholds()
+
+
+def test_a_name_that_leaves_the_registry_has_its_state_freed(view: View) -> None:
+    high = {"memory": {"usage_mb": 600}}
+    evaluator = view.runtime.thresholds.evaluator
+
+    def y_alerts() -> list[tuple[str, str]]:
+        view.alerts()  # flushes
+        return [(e.old_state, e.new_state) for e in view.events if e.executor == "y"]
+
+    assert view.states(high, "y") == {P + "memory.usage": "warning"}
+    # Still registered but without values this time (a failed read): state kept.
+    view.executor.stats = {}
+    collect(view.reader)
+    view.executor.stats = high
+    assert states(collect(view.reader), "y") == {P + "memory.usage": "warning"}
+    assert y_alerts() == [("ok", "warning")]
+    # Uninstrumented (no counters, so nothing keeps the name): its state goes with it ...
+    assert view.runtime.registry.remove(view.executor)
+    collect(view.reader)
+    assert "y" not in evaluator._tracks
+    assert "y" not in evaluator._prebuilt
+    # ... and a new executor under that name starts at ok.
+    assert view.states(high, "y") == {P + "memory.usage": "warning"}
+    assert y_alerts() == [("ok", "warning"), ("ok", "warning")]

@@ -119,6 +119,13 @@ class Registry:
         # Keys of executors that died; appended by weakref callbacks, lock-free.
         self._dead: deque[int] = deque()
         self._cap_warned = False
+        # Runs inside whatever code freed an executor, often the cyclic GC triggered
+        # by an allocation in a thread that holds self.lock: taking any lock there can
+        # deadlock the host, so it only notes the key. Bound once, shared by every ref.
+        self._forget = self._note_dead
+        # Most entries at once since _entries was last rebuilt: a dict never gives back
+        # the table it grew to, so after a burst of executors died it is copied (purge).
+        self._peak = 0
 
     def add(self, executor: object, name: str | None = None) -> Entry:
         key = id(executor)
@@ -135,6 +142,7 @@ class Registry:
             entry = Entry(self._reference(executor, key), group)
             self._entries[key] = entry
             group.entries[key] = entry
+            self._peak = max(self._peak, len(self._entries))
             return entry
 
     def remove(self, executor: object) -> bool:
@@ -167,6 +175,11 @@ class Registry:
                 entry = self._entries.get(key)
                 if entry is not None and entry.executor() is None:
                     self._drop(key, entry)
+            if len(self._entries) * 4 < self._peak:
+                self._entries = dict(self._entries)
+                for group in self._groups.values():
+                    group.entries = dict(group.entries)
+                self._peak = len(self._entries)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -176,20 +189,20 @@ class Registry:
             self._entries.clear()
             self._groups.clear()
             self._dead.clear()
+            self._peak = 0
 
     def _reference(self, executor: object, key: int) -> Callable[[], Any]:
-        def forget(_: object) -> None:
-            # Runs inside whatever code freed the executor, often the cyclic GC
-            # triggered by an allocation in a thread that holds self.lock: taking
-            # any lock here can deadlock the host, so only note the key.
-            self._dead.append(key)
-
         try:
-            return weakref.ref(executor, forget)
+            # A KeyedRef carries the key to the one shared callback: no closure and
+            # cell per executor (~200 bytes each, see docs/performance.md).
+            return weakref.KeyedRef(executor, self._forget, key)
         except TypeError:
             # No __weakref__ slot: hold it strongly; uninstrument_executor releases it.
             _logger.debug("%s cannot be weakly referenced; holding it strongly", type(executor))
             return lambda: executor
+
+    def _note_dead(self, ref: weakref.KeyedRef[Any, Any]) -> None:
+        self._dead.append(ref.key)
 
     def _drop(self, key: int, entry: Entry) -> None:
         del self._entries[key]

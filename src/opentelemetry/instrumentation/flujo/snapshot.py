@@ -47,6 +47,9 @@ class Snapshot:
     dropped: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     duration_s: float = 0.0
+    # Every name registered when the snapshot was taken, with values this time or not:
+    # per-name state kept elsewhere (the threshold view's) is freed for the others.
+    names: frozenset[str] = frozenset()
 
 
 def _mean(present: list[tuple[float, float | None]]) -> float:
@@ -150,7 +153,8 @@ class SnapshotTaker:
         groups = []
         # No retirement between reading a group's retired totals and its live counters.
         with self.registry.lock:
-            for group in self.registry.groups():
+            registered = self.registry.groups()
+            for group in registered:
                 reads = by_group.get(group.name, [])
                 values = combine(group, reads)
                 if values:
@@ -163,4 +167,5 @@ class SnapshotTaker:
             dropped=dropped,
             errors=errors,
             duration_s=self._clock() - started,
+            names=frozenset(group.name for group in registered),
         )

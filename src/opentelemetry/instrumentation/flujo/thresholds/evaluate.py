@@ -33,7 +33,6 @@ from opentelemetry.instrumentation.flujo.thresholds.rules import (
 from opentelemetry.instrumentation.flujo.thresholds.units import rate_unit
 
 OK, WARNING, CRITICAL = 0, 1, 2
-MAX_TRACKED_NAMES = 1024
 
 
 @dataclass(frozen=True)
@@ -135,7 +134,11 @@ class Evaluator:
         for check in self.checks:
             attrs = [{EXECUTOR_NAME: name, THRESHOLD_METRIC: check.metric.name,
                       THRESHOLD_STATE: state} for state in STATES]
-            status = tuple(tuple(Observation(int(i == current), attrs[i]) for i in range(3))
+            # Six observations, not nine: each state's 0 and 1 point is shared by the
+            # three current-state tuples (they are only read).
+            off = [Observation(0, a) for a in attrs]
+            on = [Observation(1, a) for a in attrs]
+            status = tuple(tuple(on[i] if i == current else off[i] for i in range(3))
                            for current in range(3))
             fixed = () if check.other_key or check.gauge is None else tuple(
                 Observation(limit, {EXECUTOR_NAME: name, THRESHOLD_LEVEL: level})
@@ -148,10 +151,7 @@ class Evaluator:
         results = Results(limits={c.gauge: [] for c in self.checks if c.gauge})
         status, limits = results.status, results.limits
         events: list[AlertEvent] = []
-        if len(self._tracks) > MAX_TRACKED_NAMES:
-            present = {group.name for group in snapshot.groups}
-            self._tracks = {k: v for k, v in self._tracks.items() if k in present}
-            self._prebuilt = {k: v for k, v in self._prebuilt.items() if k in present}
+        self._forget(snapshot.names)
         taken_ns = snapshot.taken_ns
         for group in snapshot.groups:
             values = group.values
@@ -198,6 +198,17 @@ class Evaluator:
                                          (warning, critical), taken_ns))
                 status.extend(by_state[track.state])
         return results, events
+
+    def _forget(self, names: frozenset[str]) -> None:
+        """Free the state of names no longer registered (their executors are gone).
+
+        A name still registered keeps its state while it has no values (a read that
+        timed out must not reset its hysteresis); one that comes back starts at ok.
+        """
+        for state in (self._tracks, self._prebuilt):
+            if not state.keys() <= names:
+                for name in state.keys() - names:
+                    del state[name]
 
     @staticmethod
     def _rate(track: Track, value: float, taken_ns: int) -> float | None:
