@@ -23,6 +23,7 @@ from opentelemetry.instrumentation.flujo.alerts import (
     add_alert_handler,
     remove_alert_handler,
 )
+from opentelemetry.instrumentation.flujo.cardinality import flujo_views
 from opentelemetry.instrumentation.flujo.flujo_patch import patch_flujo, unpatch_flujo
 from opentelemetry.instrumentation.flujo.package import _instruments
 from opentelemetry.instrumentation.flujo.runtime import (
@@ -41,6 +42,7 @@ __all__ = [
     "__version__",
     "add_alert_handler",
     "clear_thresholds",
+    "flujo_views",
     "instrument_executor",
     "remove_alert_handler",
     "set_thresholds",

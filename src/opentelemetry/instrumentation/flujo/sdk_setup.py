@@ -21,6 +21,8 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import Resource
 
 from opentelemetry import metrics
+from opentelemetry.instrumentation.flujo.cardinality import flujo_views
+from opentelemetry.instrumentation.flujo.runtime import get_runtime
 
 _logger = logging.getLogger(__name__)
 
@@ -87,7 +89,8 @@ def build_meter_provider(
 ) -> MeterProvider:
     env = os.environ if environ is None else environ
     readers = readers_from_env(env) + list(extra_readers)
-    provider = MeterProvider(metric_readers=readers, resource=Resource.create())
+    provider = MeterProvider(metric_readers=readers, resource=Resource.create(),
+                             views=flujo_views(get_runtime().config))
     guard_fork(provider, readers)
     return provider
 
