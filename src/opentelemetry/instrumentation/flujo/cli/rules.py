@@ -37,12 +37,21 @@ def write(text: str, output: str | None) -> None:
         Path(output).write_text(text, encoding="utf-8")
 
 
-def add_parser(commands: Any) -> None:
-    rules = commands.add_parser("rules", help="generate alerting rules from the thresholds")
-    backends = rules.add_subparsers(dest="backend", required=True)
-    parser = backends.add_parser("prometheus", help="Prometheus alerting rules (YAML)")
+def generator_parser(commands: Any, command: str, help_text: str, backend: str,
+                     backend_help: str) -> argparse.ArgumentParser:
+    """``flujo-otel COMMAND BACKEND [-o FILE] [--naming ...]``: the shape every generator
+    command shares."""
+    group = commands.add_parser(command, help=help_text)
+    backends = group.add_subparsers(dest="backend", required=True)
+    parser: argparse.ArgumentParser = backends.add_parser(backend, help=backend_help)
     parser.add_argument("-o", "--output", help="write to this file (default: stdout)")
     add_naming(parser)
+    return parser
+
+
+def add_parser(commands: Any) -> None:
+    parser = generator_parser(commands, "rules", "generate alerting rules from the thresholds",
+                              "prometheus", "Prometheus alerting rules (YAML)")
     parser.add_argument("--for", dest="for_", default="1m", metavar="DURATION",
                         help="how long a limit must be exceeded before the alert fires (1m)")
     parser.add_argument("--rate-window", default="5m", metavar="DURATION",
