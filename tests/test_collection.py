@@ -136,3 +136,12 @@ def test_an_object_without_stats_is_refused_with_a_warning(
 ) -> None:
     assert not instrument_executor(object())
     assert "get_optimization_stats" in caplog.text
+
+
+def test_collection_duration_has_second_sized_buckets(reader: InMemoryMetricReader) -> None:
+    executor = StaticExecutor(full_stats())
+    instrument_executor(executor, "e")
+    point = value(collect(reader), "flujo.otel.collection.duration")
+    assert point.explicit_bounds[0] == 0.0001
+    assert 1.0 in point.explicit_bounds
+    assert point.explicit_bounds[-1] == 10.0

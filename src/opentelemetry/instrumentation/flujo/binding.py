@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
-from opentelemetry.instrumentation.flujo.catalog import SELF_BY_NAME
+from opentelemetry.instrumentation.flujo.catalog import COLLECTION_BUCKETS, SELF_BY_NAME
 from opentelemetry.instrumentation.flujo.snapshot import Snapshot, SnapshotTaker
 
 _logger = logging.getLogger(__name__)
@@ -47,7 +47,8 @@ class Binding:
         self._count = 0
         self._duration = meter.create_histogram(
             "flujo.otel.collection.duration", unit="s",
-            description=SELF_BY_NAME["flujo.otel.collection.duration"].description)
+            description=SELF_BY_NAME["flujo.otel.collection.duration"].description,
+            explicit_bucket_boundaries_advisory=list(COLLECTION_BUCKETS))
         self._dropped = meter.create_counter(
             "flujo.otel.stats.dropped", unit="{value}",
             description=SELF_BY_NAME["flujo.otel.stats.dropped"].description)

@@ -243,7 +243,6 @@ COUNTER_STATS: frozenset[str] = frozenset(
 WEIGHT_STAT = "execution.total_executions"
 FAILED_STAT = "execution.failed_executions"
 SUCCESS_STAT = "execution.successful_executions"
-CIRCUIT_STAT = "error_handling.circuit_breaker_state"
 FAILURE_RATIO = PREFIX + "execution.failure_ratio"
 
 # Synchronous instruments: recorded per execution by the flujo ExecutorCore wrapper
@@ -302,3 +301,7 @@ SELF_METRICS: tuple[SelfMetric, ...] = (
                "by handler and reason."),
 )
 SELF_BY_NAME = {m.name: m for m in SELF_METRICS}
+# flujo.otel.collection.duration, in seconds: the SDK's default buckets are sized
+# for milliseconds (0 .. 10,000) and would put every collection in the first two.
+COLLECTION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                      0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

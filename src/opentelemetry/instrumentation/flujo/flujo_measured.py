@@ -76,13 +76,10 @@ def add_duration_histogram(binding: Binding, config: Config) -> None:
     metric = EXECUTION_DURATION
     if not binding.wanted(metric.name) or any(b is binding for b, _ in _targets):
         return
-    try:  # the advisory exists from opentelemetry-api 1.23; older APIs use SDK defaults
-        histogram = binding.meter.create_histogram(
-            metric.name, unit=metric.unit, description=metric.description,
-            explicit_bucket_boundaries_advisory=list(metric.boundaries))
-    except TypeError:
-        histogram = binding.meter.create_histogram(
-            metric.name, unit=metric.unit, description=metric.description)
+    # The advisory is in every opentelemetry-api this package accepts (>= 1.23).
+    histogram = binding.meter.create_histogram(
+        metric.name, unit=metric.unit, description=metric.description,
+        explicit_bucket_boundaries_advisory=list(metric.boundaries))
     _targets.append((binding, histogram))
 
 
