@@ -13,6 +13,7 @@ from opentelemetry.instrumentation.flujo import (
     add_alert_handler,
     clear_thresholds,
     remove_alert_handler,
+    set_hysteresis,
     set_thresholds,
 )
 from opentelemetry.instrumentation.flujo.alerts.dispatch import DISPATCHER
@@ -220,6 +221,26 @@ def test_hysteresis_flapping_raises_nothing_and_a_breach_raises_once() -> None:
         view.states(low)
         assert view.alerts()[-1] == (P + "memory.usage", "warning", "ok")
     finally:
+        view.close()
+
+
+def test_hysteresis_from_code_overrides_the_environment(caplog: pytest.LogCaptureFixture) -> None:
+    view = View({"OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER": "1"})
+    high, low = {"memory": {"usage_mb": 600}}, {"memory": {"usage_mb": 100}}
+    try:
+        set_hysteresis(2, 1)
+        set_hysteresis(0, 1)  # refused with a warning; (2, 1) stays
+        assert "set_hysteresis(enter=0, exit=1)" in caplog.text
+        for i in range(6):
+            view.states(low if i % 2 else high)
+        assert view.alerts() == []
+        assert [view.states(high)[P + "memory.usage"] for _ in range(2)] == ["ok", "warning"]
+        clear_thresholds()  # back to the environment's 1/1: the next flap alerts at once
+        view.states(low)
+        view.states(high)
+        assert [a[2] for a in view.alerts()] == ["warning", "ok", "warning"]
+    finally:
+        clear_thresholds()
         view.close()
 
 

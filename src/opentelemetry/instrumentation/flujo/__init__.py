@@ -31,7 +31,11 @@ from opentelemetry.instrumentation.flujo.runtime import (
     instrument_executor,
     uninstrument_executor,
 )
-from opentelemetry.instrumentation.flujo.thresholds import clear_thresholds, set_thresholds
+from opentelemetry.instrumentation.flujo.thresholds import (
+    clear_thresholds,
+    set_hysteresis,
+    set_thresholds,
+)
 from opentelemetry.instrumentation.flujo.version import __version__
 
 _logger = logging.getLogger(__name__)
@@ -45,6 +49,7 @@ __all__ = [
     "flujo_views",
     "instrument_executor",
     "remove_alert_handler",
+    "set_hysteresis",
     "set_thresholds",
     "uninstrument_executor",
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "clear_thresholds",
     "default_rules",
     "effective_rules",
+    "set_hysteresis",
     "set_thresholds",
 ]
 
@@ -52,8 +53,28 @@ def set_thresholds(spec: str | Mapping[str, Any], *, replace: bool = False) -> N
 
 
 def clear_thresholds() -> None:
-    """Drop every override made with :func:`set_thresholds`."""
+    """Drop every override made from code (:func:`set_thresholds`, :func:`set_hysteresis`):
+    the environment's thresholds and hysteresis apply again."""
+    from opentelemetry.instrumentation.flujo.thresholds.view import publish_hysteresis
+
     _publish((), True)
+    publish_hysteresis(None)
+
+
+def set_hysteresis(enter: int = 1, exit: int = 1) -> None:
+    """Enter a state after ``enter`` consecutive evaluations beyond its limit and leave it
+    after ``exit`` within; overrides ``OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER`` / ``_EXIT``
+    from the next collection on. Values outside 1..1000 get one warning and are ignored.
+    """
+    from opentelemetry.instrumentation.flujo.thresholds.view import publish_hysteresis
+
+    values = (enter, exit)
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1000
+               for v in values):
+        _logger.warning("set_hysteresis(enter=%r, exit=%r): each must be a whole number "
+                        "from 1 to 1000; ignored", enter, exit)
+        return
+    publish_hysteresis((enter, exit))
 
 
 def _publish(entries: tuple[Entry, ...], replace: bool) -> None:

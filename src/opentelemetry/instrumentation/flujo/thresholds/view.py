@@ -39,8 +39,19 @@ _STATUS_DESCRIPTION = ("Threshold state of a metric: 1 for the current state (ok
 
 # The Python API's overrides, and the engines alive in this process that apply them.
 _api: tuple[Entry, ...] = ()
+_api_hysteresis: tuple[int, int] | None = None  # (enter, exit); None: the environment's
 _api_lock = threading.Lock()
 _engines: weakref.WeakSet[ThresholdEngine] = weakref.WeakSet()
+
+
+def publish_hysteresis(values: tuple[int, int] | None) -> None:
+    """``(enter, exit)`` from code, or None to go back to the environment's."""
+    global _api_hysteresis
+    with _api_lock:
+        _api_hysteresis = values
+        engines = list(_engines)
+    for engine in engines:
+        engine.set_hysteresis(values)
 
 
 def publish_api(entries: tuple[Entry, ...], replace: bool) -> None:
@@ -89,8 +100,8 @@ class ThresholdEngine:
         self._views: list[_View] = []
         self.api = _api
         self.rules: tuple[Rule, ...] = effective_rules(config, self.api)
-        self.evaluator = Evaluator(
-            compile_rules(self.rules), config.hysteresis_enter, config.hysteresis_exit)
+        enter, leave = _api_hysteresis or (config.hysteresis_enter, config.hysteresis_exit)
+        self.evaluator = Evaluator(compile_rules(self.rules), enter, leave)
         try:
             alerts.configure(config)
         except Exception:  # a handler that cannot be built must not stop the metrics
@@ -123,6 +134,11 @@ class ThresholdEngine:
             views = list(self._views)
         for view in views:
             view.add_gauges(checks)
+
+    def set_hysteresis(self, values: tuple[int, int] | None) -> None:
+        enter, leave = values or (self.config.hysteresis_enter, self.config.hysteresis_exit)
+        with self._lock:
+            self.evaluator.enter, self.evaluator.leave = enter, leave
 
     def evaluate(self, snapshot: Snapshot) -> Results:
         with self._lock:
