@@ -40,3 +40,54 @@ def test_fork_child_reports_its_own_executors_and_parent_is_unaffected() -> None
     # the source in flight at fork() was read again in the child (2), not stuck
     # as still_running forever, and in the parent once its worker returned (1)
     assert {1.0, 2.0} <= _values(points, "slow")
+
+
+# A provider the application built itself (as opentelemetry-instrument does), an
+# export in progress on another thread at the moment of fork(): the child must still
+# export. Without the plugin's fork guard the child inherits the held export lock and
+# its first export blocks forever (the alarm turns that into exit status 3).
+USER_PROVIDER_APP = """
+import os, signal, sys, threading, time
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.instrumentation.flujo import instrument_executor
+
+class Executor:
+    def get_optimization_stats(self):
+        return {"cache": {"size": os.getpid() % 1000}}
+
+reader = InMemoryMetricReader()
+provider = MeterProvider(metric_readers=[reader])
+executor = Executor()
+instrument_executor(executor, "app", meter_provider=provider)
+consumer_lock = provider._measurement_consumer._lock
+
+def busy_collection():
+    with consumer_lock:  # what a collection in progress holds
+        time.sleep(0.5)
+
+threading.Thread(target=busy_collection).start()
+time.sleep(0.1)
+pid = os.fork()
+if pid == 0:
+    signal.signal(signal.SIGALRM, lambda *_: os._exit(3))
+    signal.alarm(5)
+    data = reader.get_metrics_data()
+    names = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+    os._exit(0 if "flujo.executor.cache.size" in names else 4)
+_, status = os.waitpid(pid, 0)
+print("child", os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork() is POSIX only")
+def test_fork_during_a_collection_of_a_provider_the_app_built() -> None:
+    import subprocess
+    import sys
+
+    from faults import app_env
+
+    result = subprocess.run([sys.executable, "-c", USER_PROVIDER_APP], env=app_env({}),
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "child 0" in result.stdout, result.stdout + result.stderr

@@ -17,6 +17,7 @@ from opentelemetry.metrics import MeterProvider
 from opentelemetry import metrics
 from opentelemetry.instrumentation.flujo.binding import Binding
 from opentelemetry.instrumentation.flujo.config import Config, load_config
+from opentelemetry.instrumentation.flujo.fork_safety import guard_fork
 from opentelemetry.instrumentation.flujo.instruments import register_catalog
 from opentelemetry.instrumentation.flujo.normalise import Normaliser
 from opentelemetry.instrumentation.flujo.registry import Registry
@@ -54,6 +55,7 @@ class Runtime:
             if found is not None and found[0] is provider:
                 found[1].active = True
                 return found[1]
+            guard_fork(provider)
             meter = provider.get_meter(SCOPE, __version__, schema_url=SCHEMA_URL)
             binding = Binding(meter, self.taker, self.config.excluded_metrics)
             for hook in self.hooks:

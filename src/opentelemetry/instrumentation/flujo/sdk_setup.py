@@ -22,6 +22,7 @@ from opentelemetry.sdk.resources import Resource
 
 from opentelemetry import metrics
 from opentelemetry.instrumentation.flujo.cardinality import flujo_views
+from opentelemetry.instrumentation.flujo.fork_safety import guard_fork
 from opentelemetry.instrumentation.flujo.runtime import get_runtime
 
 _logger = logging.getLogger(__name__)
@@ -91,37 +92,8 @@ def build_meter_provider(
     readers = readers_from_env(env) + list(extra_readers)
     provider = MeterProvider(metric_readers=readers, resource=Resource.create(),
                              views=flujo_views(get_runtime().config))
-    guard_fork(provider, readers)
+    guard_fork(provider)
     return provider
-
-
-def guard_fork(provider: MeterProvider, readers: Sequence[MetricReader]) -> None:
-    """Hold the SDK's collect and export locks across fork() (pre-fork servers).
-
-    The SDK restarts its export thread in a forked child but keeps its locks as they
-    were: a fork during a collection or an export leaves the child's copy locked
-    forever, so the child never exports and hangs at exit. Taking the locks before
-    fork() (waiting out a collection or export in progress, at most the exporter's
-    timeout) and releasing them on both sides is the usual remedy. The locks are
-    private attributes: where a future SDK renames them, nothing is guarded.
-    """
-    if not hasattr(os, "register_at_fork"):
-        return
-    consumer = getattr(provider, "_measurement_consumer", None)
-    locks = [getattr(consumer, "_lock", None)]
-    locks += [getattr(reader, "_export_lock", None) for reader in readers]
-    held: list[Any] = [lock for lock in locks
-                       if hasattr(lock, "acquire") and hasattr(lock, "release")]
-
-    def before() -> None:
-        for lock in held:
-            lock.acquire()
-
-    def after() -> None:
-        for lock in reversed(held):
-            lock.release()
-
-    os.register_at_fork(before=before, after_in_parent=after, after_in_child=after)
 
 
 def ensure_meter_provider(environ: Mapping[str, str] | None = None) -> bool:
