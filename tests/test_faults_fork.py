@@ -91,3 +91,24 @@ def test_fork_during_a_collection_of_a_provider_the_app_built() -> None:
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "child 0" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_fork_guard_holds_the_collect_lock_and_every_export_lock() -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import (
+        ConsoleMetricExporter,
+        InMemoryMetricReader,
+        PeriodicExportingMetricReader,
+    )
+
+    from opentelemetry.instrumentation.flujo.fork_safety import sdk_locks
+
+    periodic = PeriodicExportingMetricReader(ConsoleMetricExporter(), 60_000)
+    provider = MeterProvider(metric_readers=[InMemoryMetricReader(), periodic])
+    try:
+        locks = sdk_locks(provider)
+        assert provider._measurement_consumer._lock in locks
+        assert periodic._export_lock in locks
+        assert len(locks) == 2  # the in-memory reader has no export lock
+    finally:
+        provider.shutdown()

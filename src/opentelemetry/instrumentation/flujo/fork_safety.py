@@ -13,6 +13,15 @@ _guarded: weakref.WeakSet[MeterProvider] = weakref.WeakSet()
 _guarded_lock = threading.Lock()
 
 
+def sdk_locks(provider: MeterProvider) -> list[Any]:
+    """The provider's collect lock and each reader's export lock, where the SDK has them."""
+    consumer = getattr(provider, "_measurement_consumer", None)
+    readers = getattr(provider, "_metric_readers", None) or ()
+    locks = [getattr(consumer, "_lock", None)]
+    locks += [getattr(reader, "_export_lock", None) for reader in readers]
+    return [lock for lock in locks if hasattr(lock, "acquire") and hasattr(lock, "release")]
+
+
 def guard_fork(provider: object) -> None:
     """Hold the SDK's collect and export locks across fork() (pre-fork servers).
 
@@ -31,12 +40,7 @@ def guard_fork(provider: object) -> None:
         if provider in _guarded:
             return
         _guarded.add(provider)
-    consumer = getattr(provider, "_measurement_consumer", None)
-    readers = getattr(getattr(provider, "_sdk_config", None), "metric_readers", ())
-    locks = [getattr(consumer, "_lock", None)]
-    locks += [getattr(reader, "_export_lock", None) for reader in readers]
-    held: list[Any] = [lock for lock in locks
-                       if hasattr(lock, "acquire") and hasattr(lock, "release")]
+    held = sdk_locks(provider)
 
     def before() -> None:
         for lock in held:
