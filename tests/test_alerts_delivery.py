@@ -263,16 +263,21 @@ def smtp_server() -> Iterator[tuple[int, list[Any], list[str]]]:
     controller.stop()
 
 
+def smtp_env(port: int, password: str, to: str = "oncall@example.com") -> dict[str, str]:
+    """The SMTP handler against the test's server, logging in as ``alerts``."""
+    return {"OTEL_PYTHON_FLUJO_ALERT_SMTP_HOST": "127.0.0.1",
+            "OTEL_PYTHON_FLUJO_ALERT_SMTP_PORT": str(port),
+            "OTEL_PYTHON_FLUJO_ALERT_SMTP_SECURITY": "none",
+            "OTEL_PYTHON_FLUJO_ALERT_SMTP_FROM": "flujo@example.com",
+            "OTEL_PYTHON_FLUJO_ALERT_SMTP_TO": to,
+            "OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME": "alerts",
+            "OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD": password}
+
+
 def test_smtp_mails_critical_only_and_keeps_the_password_secret(
         smtp_server: tuple[int, list[Any], list[str]], caplog: pytest.LogCaptureFixture) -> None:
     port, messages, logins = smtp_server
-    rig = Rig({"OTEL_PYTHON_FLUJO_ALERT_SMTP_HOST": "127.0.0.1",
-               "OTEL_PYTHON_FLUJO_ALERT_SMTP_PORT": str(port),
-               "OTEL_PYTHON_FLUJO_ALERT_SMTP_SECURITY": "none",
-               "OTEL_PYTHON_FLUJO_ALERT_SMTP_FROM": "flujo@example.com",
-               "OTEL_PYTHON_FLUJO_ALERT_SMTP_TO": "oncall@example.com,sre@example.com",
-               "OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME": "alerts",
-               "OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD": SECRET})
+    rig = Rig(smtp_env(port, SECRET, "oncall@example.com,sre@example.com"))
     try:
         with caplog.at_level(logging.DEBUG):
             rig.collect(600)  # ok -> warning: not mailed by default
@@ -294,13 +299,7 @@ def test_smtp_mails_critical_only_and_keeps_the_password_secret(
 def test_a_failing_smtp_login_is_counted_without_the_password(
         smtp_server: tuple[int, list[Any], list[str]], caplog: pytest.LogCaptureFixture) -> None:
     port, messages, _ = smtp_server
-    rig = Rig({"OTEL_PYTHON_FLUJO_ALERT_SMTP_HOST": "127.0.0.1",
-               "OTEL_PYTHON_FLUJO_ALERT_SMTP_PORT": str(port),
-               "OTEL_PYTHON_FLUJO_ALERT_SMTP_SECURITY": "none",
-               "OTEL_PYTHON_FLUJO_ALERT_SMTP_FROM": "flujo@example.com",
-               "OTEL_PYTHON_FLUJO_ALERT_SMTP_TO": "oncall@example.com",
-               "OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME": "alerts",
-               "OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD": "wrong-" + SECRET})
+    rig = Rig(smtp_env(port, "wrong-" + SECRET))
     try:
         before = DISPATCHER.dropped[("smtp", "error")]
         with caplog.at_level(logging.DEBUG):

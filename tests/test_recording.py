@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.metrics import Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
@@ -19,7 +19,7 @@ from opentelemetry.instrumentation.flujo import catalog
 from opentelemetry.instrumentation.flujo.analysis.load import load
 from opentelemetry.instrumentation.flujo.exporters.recording import FIELDS, rows
 
-from conftest import ROOT
+from conftest import ROOT, stand_in_threshold_view
 
 APP = Path(__file__).parent / "apps" / "recording_app.py"
 BIN = Path(sys.executable).parent
@@ -128,17 +128,7 @@ def test_threshold_state_comes_from_the_threshold_view_points() -> None:
     provider = MeterProvider(metric_readers=[reader])
     meter = provider.get_meter("view")
     executor = {catalog.EXECUTOR_NAME: "api"}
-
-    def status(_: CallbackOptions) -> list[Observation]:
-        return [Observation(1 if state == "critical" else 0,
-                            {**executor, catalog.THRESHOLD_METRIC: MEMORY,
-                             catalog.THRESHOLD_STATE: state})
-                for state in ("ok", "warning", "critical")]
-
-    meter.create_observable_up_down_counter(catalog.THRESHOLD_STATUS, [status], unit="1")
-    meter.create_observable_gauge(catalog.THRESHOLD_PREFIX + "memory.usage", [
-        lambda _: [Observation(800 * catalog.MIB, {**executor, catalog.THRESHOLD_LEVEL:
-                                                    "critical"})]], unit="By")
+    stand_in_threshold_view(meter, "api", MEMORY, "critical", 800 * catalog.MIB, "critical")
     meter.create_observable_gauge(MEMORY, [lambda _: [Observation(900 * catalog.MIB,
                                                                   executor)]], unit="By")
     recorded = rows(reader.get_metrics_data())

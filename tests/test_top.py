@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 import pytest
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, PeriodicExportingMetricReader
 from rich.console import Console
@@ -27,7 +26,7 @@ from opentelemetry.instrumentation.flujo.top.board import Board
 from opentelemetry.instrumentation.flujo.top.receiver import Receiver
 from opentelemetry.instrumentation.flujo.top.render import renderable
 
-from conftest import StaticExecutor, full_stats
+from conftest import StaticExecutor, full_stats, stand_in_threshold_view
 
 MEMORY = catalog.PREFIX + "memory.usage"
 CODE = "from opentelemetry.instrumentation.flujo.cli import main; raise SystemExit(main())"
@@ -150,18 +149,7 @@ def test_dashboard_takes_the_threshold_views_state_and_colours_it(runtime: Runti
     executor = StaticExecutor(full_stats(memory__usage_mb=600.0))
     instrument_executor(executor, "api")
     meter = provider.get_meter("view")
-    api = {catalog.EXECUTOR_NAME: "api"}
-
-    def status(_: CallbackOptions) -> list[Observation]:
-        return [Observation(1 if state == "critical" else 0,
-                            {**api, catalog.THRESHOLD_METRIC: MEMORY,
-                             catalog.THRESHOLD_STATE: state})
-                for state in ("ok", "warning", "critical")]
-
-    meter.create_observable_up_down_counter(catalog.THRESHOLD_STATUS, [status], unit="1")
-    meter.create_observable_gauge(catalog.THRESHOLD_PREFIX + "memory.usage", [
-        lambda _: [Observation(550 * catalog.MIB, {**api, catalog.THRESHOLD_LEVEL: level})
-                   for level in ("critical",)]], unit="By")
+    stand_in_threshold_view(meter, "api", MEMORY, "critical", 550 * catalog.MIB, "critical")
     console = _console()
     dashboard = Dashboard(reader, console=console)
     dashboard.print()
