@@ -25,6 +25,8 @@ from typing import Any
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from opentelemetry.instrumentation.flujo.views import flujo_views
+
 from bench.report import Figure
 from bench.timing import interleaved, timed
 
@@ -149,7 +151,7 @@ def run(quick: bool) -> list[Figure]:
 
     executions = 50_000 if quick else 1_000_000
     rounds = 5 if quick else 11
-    provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    provider = MeterProvider(metric_readers=[InMemoryMetricReader()], views=flujo_views())
     instrumentor = FlujoInstrumentor()
     stub = _StubExecute(instrumentor, provider, calls=20_000 if quick else 200_000)
     try:

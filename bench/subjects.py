@@ -25,6 +25,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.instrumentation.flujo.binding import Binding
 from opentelemetry.instrumentation.flujo.catalog import (
     METRICS,
+    SCOPE,
     SELF_METRICS,
     STATS,
     THRESHOLD_PREFIX,
@@ -37,6 +38,7 @@ from opentelemetry.instrumentation.flujo.normalise import Normaliser
 from opentelemetry.instrumentation.flujo.registry import Registry
 from opentelemetry.instrumentation.flujo.runtime import Runtime
 from opentelemetry.instrumentation.flujo.snapshot import SnapshotTaker
+from opentelemetry.instrumentation.flujo.views import flujo_views
 
 # A plausible value, in the guide's units, for every stat the catalog reads.
 _SAMPLE = {
@@ -107,12 +109,21 @@ class PatientReader(MetricReader):
         return data
 
 
+# The bench's name cap: every executor keeps its own name.
+CONFIG = Config(max_executor_names=100_000)
+
+
 class Subject:
-    """One MeterProvider with an in-memory reader; ``collect()`` is one full collection."""
+    """One MeterProvider with an in-memory reader; ``collect()`` is one full collection.
+
+    Every subject's provider has the plugin's views, as the providers the plugin builds
+    do (and its README asks of a user's own): the floor and the naive design are
+    measured on the very SDK configuration the plugin runs on.
+    """
 
     def __init__(self) -> None:
         self.reader = PatientReader()
-        self.provider = MeterProvider(metric_readers=[self.reader])
+        self.provider = MeterProvider(metric_readers=[self.reader], views=flujo_views(CONFIG))
 
     def collect(self) -> MetricsData | None:
         return self.reader.get_metrics_data()
@@ -225,7 +236,7 @@ class Plugin(Subject):
     def __init__(self, executors: Iterable[tuple[Any, str]], probe: HookProbe | None = None
                  ) -> None:
         super().__init__()
-        self.runtime = Runtime(Config(max_executor_names=100_000))
+        self.runtime = Runtime(CONFIG)
         if probe is not None:
             probe.wrap_hooks(self.runtime)
         self.binding = self.runtime.bind(self.provider)
@@ -291,7 +302,8 @@ class Floor(Subject):
 
     def __init__(self, like: Shape, observed: dict[str, list[Observation]]) -> None:
         super().__init__()
-        meter = self.provider.get_meter("bench.floor")
+        # The plugin's scope, so the plugin's views select the same instruments.
+        meter = self.provider.get_meter(SCOPE)
         sync: list[Callable[[], None]] = []
         for name, kind, unit, points in like.metrics:
             if name in _SYNC_SELF_METRICS:

@@ -23,7 +23,6 @@ from opentelemetry.instrumentation.flujo.alerts import (
     add_alert_handler,
     remove_alert_handler,
 )
-from opentelemetry.instrumentation.flujo.cardinality import flujo_views
 from opentelemetry.instrumentation.flujo.flujo_patch import patch_flujo, unpatch_flujo
 from opentelemetry.instrumentation.flujo.package import _instruments
 from opentelemetry.instrumentation.flujo.runtime import (
@@ -37,6 +36,7 @@ from opentelemetry.instrumentation.flujo.thresholds import (
     set_thresholds,
 )
 from opentelemetry.instrumentation.flujo.version import __version__
+from opentelemetry.instrumentation.flujo.views import flujo_views
 
 _logger = logging.getLogger(__name__)
 

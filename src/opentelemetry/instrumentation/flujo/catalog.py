@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+# The instrumentation scope: the meter every instrument of this package comes from.
+SCOPE = "opentelemetry.instrumentation.flujo"
 PREFIX = "flujo.executor."
 EXECUTOR_NAME = "flujo.executor.name"
 OUTCOME = "flujo.execution.outcome"

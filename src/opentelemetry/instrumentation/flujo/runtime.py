@@ -16,6 +16,7 @@ from opentelemetry.metrics import MeterProvider
 
 from opentelemetry import metrics
 from opentelemetry.instrumentation.flujo.binding import Binding
+from opentelemetry.instrumentation.flujo.catalog import SCOPE
 from opentelemetry.instrumentation.flujo.config import Config, load_config
 from opentelemetry.instrumentation.flujo.fork_safety import guard_fork
 from opentelemetry.instrumentation.flujo.instruments import register_catalog
@@ -27,7 +28,6 @@ from opentelemetry.instrumentation.flujo.version import __version__
 
 _logger = logging.getLogger(__name__)
 
-SCOPE = "opentelemetry.instrumentation.flujo"
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.26.0"
 
 BindingHook = Callable[[Binding, Config], None]

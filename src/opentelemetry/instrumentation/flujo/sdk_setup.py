@@ -21,9 +21,9 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import Resource
 
 from opentelemetry import metrics
-from opentelemetry.instrumentation.flujo.cardinality import flujo_views
 from opentelemetry.instrumentation.flujo.fork_safety import guard_fork
 from opentelemetry.instrumentation.flujo.runtime import get_runtime
+from opentelemetry.instrumentation.flujo.views import flujo_views
 
 _logger = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from opentelemetry._logs import (
 from opentelemetry.instrumentation.flujo.alerts.event import AlertEvent
 from opentelemetry.instrumentation.flujo.catalog import (
     EXECUTOR_NAME,
+    SCOPE,
     THRESHOLD_METRIC,
     THRESHOLD_STATE,
 )
@@ -22,7 +23,6 @@ try:  # the API's stand-in until a provider is set (1.30 .. 1.45 keep it here)
 except ImportError:  # pragma: no cover
     ProxyLoggerProvider = NoOpLoggerProvider  # type: ignore[misc,assignment]
 
-SCOPE = "opentelemetry.instrumentation.flujo"
 EVENT_NAME = "flujo.threshold.transition"
 _SEVERITY = {"ok": SeverityNumber.INFO, "warning": SeverityNumber.WARN,
              "critical": SeverityNumber.ERROR}
