@@ -57,7 +57,7 @@ def floor_ratio(n: int, rounds: int) -> tuple[Figure, float]:
         goal=f"<= {FLOOR_GOAL:.2f}", met=ratio <= FLOOR_GOAL,
         detail={"plugin_cpu_ms": medians["plugin"] * 1e3, "floor_cpu_ms": medians["floor"] * 1e3,
                 "plugin_wall_ms": wall["plugin"] * 1e3, "floor_wall_ms": wall["floor"] * 1e3,
-                "wall_ratio": wall["plugin"] / wall["floor"],
+                "wall_ratio": m.ratio("plugin", "floor", "wall"),
                 "data_points": like.points, "observations": observations,
                 "rounds": rounds},
     )
@@ -125,12 +125,13 @@ def prometheus_ratio(rounds: int, n: int = 100) -> Figure:
     registry = prometheus_registry(executors)
     scrape: Callable[[], Any] = lambda: generate_latest(registry)  # noqa: E731
     try:
-        medians = interleaved({"plugin": plugin.collect, "prometheus": scrape}, rounds).cpu
+        m = interleaved({"plugin": plugin.collect, "prometheus": scrape}, rounds)
     finally:
         plugin.close()
+    medians = m.cpu
     return Figure(
         "prometheus", f"N={n}: prometheus_client scrape / plugin collection",
-        medians["prometheus"] / medians["plugin"], "x",
+        m.ratio("prometheus", "plugin"), "x",
         detail={"plugin_cpu_ms": medians["plugin"] * 1e3,
                 "prometheus_cpu_ms": medians["prometheus"] * 1e3},
     )

@@ -115,7 +115,7 @@ class _StubExecute:
         try:
             subjects = {"bare": self.bare, "wrapped": self.wrapped(self.calls)}
             medians = interleaved(subjects, rounds, sample_s=0)
-            return (medians.cpu["wrapped"] - medians.cpu["bare"]) / self.calls
+            return medians.difference("wrapped", "bare") / self.calls
         finally:
             self.instrumentor.uninstrument()
 

@@ -1,8 +1,10 @@
 """Side-by-side timing on a shared, noisy machine.
 
 Subjects are interleaved (the order rotates every round) so a burst of load from a
-neighbour hits every subject alike; each figure is a median over rounds, and ratios
-are ratios of medians. CPU-bound figures are timed in process CPU time
+neighbour hits every subject alike; each figure is a median over rounds, and a ratio
+is the median of the rounds' ratios: two subjects timed back to back share the
+machine's state of the moment, which a ratio of two medians taken from different
+moments does not. CPU-bound figures are timed in process CPU time
 (``time.process_time_ns``; elapsed ``perf_counter_ns`` is kept alongside), which a
 neighbour's load does not inflate. The garbage collector is off inside a timed section and run
 before it, so one subject does not pay for another's garbage.
@@ -40,10 +42,18 @@ def timed(fn: Callable[[], object], inner: int) -> tuple[float, float]:
 class Medians:
     wall: dict[str, float]
     cpu: dict[str, float]
+    # Every round's seconds per call, by clock, then subject.
+    rounds: dict[str, dict[str, list[float]]]
 
     def ratio(self, a: str, b: str, clock: str = "cpu") -> float:
-        medians = self.cpu if clock == "cpu" else self.wall
-        return medians[a] / medians[b]
+        """Median over rounds of ``a`` / ``b`` timed in the same round."""
+        samples = self.rounds[clock]
+        return statistics.median(x / y for x, y in zip(samples[a], samples[b], strict=True))
+
+    def difference(self, a: str, b: str, clock: str = "cpu") -> float:
+        """Median over rounds of ``a`` - ``b`` timed in the same round."""
+        samples = self.rounds[clock]
+        return statistics.median(x - y for x, y in zip(samples[a], samples[b], strict=True))
 
 
 def interleaved(
@@ -68,7 +78,8 @@ def interleaved(
             wall[name].append(w)
             cpu[name].append(c)
     return Medians({n: statistics.median(v) for n, v in wall.items()},
-                   {n: statistics.median(v) for n, v in cpu.items()})
+                   {n: statistics.median(v) for n, v in cpu.items()},
+                   {"wall": wall, "cpu": cpu})
 
 
 def linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
