@@ -49,7 +49,7 @@ def run(mode: str) -> list[Figure]:
             figures.append(figure)
     figures.append(collection.slope(ns, seconds))
     figures.append(collection.stats_calls())
-    figures.append(collection.naive_ratio(rounds))
+    figures.extend(collection.naive_ratio(rounds))
     figures.append(thresholds.share(100, rounds))
     figures.append(collection.prometheus_ratio(rounds))
     figures.extend(memory.per_executor(per_executor))
