@@ -51,6 +51,8 @@ def run(mode: str) -> list[Figure]:
     figures.append(collection.stats_calls())
     figures.extend(collection.naive_ratio(rounds))
     figures.append(thresholds.share(100, rounds))
+    figures.append(thresholds.plugin_share(1000 if mode != "smoke" else 100,
+                                           max(3, rounds // 4)))
     figures.append(collection.prometheus_ratio(rounds))
     figures.extend(memory.per_executor(per_executor))
     figures.append(memory.churn(churned))

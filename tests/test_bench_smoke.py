@@ -11,7 +11,8 @@ from conftest import ROOT
 
 FIGURES = {
     "collection.n1", "collection.n10", "collection.n100", "collection.n1000",
-    "collection.slope", "stats_calls", "naive", "naive.ceiling", "thresholds.share", "prometheus",
+    "collection.slope", "stats_calls", "naive", "naive.ceiling", "thresholds.share",
+    "plugin.share", "prometheus",
     "memory.per_executor", "memory.per_name", "memory.churn", "otlp.bytes",
     "otlp.bytes_gzip", "flujo.bookkeeping", "flujo.total", "flujo.memory",
 }

@@ -77,8 +77,10 @@ def _combine_one(combine: Combine, present: list[tuple[float | str, float | None
 def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
     """The name's values: counters monotonic (with retired totals), the rest by catalog rule."""
     # One executor per name is the common case: its values are the name's, apart
-    # from the counters (made monotonic below); no per-stat combining.
-    out: Values = dict(reads[0][1]) if len(reads) == 1 else {}
+    # from the counters (made monotonic below); no per-stat combining. The dict is
+    # this snapshot's own (normalise built it), so it is updated in place: one
+    # dict less per executor per collection for the SDK's work to share caches with.
+    out: Values = reads[0][1] if len(reads) == 1 else {}
     for stat_id in _COUNTERS:
         total = group.retired.get(stat_id)
         for entry, values in reads:
