@@ -43,7 +43,9 @@ def run(mode: str) -> list[Figure]:
     figures: list[Figure] = []
     seconds = []
     for n in ns:
-        figure, plugin_s = collection.floor_ratio(n, rounds if n < 1000 else max(1, rounds // 2))
+        # Every round at N=1000 too in full mode: its ratio moves most between runs.
+        full_rounds = n < 1000 or mode == "full"
+        figure, plugin_s = collection.floor_ratio(n, rounds if full_rounds else max(1, rounds // 2))
         seconds.append(plugin_s)
         if n != 300:
             figures.append(figure)
