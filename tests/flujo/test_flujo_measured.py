@@ -377,3 +377,26 @@ def test_step_name_cap(pipelines: ModuleType, monkeypatch: pytest.MonkeyPatch,
         instrumentor.uninstrument()
         runtime.registry.clear()
         provider.shutdown()
+
+
+def test_an_executors_source_is_chosen_once(pipelines: ModuleType, reader: InMemoryMetricReader,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # The wrapper reads the source as a plain attribute; were its name and ATTRIBUTE
+    # to drift apart, every execution would take attach()'s locked slow path.
+    from flujo.application.core.executor_core import ExecutorCore
+
+    from opentelemetry.instrumentation.flujo import flujo_measured, flujo_patch
+
+    attached: list[object] = []
+    attach = flujo_measured.attach
+
+    def counting(executor: Any, name: str | None = None) -> Any:
+        attached.append(executor)
+        return attach(executor, name)
+
+    monkeypatch.setattr(flujo_patch, "attach", counting)
+    core = ExecutorCore()
+    for i in range(3):
+        asyncio.run(core.execute(pipelines.step(pipelines.inc, "once"), i))
+    assert attached == [core]
+    assert durations(collect(reader), "ExecutorCore") == {("once", "success"): 3}
