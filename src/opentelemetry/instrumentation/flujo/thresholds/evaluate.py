@@ -193,7 +193,9 @@ class Evaluator:
                     raw = CRITICAL if critical is not None and value < critical else \
                         WARNING if warning is not None and value < warning else OK
                 old = track.state
-                if track.step(raw, self.enter, self.leave):
+                if raw == old and not track.streak:
+                    pass  # steady: the common case, without a call
+                elif track.step(raw, self.enter, self.leave):
                     events.append(_event(group.name, check, old, track.state, value,
                                          (warning, critical), taken_ns))
                 status.extend(by_state[track.state])
