@@ -18,6 +18,7 @@ from opentelemetry.instrumentation.flujo import (
     AlertEvent,
     FlujoInstrumentor,
     add_alert_handler,
+    flujo_views,
     instrument_executor,
     set_thresholds,
 )
@@ -53,7 +54,7 @@ def reduce_concurrency(event: AlertEvent) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     reader = InMemoryMetricReader()  # stands in for the periodic OTLP exporter
-    provider = MeterProvider(metric_readers=[reader])
+    provider = MeterProvider(metric_readers=[reader], views=flujo_views())
     FlujoInstrumentor().instrument(meter_provider=provider)
     executor = MyExecutor()
     instrument_executor(executor, name="api")

@@ -19,10 +19,11 @@ import tempfile
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
 
-from opentelemetry.instrumentation.flujo import FlujoInstrumentor
+from opentelemetry.instrumentation.flujo import FlujoInstrumentor, flujo_views
 
 reader = InMemoryMetricReader()
-FlujoInstrumentor().instrument(meter_provider=MeterProvider(metric_readers=[reader]))
+FlujoInstrumentor().instrument(
+    meter_provider=MeterProvider(metric_readers=[reader], views=flujo_views()))
 
 from flujo import Flujo, Pipeline, Step  # noqa: E402 - after instrumenting, like a real app
 

@@ -11,7 +11,11 @@ import asyncio
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from opentelemetry.instrumentation.flujo import FlujoInstrumentor, instrument_executor
+from opentelemetry.instrumentation.flujo import (
+    FlujoInstrumentor,
+    flujo_views,
+    instrument_executor,
+)
 from opentelemetry.instrumentation.flujo.demo import ReferenceExecutor, run_workload
 
 
@@ -26,7 +30,8 @@ class MyExecutor:
 
 def main() -> None:
     reader = InMemoryMetricReader()
-    provider = MeterProvider(metric_readers=[reader])
+    # flujo_views(): every name's points kept, no dead exemplar reservoirs (README).
+    provider = MeterProvider(metric_readers=[reader], views=flujo_views())
     FlujoInstrumentor().instrument(meter_provider=provider)
 
     reference = ReferenceExecutor()
