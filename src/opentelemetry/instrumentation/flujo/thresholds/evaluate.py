@@ -193,9 +193,8 @@ class Evaluator:
                     raw = CRITICAL if critical is not None and value < critical else \
                         WARNING if warning is not None and value < warning else OK
                 old = track.state
-                if raw == old and not track.streak:
-                    pass  # steady: the common case, without a call
-                elif track.step(raw, self.enter, self.leave):
+                # Steady (same state, no streak) is the common case: no call then.
+                if (raw != old or track.streak) and track.step(raw, self.enter, self.leave):
                     events.append(_event(group.name, check, old, track.state, value,
                                          (warning, critical), taken_ns))
                 status.extend(by_state[track.state])
