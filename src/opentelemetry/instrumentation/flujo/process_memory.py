@@ -16,6 +16,7 @@ A value the platform cannot give is absent, never guessed.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
@@ -48,6 +49,7 @@ def rss_bytes() -> int | None:
     return int(fields[1]) * _PAGE if len(fields) > 1 and fields[1].isdigit() else None
 
 
+@functools.cache  # a process does not change cgroup: parsed once, not per name and read
 def _cgroup_v2_dir() -> Path:
     root = Path("/sys/fs/cgroup")
     try:
@@ -59,13 +61,11 @@ def _cgroup_v2_dir() -> Path:
     return root
 
 
-def memory_limit_bytes() -> int | None:
+def _limit_now() -> int | None:
     """The smallest of the cgroup limit (v2 or v1) and the machine's memory."""
-    limits = [
-        _read_int(_cgroup_v2_dir() / "memory.max"),
-        _read_int(Path("/sys/fs/cgroup/memory.max")),
-        _read_int(Path("/sys/fs/cgroup/memory/memory.limit_in_bytes")),
-    ]
+    v2 = {_cgroup_v2_dir() / "memory.max", Path("/sys/fs/cgroup/memory.max")}
+    limits = [_read_int(path) for path in v2]
+    limits.append(_read_int(Path("/sys/fs/cgroup/memory/memory.limit_in_bytes")))
     try:
         for line in Path("/proc/meminfo").read_text(encoding="ascii").splitlines():
             if line.startswith("MemTotal:"):
@@ -75,6 +75,23 @@ def memory_limit_bytes() -> int | None:
         pass
     usable = [limit for limit in limits if limit is not None and 0 < limit < _NO_LIMIT]
     return min(usable) if usable else None
+
+
+# (limit, when read): the limit is the process's, the same for every executor name
+# read in one collection; reading its files per name cost ~130 us each.
+_limit_cache: list[tuple[int | None, float]] = []
+LIMIT_TTL_S = 1.0
+
+
+def memory_limit_bytes() -> int | None:
+    """``_limit_now()``, re-read at most once a second (a resized container shows
+    within a second)."""
+    now = time.monotonic()
+    if _limit_cache and now - _limit_cache[0][1] < LIMIT_TTL_S:
+        return _limit_cache[0][0]
+    limit = _limit_now()
+    _limit_cache[:] = [(limit, now)]
+    return limit
 
 
 def _minor_faults() -> int | None:
