@@ -45,20 +45,19 @@ class Binding:
         self._lock = threading.Lock()
         self._last_index = sys.maxsize
         self._count = 0
+        duration = SELF_BY_NAME["flujo.otel.collection.duration"]
+        dropped = SELF_BY_NAME["flujo.otel.stats.dropped"]
+        errors = SELF_BY_NAME["flujo.otel.collection.errors"]
+        executors = SELF_BY_NAME["flujo.otel.executors"]
         self._duration = meter.create_histogram(
-            "flujo.otel.collection.duration", unit="s",
-            description=SELF_BY_NAME["flujo.otel.collection.duration"].description,
+            duration.name, unit=duration.unit, description=duration.description,
             explicit_bucket_boundaries_advisory=list(COLLECTION_BUCKETS))
         self._dropped = meter.create_counter(
-            "flujo.otel.stats.dropped", unit="{value}",
-            description=SELF_BY_NAME["flujo.otel.stats.dropped"].description)
+            dropped.name, unit=dropped.unit, description=dropped.description)
         self._errors = meter.create_counter(
-            "flujo.otel.collection.errors", unit="{error}",
-            description=SELF_BY_NAME["flujo.otel.collection.errors"].description)
-        self.add_observable(
-            "flujo.otel.executors", "UpDownCounter", "{executor}",
-            SELF_BY_NAME["flujo.otel.executors"].description,
-            lambda snap: (Observation(snap.executors),))
+            errors.name, unit=errors.unit, description=errors.description)
+        self.add_observable(executors.name, executors.kind, executors.unit,
+                            executors.description, lambda snap: (Observation(snap.executors),))
 
     def wanted(self, name: str) -> bool:
         return not any(fnmatch.fnmatchcase(name, pattern) for pattern in self.excluded)

@@ -143,6 +143,8 @@ _EXECUTIONS = tuple(
     Stat("execution", key, COUNT, SUM)
     for key in ("total_executions", "successful_executions", "failed_executions")
 )
+WEIGHT_STAT, SUCCESS_STAT, FAILED_STAT = (stat.id for stat in _EXECUTIONS)
+FAILURE_RATIO = PREFIX + "execution.failure_ratio"
 
 METRICS: tuple[Metric, ...] = (
     # memory
@@ -174,7 +176,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(PREFIX + "executions", C, "{execution}",
            "Executions by outcome (success, failure, and other for the rest of the total).",
            _EXECUTIONS, attributes=(OUTCOME,)),
-    Metric(PREFIX + "execution.failure_ratio", G, "1",
+    Metric(FAILURE_RATIO, G, "1",
            "Failed executions / total executions.", _EXECUTIONS[::2],
            Thresholds(ABOVE, warning=0.1), derived=True),
     # cache
@@ -242,10 +244,6 @@ STATS: tuple[Stat, ...] = tuple(dict.fromkeys(s for m in METRICS for s in m.stat
 COUNTER_STATS: frozenset[str] = frozenset(
     s.id for m in METRICS if m.kind is Kind.COUNTER for s in m.stats
 )
-WEIGHT_STAT = "execution.total_executions"
-FAILED_STAT = "execution.failed_executions"
-SUCCESS_STAT = "execution.successful_executions"
-FAILURE_RATIO = PREFIX + "execution.failure_ratio"
 
 # Synchronous instruments: recorded per execution by the flujo ExecutorCore wrapper
 # (flujo_measured.py), not read from get_optimization_stats(); kept apart from

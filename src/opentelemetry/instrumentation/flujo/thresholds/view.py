@@ -115,8 +115,9 @@ class ThresholdEngine:
         binding.add_observable(THRESHOLD_STATUS, "UpDownCounter", "1", _STATUS_DESCRIPTION,
                                view.status)
         view.add_gauges(self.evaluator.checks)
+        dropped = SELF_BY_NAME[ALERTS_DROPPED]
         binding.add_observable(
-            ALERTS_DROPPED, "Counter", "{alert}", SELF_BY_NAME[ALERTS_DROPPED].description,
+            dropped.name, dropped.kind, dropped.unit, dropped.description,
             lambda _snapshot: [Observation(count, {"handler": handler, "reason": reason})
                                for handler, reason, count in DISPATCHER.dropped_counts()])
         binding.add_listener(view.on_snapshot)
