@@ -10,7 +10,6 @@ from opentelemetry.instrumentation.flujo.binding import Binding, Observe
 from opentelemetry.instrumentation.flujo.catalog import (
     CIRCUIT_STATE,
     CIRCUIT_STATES,
-    EXECUTOR_NAME,
     FAILED_STAT,
     METRICS,
     OUTCOME,
@@ -43,14 +42,14 @@ def _executions(snapshot: Snapshot) -> list[Observation]:
         success = cast("float | None", values.get(SUCCESS_STAT))
         failure = cast("float | None", values.get(FAILED_STAT))
         if success is not None:
-            out.append(Observation(success, {EXECUTOR_NAME: group.name, OUTCOME: "success"}))
+            out.append(Observation(success, group.point_attributes[OUTCOME, "success"]))
         if failure is not None:
-            out.append(Observation(failure, {EXECUTOR_NAME: group.name, OUTCOME: "failure"}))
+            out.append(Observation(failure, group.point_attributes[OUTCOME, "failure"]))
         total = values.get(WEIGHT_STAT)
         if isinstance(total, float) and success is not None and failure is not None:
             other = total - success - failure
             if other > 0:
-                out.append(Observation(other, {EXECUTOR_NAME: group.name, OUTCOME: "other"}))
+                out.append(Observation(other, group.point_attributes[OUTCOME, "other"]))
     return out
 
 
@@ -58,7 +57,7 @@ def _circuit(key: str) -> Observe:
     def observe(snapshot: Snapshot) -> list[Observation]:
         return [
             Observation(1 if state == current else 0,
-                        {EXECUTOR_NAME: group.name, CIRCUIT_STATE: state})
+                        group.point_attributes[CIRCUIT_STATE, state])
             for group in snapshot.groups
             if (current := group.values.get(key)) is not None
             for state in CIRCUIT_STATES

@@ -16,7 +16,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry.instrumentation.flujo.catalog import COUNTER_STATS, EXECUTOR_NAME
+from opentelemetry.instrumentation.flujo.catalog import (
+    CIRCUIT_STATE,
+    CIRCUIT_STATES,
+    COUNTER_STATS,
+    EXECUTOR_NAME,
+    OUTCOME,
+    OUTCOMES,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -95,12 +102,18 @@ class Entry:
 class Group:
     """Every executor that reports under one ``flujo.executor.name``."""
 
-    __slots__ = ("attributes", "entries", "name", "retired")
+    __slots__ = ("attributes", "entries", "name", "point_attributes", "retired")
 
     def __init__(self, name: str) -> None:
         self.name = name
-        # Built once for the name's lifetime and shared by every snapshot's points.
+        # Built once for the name's lifetime and shared by every snapshot's points:
+        # the name alone, and with each outcome or circuit state, by (key, value).
         self.attributes = {EXECUTOR_NAME: name}
+        self.point_attributes = {
+            (key, value): {EXECUTOR_NAME: name, key: value}
+            for key, values in ((OUTCOME, OUTCOMES), (CIRCUIT_STATE, CIRCUIT_STATES))
+            for value in values
+        }
         self.entries: dict[int, Entry] = {}
         self.retired: dict[str, float] = {}
 

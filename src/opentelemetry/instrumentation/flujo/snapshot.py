@@ -35,8 +35,10 @@ _STATE_RANK = {state: rank for rank, state in enumerate(CIRCUIT_STATES[::-1])}  
 class GroupSnapshot:
     name: str
     values: Values
-    # Built once per snapshot and shared by every observation of this name.
+    # The name's (built once, see registry.Group), shared by its observations.
     attributes: dict[str, str]
+    # ... and with one outcome or circuit state, by (attribute key, value).
+    point_attributes: dict[tuple[str, str], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,8 @@ class SnapshotTaker:
                 reads = by_group.get(group.name, [])
                 values = combine(group, reads)
                 if values:
-                    groups.append(GroupSnapshot(group.name, values, group.attributes))
+                    groups.append(GroupSnapshot(group.name, values, group.attributes,
+                                                group.point_attributes))
             self.registry.purge()
         return Snapshot(
             groups=tuple(groups),
