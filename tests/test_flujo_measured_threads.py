@@ -72,3 +72,30 @@ def test_step_names_are_length_limited_and_capped() -> None:
     attributes = [measured._new_attributes(name, SUCCESS)[STEP_NAME]
                   for name in ("s" * 1000, "short", "third", None)]
     assert attributes == ["s" * 128, "short", "_other", "_other"]
+
+
+def test_a_new_runtime_does_not_record_each_execution_twice() -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+
+    from opentelemetry.instrumentation.flujo.catalog import EXECUTION_DURATION
+    from opentelemetry.instrumentation.flujo.flujo_measured import install_hook
+    from opentelemetry.instrumentation.flujo.runtime import reset_runtime
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    for _ in range(2):  # the first runtime's binding stays active on the provider
+        runtime = reset_runtime()
+        runtime.bind(provider)
+        install_hook(runtime)
+    measured = new_measured("twice", runtime.config)
+    measured.running.append(None)
+    measured.end(0.0, SUCCESS, None, SimpleNamespace(name="step"))
+    data = reader.get_metrics_data()
+    assert data is not None
+    counts = [p.count for rm in data.resource_metrics for sm in rm.scope_metrics
+              for m in sm.metrics if m.name == EXECUTION_DURATION.name
+              for p in m.data.data_points if isinstance(p, HistogramDataPoint)]
+    assert counts == [1]
+    provider.shutdown()
+    reset_runtime()

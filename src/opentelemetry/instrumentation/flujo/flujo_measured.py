@@ -67,7 +67,9 @@ class FlujoTypes(NamedTuple):
     control_flow: tuple[type[BaseException], ...]
 
 
-# (binding, histogram) for every binding: the wrapper records into the active ones.
+# (binding, histogram) for every binding of the current runtime: the wrapper records
+# into the active ones. Replaced, never changed in place, so an execution ending on
+# another thread walks a whole list.
 _targets: list[tuple[Binding, Histogram]] = []
 # Guards choosing an executor's source, and the sources' sets of executors.
 _attach_lock = threading.Lock()
@@ -75,6 +77,7 @@ _attach_lock = threading.Lock()
 
 def add_duration_histogram(binding: Binding, config: Config) -> None:
     """A ``Runtime.hooks`` entry: the execution-duration histogram for one binding."""
+    global _targets
     metric = EXECUTION_DURATION
     if not binding.wanted(metric.name) or any(b is binding for b, _ in _targets):
         return
@@ -82,11 +85,16 @@ def add_duration_histogram(binding: Binding, config: Config) -> None:
     histogram = binding.meter.create_histogram(
         metric.name, unit=metric.unit, description=metric.description,
         explicit_bucket_boundaries_advisory=list(metric.boundaries))
-    _targets.append((binding, histogram))
+    _targets = [*_targets, (binding, histogram)]
 
 
 def install_hook(runtime: Runtime) -> None:
     """Adds the histogram to the runtime's existing bindings and to every later one."""
+    global _targets
+    # A new runtime (reset_runtime) binds anew: its predecessor's bindings would record
+    # every execution a second time, into the same provider.
+    live = runtime.bindings()
+    _targets = [target for target in _targets if any(target[0] is b for b in live)]
     if add_duration_histogram not in runtime.hooks:
         runtime.hooks.append(add_duration_histogram)
     for binding in runtime.bindings():
