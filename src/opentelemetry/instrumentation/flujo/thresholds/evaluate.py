@@ -44,7 +44,6 @@ class Check:
     unit: str
     gauge: str | None  # the limit gauge; a state rule has no number to draw
     above: bool
-    rules: tuple[Rule | None, Rule | None]  # warning, critical
     limits: tuple[float | None, float | None]
     states: tuple[str | None, str | None]
     other_key: str | None = None
@@ -68,7 +67,6 @@ def compile_rules(rules: tuple[Rule, ...]) -> tuple[Check, ...]:
             unit=rate_unit(metric) if first.rate else metric.unit,
             gauge=None if is_state_metric(metric) else THRESHOLD_PREFIX + metric.short_name,
             above=first.direction is Direction.ABOVE,
-            rules=pair,
             limits=(limits[0], limits[1]),
             states=(pair[0].state if pair[0] else None, pair[1].state if pair[1] else None),
             other_key=value_key(other) if other else None,

@@ -29,7 +29,6 @@ from opentelemetry.instrumentation.flujo.thresholds.evaluate import (
     compile_rules,
 )
 from opentelemetry.instrumentation.flujo.thresholds.overrides import Entry, effective_rules
-from opentelemetry.instrumentation.flujo.thresholds.rules import Rule
 
 _logger = logging.getLogger(__name__)
 
@@ -98,10 +97,8 @@ class ThresholdEngine:
         self.config = config
         self._lock = threading.Lock()
         self._views: list[_View] = []
-        self.api = _api
-        self.rules: tuple[Rule, ...] = effective_rules(config, self.api)
         enter, leave = _api_hysteresis or (config.hysteresis_enter, config.hysteresis_exit)
-        self.evaluator = Evaluator(compile_rules(self.rules), enter, leave)
+        self.evaluator = Evaluator(compile_rules(effective_rules(config, _api)), enter, leave)
         try:
             alerts.configure(config)
         except Exception:  # a handler that cannot be built must not stop the metrics
@@ -127,10 +124,8 @@ class ThresholdEngine:
     def set_api_overrides(self, api: tuple[Entry, ...]) -> None:
         """New rules for the next evaluation; called outside any collection, so new limit
         gauges can be created (the SDK's collection lock is not re-entrant)."""
-        rules = effective_rules(self.config, api)
-        checks = compile_rules(rules)
+        checks = compile_rules(effective_rules(self.config, api))
         with self._lock:
-            self.api, self.rules = api, rules
             self.evaluator.replace(checks)
             views = list(self._views)
         for view in views:
