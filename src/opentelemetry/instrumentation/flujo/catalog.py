@@ -277,6 +277,8 @@ THRESHOLD_STATUS = THRESHOLD_PREFIX + "status"
 THRESHOLD_LEVEL = "flujo.threshold.level"
 THRESHOLD_METRIC = "flujo.threshold.metric"
 THRESHOLD_STATE = "flujo.threshold.state"
+THRESHOLD_STATES = ("ok", "warning", "critical")  # mildest first
+THRESHOLD_SEVERITY = {state: rank for rank, state in enumerate(THRESHOLD_STATES)}
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,11 @@ from opentelemetry.instrumentation.flujo.catalog import (
     THRESHOLD_METRIC,
     THRESHOLD_PREFIX,
     THRESHOLD_STATE,
+    THRESHOLD_STATES,
     THRESHOLD_STATUS,
 )
 
 Attributes = tuple[tuple[str, str], ...]
-STATES = ("ok", "warning", "critical")
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class ThresholdPoints:
         for s in samples:
             if s.metric == THRESHOLD_STATUS and s.value >= 1:
                 metric, state = s.attribute(THRESHOLD_METRIC), s.attribute(THRESHOLD_STATE)
-                if metric and state in STATES:
+                if metric and state in THRESHOLD_STATES:
                     view.states[(s.executor, metric)] = state
             elif is_limit(s.metric):
                 level = s.attribute(THRESHOLD_LEVEL)

@@ -37,10 +37,10 @@ from opentelemetry.instrumentation.flujo.catalog import (
     METRICS,
     OUTCOMES,
     SCOPE,
+    THRESHOLD_STATES,
 )
 from opentelemetry.instrumentation.flujo.config import Config
 
-_STATES = ("ok", "warning", "critical")
 _PARAMETERS = inspect.signature(View.__init__).parameters
 CARDINALITY_LIMITS = "aggregation_cardinality_limit" in _PARAMETERS
 
@@ -74,10 +74,11 @@ def flujo_views(config: Config | None = None) -> list[View]:
     # Every metric may get a rule (rate rules on counters too): a bound, not a guess.
     # The limit is a bound, not an allocation: raising it for every observable
     # up-down counter (status among them) costs the others nothing.
-    status: dict[str, Any] = {"aggregation_cardinality_limit": names * len(METRICS) * len(_STATES)}
-    duration: dict[str, Any] = {"aggregation_cardinality_limit": names * steps * len(OUTCOMES)}
-    if not CARDINALITY_LIMITS:
-        status = duration = {}
+    status: dict[str, Any] = {}
+    duration: dict[str, Any] = {}
+    if CARDINALITY_LIMITS:
+        status["aggregation_cardinality_limit"] = names * len(METRICS) * len(THRESHOLD_STATES)
+        duration["aggregation_cardinality_limit"] = names * steps * len(OUTCOMES)
     views = [
         View(meter_name=SCOPE, instrument_type=kind, exemplar_reservoir_factory=_no_exemplars,
              **(status if kind is ObservableUpDownCounter else {}))

@@ -19,7 +19,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from opentelemetry.instrumentation.flujo.alerts.event import SEVERITY, AlertEvent
+from opentelemetry.instrumentation.flujo.alerts.event import AlertEvent
+from opentelemetry.instrumentation.flujo.catalog import THRESHOLD_SEVERITY
 
 _logger = logging.getLogger(__name__)
 ALERT_LOGGER = logging.getLogger("opentelemetry.instrumentation.flujo.alerts")
@@ -36,7 +37,7 @@ class Worker:
                  count: Callable[[str, str], None]) -> None:
         self.handler = handler
         self.name = name
-        self.min_severity = SEVERITY[min_level]
+        self.min_severity = THRESHOLD_SEVERITY[min_level]
         self._queue: queue.Queue[AlertEvent | None] = queue.Queue(size)
         self._count = count
         self._thread: threading.Thread | None = None
@@ -120,7 +121,7 @@ class Dispatcher:
 
     def add(self, handler: AlertHandler, name: str | None = None,
             min_level: str = "warning") -> None:
-        if min_level not in SEVERITY or min_level == "ok":
+        if min_level not in THRESHOLD_SEVERITY or min_level == "ok":
             raise ValueError(f"min_level must be 'warning' or 'critical', not {min_level!r}")
         with self._lock:
             self._added = [*self._added, self.worker(handler, name, min_level)]

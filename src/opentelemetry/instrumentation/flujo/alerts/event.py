@@ -6,10 +6,8 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.instrumentation.flujo.catalog import THRESHOLD_SEVERITY
 from opentelemetry.instrumentation.flujo.thresholds.units import human
-
-STATES = ("ok", "warning", "critical")
-SEVERITY = {state: rank for rank, state in enumerate(STATES)}
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,7 @@ class AlertEvent:
     @property
     def severity(self) -> int:
         """The more severe of the two states: what a handler's minimum level is checked on."""
-        return max(SEVERITY[self.old_state], SEVERITY[self.new_state])
+        return max(THRESHOLD_SEVERITY[self.old_state], THRESHOLD_SEVERITY[self.new_state])
 
     @property
     def timestamp(self) -> datetime.datetime:

@@ -15,7 +15,6 @@ import statistics
 from dataclasses import dataclass
 
 from opentelemetry.instrumentation.flujo.analysis.limits import (
-    SEVERITY,
     default_limits,
     good_direction,
     level_of,
@@ -23,6 +22,7 @@ from opentelemetry.instrumentation.flujo.analysis.limits import (
     state_rule,
 )
 from opentelemetry.instrumentation.flujo.analysis.load import Recording, Series
+from opentelemetry.instrumentation.flujo.catalog import THRESHOLD_SEVERITY
 
 _GAP_INTERVALS = 5
 
@@ -98,7 +98,7 @@ def episodes(series: Series, states: list[str]) -> list[Episode]:
         if state != "ok":
             if start is None:
                 start, level, worst = t, state, values[i]
-            if SEVERITY.get(state, 0) > SEVERITY.get(level, 0):
+            if THRESHOLD_SEVERITY.get(state, 0) > THRESHOLD_SEVERITY.get(level, 0):
                 level = state
             worst = min(worst, values[i]) if lower_breaches else max(worst, values[i])
             last = t

@@ -15,8 +15,6 @@ from functools import lru_cache
 from opentelemetry.instrumentation.flujo.catalog import BY_NAME, Direction
 from opentelemetry.instrumentation.flujo.thresholds.rules import LEVELS, Rule, default_rules
 
-SEVERITY = {"ok": 0, "warning": 1, "critical": 2}
-
 
 @dataclass(frozen=True)
 class Limits:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from opentelemetry.metrics import Observation
 
-from opentelemetry.instrumentation.flujo.alerts.event import STATES, AlertEvent
+from opentelemetry.instrumentation.flujo.alerts.event import AlertEvent
 from opentelemetry.instrumentation.flujo.catalog import (
     BY_NAME,
     EXECUTOR_NAME,
@@ -20,6 +20,7 @@ from opentelemetry.instrumentation.flujo.catalog import (
     THRESHOLD_METRIC,
     THRESHOLD_PREFIX,
     THRESHOLD_STATE,
+    THRESHOLD_STATES,
     Direction,
     Metric,
 )
@@ -131,7 +132,7 @@ class Evaluator:
         built = []
         for check in self.checks:
             attrs = [{EXECUTOR_NAME: name, THRESHOLD_METRIC: check.metric.name,
-                      THRESHOLD_STATE: state} for state in STATES]
+                      THRESHOLD_STATE: state} for state in THRESHOLD_STATES]
             # Six observations, not nine: each state's 0 and 1 point is shared by the
             # three current-state tuples (they are only read).
             off = [Observation(0, a) for a in attrs]
@@ -229,8 +230,8 @@ def _event(name: str, check: Check, old: int, new: int, value: float | str,
     return AlertEvent(
         executor=name,
         metric=check.metric.name,
-        old_state=STATES[old],
-        new_state=STATES[new],
+        old_state=THRESHOLD_STATES[old],
+        new_state=THRESHOLD_STATES[new],
         value=value,
         limit=limit,
         unit=check.unit,
