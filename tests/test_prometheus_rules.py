@@ -151,6 +151,7 @@ def test_cli_writes_rules_and_tests_that_pass(tmp_path: Path,
     (["--for", "5 minutes"], "not a Prometheus duration"),
     (["--rate-window", "1x"], "not a Prometheus duration"),
     (["--tests", "t.yml"], "--tests needs -o"),
+    (["-o", "/nonexistent-dir/rules.yml"], "cannot write /nonexistent-dir/rules.yml"),
 ])
 def test_cli_usage_errors(argv: list[str], message: str,
                           capsys: pytest.CaptureFixture[str]) -> None:

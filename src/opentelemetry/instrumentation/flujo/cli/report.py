@@ -7,7 +7,6 @@ JSON to stdout or ``--output``; ``--plots DIR`` also draws one PNG per metric.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from opentelemetry.instrumentation.flujo.analysis import render
 from opentelemetry.instrumentation.flujo.analysis.report import Options, build
 from opentelemetry.instrumentation.flujo.cli.errors import UsageError
 from opentelemetry.instrumentation.flujo.cli.progress import progress
+from opentelemetry.instrumentation.flujo.cli.rules import write
 
 
 def add_parser(commands: Any) -> None:
@@ -76,11 +76,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         text = render.markdown(report) + "".join(f"\n![{Path(i).stem}]({i})\n"
                                                  for i in images)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise UsageError(f"cannot write {args.output}: {error.strerror}") from None
-    else:
-        sys.stdout.write(text)
+    write(text, args.output or None)
     return 0

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.instrumentation.flujo.cli.errors import UsageError
 from opentelemetry.instrumentation.flujo.config import load_config
 from opentelemetry.instrumentation.flujo.generate import prometheus_rules, promtool_tests
 from opentelemetry.instrumentation.flujo.generate.naming import Naming
@@ -31,10 +32,15 @@ def add_naming(parser: argparse.ArgumentParser) -> None:
 
 
 def write(text: str, output: str | None) -> None:
+    """``text`` to ``output`` (standard output when None); a path that cannot be written
+    is a usage error, not a traceback."""
     if output is None:
         sys.stdout.write(text)
-    else:
+        return
+    try:
         Path(output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write {output}: {error.strerror}") from None
 
 
 def generator_parser(commands: Any, command: str, help_text: str, backend: str,
@@ -64,7 +70,6 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from opentelemetry.instrumentation.flujo.cli import UsageError
 
     naming = Naming(args.naming)
     rules = threshold_rules()

@@ -27,6 +27,7 @@ from opentelemetry.instrumentation.flujo.runtime import get_runtime
 from opentelemetry.instrumentation.flujo.samples import from_metrics_data
 from opentelemetry.instrumentation.flujo.top.board import Board
 from opentelemetry.instrumentation.flujo.top.render import renderable
+from opentelemetry.instrumentation.flujo.views import flujo_views
 
 
 class Dashboard:
@@ -38,7 +39,8 @@ class Dashboard:
         self._provider: MeterProvider | None = None
         if reader is None and board is None:
             reader = InMemoryMetricReader()
-            self._provider = MeterProvider(metric_readers=[reader])
+            self._provider = MeterProvider(metric_readers=[reader],
+                                           views=flujo_views(get_runtime().config))
             get_runtime().bind(self._provider)
         self.reader = reader
         self.board = board or Board()
