@@ -97,14 +97,17 @@ class ThresholdEngine:
         self.config = config
         self._lock = threading.Lock()
         self._views: list[_View] = []
-        enter, leave = _api_hysteresis or (config.hysteresis_enter, config.hysteresis_exit)
-        self.evaluator = Evaluator(compile_rules(effective_rules(config, _api)), enter, leave)
+        # Built from the overrides and registered for later ones in one step: one
+        # published in between would otherwise never reach this engine.
+        with _api_lock:
+            enter, leave = _api_hysteresis or (config.hysteresis_enter, config.hysteresis_exit)
+            self.evaluator = Evaluator(compile_rules(effective_rules(config, _api)),
+                                       enter, leave)
+            _engines.add(self)
         try:
             alerts.configure(config)
         except Exception:  # a handler that cannot be built must not stop the metrics
             _logger.warning("alert handlers could not be configured", exc_info=True)
-        with _api_lock:
-            _engines.add(self)
 
     def bind(self, binding: Binding, _config: Config) -> None:
         """The runtime hook: this binding's threshold instruments and listener."""
