@@ -41,6 +41,13 @@ class Sample:
         return dict(self.attributes).get(name)
 
 
+def label(metric: str, attributes: Attributes) -> str:
+    """A series' short label: ``execution.avg_duration``, ``executions{outcome=failure}``."""
+    name = metric.removeprefix(PREFIX)
+    extra = ",".join(f"{key.rsplit('.', 1)[-1]}={value}" for key, value in attributes)
+    return f"{name}{{{extra}}}" if extra else name
+
+
 def make_sample(time_ns: int, metric: str, unit: str, attributes: Any, value: Any) -> Sample:
     attrs = {str(k): str(v) for k, v in dict(attributes).items()}
     executor = attrs.pop(EXECUTOR_NAME, "")

@@ -18,7 +18,7 @@ from opentelemetry.instrumentation.flujo.catalog import (
     Kind,
 )
 from opentelemetry.instrumentation.flujo.exporters.recording import FIELDS, unescape_cell
-from opentelemetry.instrumentation.flujo.samples import Attributes, is_limit, limit_of
+from opentelemetry.instrumentation.flujo.samples import Attributes, is_limit, label, limit_of
 
 REQUIRED = FIELDS[:5]
 
@@ -44,9 +44,7 @@ class Series:
 
     @property
     def label(self) -> str:
-        extra = ",".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in self.attributes)
-        name = self.metric.removeprefix(PREFIX)
-        return name + (f"{{{extra}}}" if extra else "")
+        return label(self.metric, self.attributes)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from opentelemetry.instrumentation.flujo.analysis.limits import (
     state_rule,
 )
 from opentelemetry.instrumentation.flujo.catalog import BY_NAME, METRICS, PREFIX
-from opentelemetry.instrumentation.flujo.samples import Sample, is_limit
+from opentelemetry.instrumentation.flujo.samples import Sample, is_limit, label
 from opentelemetry.instrumentation.flujo.top.board import Board
 from opentelemetry.instrumentation.flujo.units import human
 
@@ -28,14 +28,6 @@ class Row:
     critical: str = ""
     state: str = ""  # ok | warning | critical, "" when the metric has no threshold
     assumed: bool = False  # state from the default limits: the data carried none
-
-
-def _label(s: Sample) -> str:
-    name = s.metric.removeprefix(PREFIX)
-    if not s.attributes:
-        return name
-    extra = ",".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in s.attributes)
-    return f"{name}{{{extra}}}"
 
 
 def _state_set_row(metric: str, points: list[Sample], state: str | None) -> Row:
@@ -76,11 +68,12 @@ def executor_rows(board: Board, executor: str) -> list[Row]:
                     s.metric, [p for p in points if p.metric == s.metric], state))
             continue
         limits, assumed = _limits(board, executor, s.metric, plain.get)
+        name, value = label(s.metric, s.attributes), human(s.value, s.unit)
         if limits is None:
-            rows.append(Row(_label(s), human(s.value, s.unit), state=state or ""))
+            rows.append(Row(name, value, state=state or ""))
             continue
         shown = {level: human(v, s.unit) for level, v in limits.levels.items()}
-        rows.append(Row(_label(s), human(s.value, s.unit), shown.get("warning", ""),
+        rows.append(Row(name, value, shown.get("warning", ""),
                         shown.get("critical", ""), state or level_of(s.value, limits),
                         assumed=state is None and assumed))
     return rows
