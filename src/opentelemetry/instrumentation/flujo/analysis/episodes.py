@@ -61,8 +61,16 @@ def point_states(series: Series, recording: Recording) -> list[str] | None:
         return None
     recorded = {level: pts for (e, m, level), pts in recording.limits.items()
                 if e == series.executor and m == series.metric}
-    others = {m: list(zip(s.times, s.values, strict=True))
-              for (e, m, a), s in recording.series.items() if e == series.executor and not a}
+    # The other unattributed series of this executor that a relative limit reads
+    # (e.g. cache size vs capacity), paired up on first use only.
+    others: dict[str, list[tuple[float, float]]] = {}
+
+    def points_of(other: str) -> list[tuple[float, float]]:
+        if other not in others:
+            found = recording.series.get((series.executor, other, ()))
+            others[other] = list(zip(found.times, found.values, strict=True)) if found else []
+        return others[other]
+
     states = []
     any_limits = False
     for t, v, s in zip(series.times, series.values, series.states, strict=True):
@@ -71,7 +79,7 @@ def point_states(series: Series, recording: Recording) -> list[str] | None:
             any_limits = True
             continue
         def at_t(other: str, t: float = t) -> float | None:
-            return _at(others.get(other, []), t)
+            return _at(points_of(other), t)
 
         limits = (recorded_limits(series.metric,
                                   {lv: x for lv, pts in recorded.items()
