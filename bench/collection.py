@@ -14,7 +14,7 @@ from bench.subjects import (
     ObservationRecorder,
     Plugin,
     Shape,
-    names,
+    named_executors,
     prometheus_registry,
     shape,
 )
@@ -22,10 +22,6 @@ from bench.timing import interleaved, linear_fit
 
 FLOOR_GOAL = 1.10
 NAIVE_GOAL = 25.0
-
-
-def _executors(n: int, cost_s: float = 0.0) -> list[tuple[Executor, str]]:
-    return [(Executor(cost_s), name) for name in names(n)]
 
 
 def _floor(executors: list[tuple[Executor, str]]) -> tuple[Floor, Shape, int]:
@@ -48,7 +44,7 @@ def _floor(executors: list[tuple[Executor, str]]) -> tuple[Floor, Shape, int]:
 
 def floor_ratio(n: int, rounds: int) -> tuple[Figure, float]:
     """One full collection, plugin vs the SDK floor for the same observations."""
-    executors = _executors(n)
+    executors = named_executors(n)
     floor, like, observations = _floor(executors)
     plugin = Plugin(executors)
     try:
@@ -86,7 +82,7 @@ def slope(ns: list[int], seconds: list[float]) -> Figure:
 
 
 def stats_calls(n: int = 10, collections: int = 5) -> Figure:
-    executors = _executors(n)
+    executors = named_executors(n)
     plugin = Plugin(executors)
     try:
         for _ in range(collections):
@@ -109,7 +105,7 @@ def naive_ratio(rounds: int, n: int = 10, cost_s: float = 0.001) -> list[Figure]
     of the data points: naive / (reads + SDK floor) is as high as naive / plugin
     can go, whatever the plugin does.
     """
-    executors = _executors(n, cost_s)
+    executors = named_executors(n, cost_s)
     floor = _floor(executors)[0]
     plugin, naive = Plugin(executors), Naive(executors)
     try:
@@ -147,7 +143,7 @@ def prometheus_ratio(rounds: int, n: int = 100) -> Figure:
     except ImportError:
         return Figure("prometheus", "prometheus_client / plugin", None, "x",
                       note="prometheus_client not installed")
-    executors = _executors(n)
+    executors = named_executors(n)
     plugin = Plugin(executors)
     registry = prometheus_registry(executors)
     scrape: Callable[[], Any] = lambda: generate_latest(registry)  # noqa: E731

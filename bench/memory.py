@@ -7,7 +7,7 @@ import tracemalloc
 from collections.abc import Callable
 
 from bench.report import Figure
-from bench.subjects import Executor, Plugin, names
+from bench.subjects import Executor, Plugin, named_executors
 
 KIB, MIB = 1024, 1024 * 1024
 PER_EXECUTOR_GOAL = 2 * KIB
@@ -58,7 +58,7 @@ def per_executor(n: int, names_used: int = 10) -> list[Figure]:
     the SDK and the threshold view's state, reported separately.
     """
     shared = [(Executor(), _pipeline(i, names_used)) for i in range(n)]
-    own_names = [(Executor(), name) for name in names(n)]
+    own_names = named_executors(n)
     figures = []
     tracemalloc.start()
     try:

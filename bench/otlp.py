@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 
 from bench.report import Figure
-from bench.subjects import Executor, Plugin, names
+from bench.subjects import Plugin, named_executors
 
 
 def _encoded(n: int) -> tuple[int, int]:
@@ -20,7 +20,7 @@ def _encoded(n: int) -> tuple[int, int]:
         from opentelemetry.exporter.otlp.proto.common._internal.metrics_encoder import (
             encode_metrics,
         )
-    executors = [(Executor(), name) for name in names(n)]
+    executors = named_executors(n)
     plugin = Plugin(executors)
     try:
         plugin.collect()

@@ -84,6 +84,11 @@ def names(n: int) -> list[str]:
     return [f"executor-{i:05d}" for i in range(n)]
 
 
+def named_executors(n: int, cost_s: float = 0.0) -> list[tuple[Executor, str]]:
+    """``n`` executors, each with its own name (one series each: the SDK's worst case)."""
+    return [(Executor(cost_s), name) for name in names(n)]
+
+
 class PatientReader(MetricReader):
     """An in-memory reader whose collection takes as long as it needs.
 

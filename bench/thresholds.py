@@ -15,40 +15,47 @@ import time
 from collections.abc import Callable
 
 from bench.report import Figure
-from bench.subjects import Executor, HookTimer, Plugin, names
+from bench.subjects import HookTimer, Plugin, named_executors
 from bench.timing import timed
 
 SHARE_GOAL = 0.10
 
 
+def _median_share(plugin: Plugin, n: int, rounds: int, reset: Callable[[], None],
+                  own_ns: Callable[[], int]) -> tuple[float, float]:
+    """Median over rounds of own_ns() over a whole collection, and the median collection."""
+    plugin.collect()
+    assert plugin.binding.snapshot.executors == n, "executors collected: not held alive"
+    shares, totals = [], []
+    for _ in range(rounds):
+        reset()
+        seconds = timed(plugin.collect, 1)[0]
+        totals.append(seconds)
+        shares.append(own_ns() / 1e9 / seconds)
+    return statistics.median(shares), statistics.median(totals)
+
+
 def share(n: int, rounds: int) -> Figure:
     timer = HookTimer()
-    executors = [(Executor(), name) for name in names(n)]
+    executors = named_executors(n)  # held here: the registry's references are weak
     plugin = Plugin(executors, timer)
     try:
         if not timer.threshold_hooks:
             return Figure("thresholds.share", "threshold evaluation share of a collection",
                           None, "%", goal="<= 10%",
                           note="threshold layer not present")
-        plugin.collect()
-        shares, totals = [], []
-        for _ in range(rounds):
-            timer.reset()
-            seconds = timed(plugin.collect, 1)[0]
-            totals.append(seconds)
-            shares.append(timer.threshold_ns() / 1e9 / seconds)
+        value, seconds = _median_share(plugin, n, rounds, timer.reset, timer.threshold_ns)
     finally:
         plugin.close()
-    value = statistics.median(shares)
     return Figure(
         "thresholds.share", f"threshold evaluation share of a collection (N={n})",
         value * 100, "%", goal="<= 10%", met=value <= SHARE_GOAL,
-        detail={"collection_ms": statistics.median(totals) * 1e3, "executors": n})
+        detail={"collection_ms": seconds * 1e3, "executors": n})
 
 
 def plugin_share(n: int, rounds: int) -> Figure:
     timer = HookTimer()
-    executors = [(Executor(), name) for name in names(n)]
+    executors = named_executors(n)  # held here: the registry's references are weak
     plugin = Plugin(executors, timer)
     taker = plugin.runtime.taker
     take: Callable[[], object] = taker.take
@@ -61,19 +68,16 @@ def plugin_share(n: int, rounds: int) -> Figure:
         finally:
             spent[0] += time.perf_counter_ns() - start
 
+    def reset() -> None:
+        timer.reset()
+        spent[0] = 0
+
     taker.take = timed_take  # type: ignore[method-assign]
     try:
-        plugin.collect()
-        shares, totals = [], []
-        for _ in range(rounds):
-            timer.reset()
-            spent[0] = 0
-            seconds = timed(plugin.collect, 1)[0]
-            totals.append(seconds)
-            shares.append((sum(timer.ns.values()) + spent[0]) / 1e9 / seconds)
+        value, seconds = _median_share(plugin, n, rounds, reset,
+                                       lambda: sum(timer.ns.values()) + spent[0])
     finally:
         plugin.close()
-    value = statistics.median(shares)
     return Figure(
         "plugin.share", f"plugin code's share of a collection (N={n})", value * 100, "%",
-        detail={"collection_ms": statistics.median(totals) * 1e3, "executors": n})
+        detail={"collection_ms": seconds * 1e3, "executors": n})
