@@ -46,13 +46,13 @@ def _call(entry: Entry) -> Any:
 
 
 class _Batch:
-    __slots__ = ("done", "fast", "lock", "pending", "remaining", "results")
+    __slots__ = ("done", "fast", "lock", "pending", "results", "size")
 
     def __init__(self, entries: list[Entry], fast: float) -> None:
         self.fast = fast
         self.pending = deque(entries)
         self.results: Result = {}
-        self.remaining = len(entries)
+        self.size = len(entries)
         self.lock = threading.Lock()
         self.done = threading.Event()
 
@@ -93,9 +93,7 @@ class StatsReader:
         batch = _Batch(entries, fast)
         with self._cv:
             self._batches.append(batch)
-            if self._idle == 0 and self._workers < MAX_WORKERS:
-                self._spawn()
-            self._cv.notify()
+            self._wake()
         deadline = time.perf_counter() + budget_s
         completed = -1
         while not batch.done.is_set():
@@ -110,9 +108,7 @@ class StatsReader:
                 now_completed = len(batch.results)
             if now_completed == completed and batch.pending:
                 with self._cv:
-                    if self._idle == 0 and self._workers < MAX_WORKERS:
-                        self._spawn()
-                    self._cv.notify()
+                    self._wake()
             completed = now_completed
         with batch.lock:
             results = dict(batch.results)
@@ -123,6 +119,13 @@ class StatsReader:
                 results[entry] = ReadError("timeout")
                 entry.fast_reads = 0
         return results
+
+    def _wake(self) -> None:
+        """A worker for the pending reads: an idle one, else a new one (up to the cap).
+        Called holding ``self._cv``."""
+        if self._idle == 0 and self._workers < MAX_WORKERS:
+            self._spawn()
+        self._cv.notify()
 
     def _spawn(self) -> None:
         self._workers += 1
@@ -157,8 +160,7 @@ class StatsReader:
             with batch.lock:
                 if not batch.done.is_set():
                     batch.results[entry] = result
-                    batch.remaining -= 1
-                    if batch.remaining == 0:
+                    if len(batch.results) == batch.size:
                         batch.done.set()
             entry.fast_reads = entry.fast_reads + 1 if elapsed < batch.fast else 0
             with self._cv:
