@@ -96,12 +96,11 @@ def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
         else:  # never the single read's raw (non-monotonic) value
             out.pop(stat_id, None)
     if len(reads) != 1:
+        weighted = [(values, cast("float | None", values.get(WEIGHT_STAT)))
+                    for _, values in reads]
         for stat_id, how in _GAUGE_STATS:
-            present = [
-                (values[stat_id], cast("float | None", values.get(WEIGHT_STAT)))
-                for _, values in reads
-                if stat_id in values
-            ]
+            present = [(values[stat_id], weight) for values, weight in weighted
+                       if stat_id in values]
             if present:
                 combined = _combine_one(how, present)
                 # Sums of huge finite values can overflow: absent, like any bad value.
