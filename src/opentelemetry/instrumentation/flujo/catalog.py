@@ -274,6 +274,7 @@ HISTOGRAMS: tuple[HistogramMetric, ...] = (EXECUTION_DURATION,)
 
 THRESHOLD_PREFIX = PREFIX + "threshold."
 THRESHOLD_STATUS = THRESHOLD_PREFIX + "status"
+THRESHOLD_STATUS_KIND, THRESHOLD_STATUS_UNIT = Kind.UP_DOWN_COUNTER, "1"
 THRESHOLD_LEVEL = "flujo.threshold.level"
 THRESHOLD_METRIC = "flujo.threshold.metric"
 THRESHOLD_STATE = "flujo.threshold.state"

@@ -20,6 +20,8 @@ from opentelemetry.instrumentation.flujo.catalog import (
     THRESHOLD_METRIC,
     THRESHOLD_STATE,
     THRESHOLD_STATUS,
+    THRESHOLD_STATUS_KIND,
+    THRESHOLD_STATUS_UNIT,
     Direction,
     Kind,
     Metric,
@@ -121,7 +123,8 @@ def metric_panel(metric: Metric, rules: list[Rule], naming: Naming, x: int,
 
 
 def status_panel(naming: Naming, y: int) -> dict[str, Any]:
-    series = series_name(THRESHOLD_STATUS, "1", Kind.UP_DOWN_COUNTER.value, naming)
+    series = series_name(THRESHOLD_STATUS, THRESHOLD_STATUS_UNIT, THRESHOLD_STATUS_KIND.value,
+                         naming)
     state = label(THRESHOLD_STATE)
     expr = f'{series}{{{EXECUTOR}=~"$executor", {state}!="ok"}} == 1'
     return {

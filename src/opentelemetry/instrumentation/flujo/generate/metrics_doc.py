@@ -9,6 +9,8 @@ from opentelemetry.instrumentation.flujo.catalog import (
     SELF_METRICS,
     THRESHOLD_PREFIX,
     THRESHOLD_STATUS,
+    THRESHOLD_STATUS_KIND,
+    THRESHOLD_STATUS_UNIT,
     Metric,
     Thresholds,
 )
@@ -91,7 +93,8 @@ def render() -> str:
         "",
         f"For each metric with a threshold: `{THRESHOLD_PREFIX}<rest>` (Gauge, the metric's "
         "unit, attribute `flujo.threshold.level` = `warning` | `critical`) carries the limit; "
-        f"`{THRESHOLD_STATUS}` (UpDownCounter, unit `1`, attributes `flujo.threshold.metric`, "
+        f"`{THRESHOLD_STATUS}` ({THRESHOLD_STATUS_KIND.value}, unit `{THRESHOLD_STATUS_UNIT}`, "
+        "attributes `flujo.threshold.metric`, "
         "`flujo.threshold.state` = `ok` | `warning` | `critical`) is 1 for the current state.",
         "",
         "Both carry `flujo.executor.name` and are exported only while the metric has a value "

@@ -6,7 +6,8 @@ from opentelemetry.instrumentation.flujo.catalog import (
     METRICS,
     SELF_METRICS,
     THRESHOLD_STATUS,
-    Kind,
+    THRESHOLD_STATUS_KIND,
+    THRESHOLD_STATUS_UNIT,
 )
 from opentelemetry.instrumentation.flujo.generate.naming import Naming, label, series_name
 
@@ -14,7 +15,7 @@ from opentelemetry.instrumentation.flujo.generate.naming import Naming, label, s
 def rows() -> list[tuple[str, str, str]]:
     """(metric, unit, kind) of every exported metric with a fixed name."""
     found = [(m.name, m.unit, m.kind.value) for m in METRICS]
-    found.append((THRESHOLD_STATUS, "1", Kind.UP_DOWN_COUNTER.value))
+    found.append((THRESHOLD_STATUS, THRESHOLD_STATUS_UNIT, THRESHOLD_STATUS_KIND.value))
     return found + [(s.name, s.unit, s.kind) for s in SELF_METRICS]
 
 

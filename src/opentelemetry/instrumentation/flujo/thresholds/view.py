@@ -19,7 +19,12 @@ from opentelemetry.metrics import Observation
 from opentelemetry.instrumentation.flujo import alerts
 from opentelemetry.instrumentation.flujo.alerts.dispatch import DISPATCHER
 from opentelemetry.instrumentation.flujo.binding import Binding
-from opentelemetry.instrumentation.flujo.catalog import SELF_BY_NAME, THRESHOLD_STATUS
+from opentelemetry.instrumentation.flujo.catalog import (
+    SELF_BY_NAME,
+    THRESHOLD_STATUS,
+    THRESHOLD_STATUS_KIND,
+    THRESHOLD_STATUS_UNIT,
+)
 from opentelemetry.instrumentation.flujo.config import Config
 from opentelemetry.instrumentation.flujo.snapshot import Snapshot
 from opentelemetry.instrumentation.flujo.thresholds.evaluate import (
@@ -112,7 +117,8 @@ class ThresholdEngine:
     def bind(self, binding: Binding, _config: Config) -> None:
         """The runtime hook: this binding's threshold instruments and listener."""
         view = _View(self, binding)
-        binding.add_observable(THRESHOLD_STATUS, "UpDownCounter", "1", _STATUS_DESCRIPTION,
+        binding.add_observable(THRESHOLD_STATUS, THRESHOLD_STATUS_KIND.value, THRESHOLD_STATUS_UNIT,
+                               _STATUS_DESCRIPTION,
                                view.status)
         view.add_gauges(self.evaluator.checks)
         dropped = SELF_BY_NAME[ALERTS_DROPPED]
