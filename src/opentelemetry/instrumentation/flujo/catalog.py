@@ -235,6 +235,12 @@ CATEGORIES = ("memory", "execution", "cache", "concurrency", "error_handling", "
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
 
+
+def metric_named(name: str) -> Metric | None:
+    """The catalog metric called ``name``, with or without the ``flujo.executor.`` prefix."""
+    name = name.strip()
+    return BY_NAME.get(name) or BY_NAME.get(PREFIX + name)
+
 # Every stat read from an executor, once, in catalog order (the executions stats
 # serve two metrics).
 STATS: tuple[Stat, ...] = tuple(dict.fromkeys(s for m in METRICS for s in m.stats))

@@ -28,9 +28,9 @@ from typing import Any
 from opentelemetry.instrumentation.flujo.catalog import (
     BY_NAME,
     CIRCUIT_STATES,
-    PREFIX,
     Direction,
     Metric,
+    metric_named,
 )
 from opentelemetry.instrumentation.flujo.config import Config
 from opentelemetry.instrumentation.flujo.thresholds.rules import (
@@ -72,7 +72,7 @@ def _warn(source: str, label: str, problem: str) -> None:
 
 
 def find_metric(name: str) -> Metric:
-    metric = BY_NAME.get(name.strip()) or BY_NAME.get(PREFIX + name.strip())
+    metric = metric_named(name)
     if metric is None:
         raise LimitError(f"{name.strip()!r} is not a flujo metric")
     return metric
@@ -90,7 +90,7 @@ def parse_clause(metric: Metric, level: str, text: str) -> Change:
         return Change(metric.name, level, Rule(metric.name, level, Direction.ABOVE, state=state))
     if text[:1] not in ("<", ">"):
         raise LimitError(f"{text!r} does not start with > or <")
-    limit = parse_limit(metric, text[1:], BY_NAME)
+    limit = parse_limit(metric, text[1:])
     direction = Direction.ABOVE if text[0] == ">" else Direction.BELOW
     return Change(metric.name, level, Rule(
         metric.name, level, direction, limit.value, limit.relative_to, rate=limit.rate))

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from opentelemetry.instrumentation.flujo.catalog import MIB, Kind, Metric
+from opentelemetry.instrumentation.flujo.catalog import MIB, Kind, Metric, metric_named
 
 BYTES = {"B": 1.0, "By": 1.0, "KiB": 1024.0, "KB": 1024.0, "MiB": float(MIB), "MB": float(MIB),
          "GiB": 1024.0 * MIB, "GB": 1024.0 * MIB}
@@ -63,12 +63,12 @@ def _scaled(value: float, suffix: str, table: dict[str, float], text: str, per: 
     raise LimitError(f"{text!r} needs one of the units {units}")
 
 
-def parse_limit(metric: Metric, text: str, by_name: dict[str, Metric]) -> Limit:
+def parse_limit(metric: Metric, text: str) -> Limit:
     """``text`` as a limit for ``metric``, in the metric's exported unit."""
     text = text.strip()
     if "*" in text:
         fraction_text, _, other = text.partition("*")
-        target = by_name.get(other.strip()) or by_name.get("flujo.executor." + other.strip())
+        target = metric_named(other)
         if target is None:
             raise LimitError(f"{text!r}: {other.strip()!r} is not a metric")
         if target.unit != metric.unit or target is metric:
