@@ -54,11 +54,10 @@ def _steps(rules: list[Rule]) -> list[dict[str, Any]]:
     absolute = [r for r in rules if r.state is None and r.relative_to is None]
     if not absolute:
         return [{"color": "green", "value": None}]
+    ordered = sorted(absolute, key=lambda r: r.limit)
     if absolute[0].direction is Direction.ABOVE:
-        ordered = sorted(absolute, key=lambda r: r.limit)
         return [{"color": "green", "value": None},
                 *({"color": _COLORS[r.level], "value": r.limit} for r in ordered)]
-    ordered = sorted(absolute, key=lambda r: r.limit)
     colors = [_COLORS[r.level] for r in ordered]
     return [{"color": colors[0], "value": None},
             *({"color": color, "value": r.limit}
@@ -104,6 +103,7 @@ def _overrides(rules: list[Rule]) -> list[dict[str, Any]]:
 def metric_panel(metric: Metric, rules: list[Rule], naming: Naming, x: int,
                  y: int) -> dict[str, Any]:
     title = metric.short_name + (" (per second)" if metric.kind is Kind.COUNTER else "")
+    steps = _steps(rules)
     return {
         "type": "timeseries",
         "title": title,
@@ -113,8 +113,8 @@ def metric_panel(metric: Metric, rules: list[Rule], naming: Naming, x: int,
         "fieldConfig": {
             "defaults": {
                 "unit": grafana_unit(metric),
-                "thresholds": {"mode": "absolute", "steps": _steps(rules)},
-                "custom": {"thresholdsStyle": {"mode": "line" if _steps(rules)[1:] else "off"}},
+                "thresholds": {"mode": "absolute", "steps": steps},
+                "custom": {"thresholdsStyle": {"mode": "line" if steps[1:] else "off"}},
             },
             "overrides": _overrides(rules),
         },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from opentelemetry.instrumentation.flujo.catalog import (
+    BY_NAME,
     HISTOGRAMS,
     METRICS,
     MIB,
@@ -20,7 +21,7 @@ def limit_text(metric: Metric, value: float) -> str:
     """A limit in the metric's unit, with the guide's unit alongside where it helps."""
     thresholds = metric.thresholds
     if thresholds is not None and thresholds.relative_to:
-        return f"{value:g} x {thresholds.relative_to.removeprefix('flujo.executor.')}"
+        return f"{value:g} x {BY_NAME[thresholds.relative_to].short_name}"
     if metric.unit == "By":
         return f"{value / MIB:g} MiB"
     if metric.unit == "By/s":
