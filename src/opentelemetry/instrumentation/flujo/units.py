@@ -38,6 +38,20 @@ def number(value: float) -> str:
     return text
 
 
+def human_limit(unit: str, value: float | str | None) -> str:
+    """An alert's value or limit (in ``unit``) the way the guide's readers think of it:
+    seconds from 1 s up stay seconds, where a table column keeps one unit (``human``)."""
+    if value is None or isinstance(value, str):
+        return str(value)
+    if unit.startswith("By"):
+        return f"{value / MIB:.4g} MiB{unit[2:]}"
+    if unit == "s":
+        return f"{value * 1000:.4g} ms" if value < 1 else f"{value:.4g} s"
+    if unit == "1":
+        return f"{value * 100:.4g}%"
+    return f"{value:.4g} {unit}"
+
+
 def human(value: float, unit: str) -> str:
     factor, shown = display(unit)
     text = number(value * factor)

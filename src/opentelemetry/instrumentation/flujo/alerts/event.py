@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.instrumentation.flujo.catalog import THRESHOLD_SEVERITY
-from opentelemetry.instrumentation.flujo.thresholds.units import human
+from opentelemetry.instrumentation.flujo.units import human_limit
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,8 @@ class AlertEvent:
             detail = f"state {self.value}"
         else:
             sign = ">" if self.direction == "above" else "<"
-            detail = f"value {human(self.unit, self.value)}, limit {sign} " \
-                     f"{human(self.unit, self.limit)}"
+            detail = f"value {human_limit(self.unit, self.value)}, limit {sign} " \
+                     f"{human_limit(self.unit, self.limit)}"
         return (f"{self.metric} on {self.executor!r}: {self.old_state} -> {self.new_state} "
                 f"({detail})")
 

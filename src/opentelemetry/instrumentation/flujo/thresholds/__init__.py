@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry.instrumentation.flujo.thresholds.overrides import (
-    Entry,
     effective_rules,
     parse_inline,
     parse_mapping,
 )
 from opentelemetry.instrumentation.flujo.thresholds.rules import LEVELS, Rule, default_rules
+from opentelemetry.instrumentation.flujo.thresholds.view import publish_api, publish_hysteresis
 
 _logger = logging.getLogger(__name__)
 
@@ -49,15 +49,13 @@ def set_thresholds(spec: str | Mapping[str, Any], *, replace: bool = False) -> N
     else:
         _logger.warning("%s: %r is neither text nor a mapping; ignored", source, spec)
         return
-    _publish(tuple(entries), replace)
+    publish_api(tuple(entries), replace)
 
 
 def clear_thresholds() -> None:
     """Drop every override made from code (:func:`set_thresholds`, :func:`set_hysteresis`):
     the environment's thresholds and hysteresis apply again."""
-    from opentelemetry.instrumentation.flujo.thresholds.view import publish_hysteresis
-
-    _publish((), True)
+    publish_api((), True)
     publish_hysteresis(None)
 
 
@@ -66,8 +64,6 @@ def set_hysteresis(enter: int = 1, exit: int = 1) -> None:
     after ``exit`` within; overrides ``OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER`` / ``_EXIT``
     from the next collection on. Values outside 1..1000 get one warning and are ignored.
     """
-    from opentelemetry.instrumentation.flujo.thresholds.view import publish_hysteresis
-
     values = (enter, exit)
     if not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1000
                for v in values):
@@ -76,9 +72,3 @@ def set_hysteresis(enter: int = 1, exit: int = 1) -> None:
         return
     publish_hysteresis((enter, exit))
 
-
-def _publish(entries: tuple[Entry, ...], replace: bool) -> None:
-    # Imported here: the view needs the alerts package, which needs thresholds.units.
-    from opentelemetry.instrumentation.flujo.thresholds.view import publish_api
-
-    publish_api(entries, replace)

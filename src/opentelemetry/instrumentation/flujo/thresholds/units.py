@@ -104,15 +104,3 @@ def parse_limit(metric: Metric, text: str) -> Limit:
 def rate_unit(metric: Metric) -> str:
     return metric.unit + "/s" if metric.kind is Kind.COUNTER else metric.unit
 
-
-def human(unit: str, value: float | str | None) -> str:
-    """``value`` (in ``unit``) the way the guide's readers think of it."""
-    if value is None or isinstance(value, str):
-        return str(value)
-    if unit.startswith("By"):
-        return f"{value / MIB:.4g} MiB{unit[2:]}"
-    if unit == "s":
-        return f"{value * 1000:.4g} ms" if value < 1 else f"{value:.4g} s"
-    if unit == "1":
-        return f"{value * 100:.4g}%"
-    return f"{value:.4g} {unit}"
