@@ -167,8 +167,16 @@ def parse_url(raw: str) -> str:
     return raw
 
 
+_MILLISECONDS = parse_float(1.0, 600_000.0)
+
+
+def _seconds(env: Mapping[str, str], variable: str, default_s: float) -> float:
+    """A duration given in milliseconds (the OTEL_* convention), in seconds."""
+    return read(env, variable, _MILLISECONDS, default_s * 1000,
+                "is not a number of milliseconds from 1 to 600000") / 1000
+
+
 def _alert_settings(env: Mapping[str, str], default: Config) -> dict[str, object]:
-    ms = parse_float(1.0, 600_000.0)
     level = parse_choice("warning", "critical")
     return {
         "alert_queue_size": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE,
@@ -181,9 +189,8 @@ def _alert_settings(env: Mapping[str, str], default: Config) -> dict[str, object
                                    parse_headers, default.webhook_headers,
                                    "is not a comma-separated list of key=value; "
                                    "using no headers instead"),
-        "webhook_timeout_s": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_TIMEOUT, ms,
-                                  default.webhook_timeout_s * 1000,
-                                  "is not a number of milliseconds from 1 to 600000") / 1000,
+        "webhook_timeout_s": _seconds(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_TIMEOUT,
+                                      default.webhook_timeout_s),
         "webhook_retries": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_RETRIES, parse_int(0, 10),
                                 default.webhook_retries, "is not a whole number from 0 to 10"),
         "webhook_min_level": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_MIN_LEVEL, level,
@@ -200,9 +207,8 @@ def _alert_settings(env: Mapping[str, str], default: Config) -> dict[str, object
                         "is not a comma-separated list of e-mail addresses"),
         "smtp_username": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME, ""),
         "smtp_password": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD, ""),
-        "smtp_timeout_s": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_TIMEOUT, ms,
-                               default.smtp_timeout_s * 1000,
-                               "is not a number of milliseconds from 1 to 600000") / 1000,
+        "smtp_timeout_s": _seconds(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_TIMEOUT,
+                                   default.smtp_timeout_s),
         "smtp_min_level": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_MIN_LEVEL, level,
                                default.smtp_min_level, "is not warning or critical"),
     }
@@ -234,9 +240,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         max_executor_names=read(env, ev.OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES,
                                 parse_int(1, 100_000), default.max_executor_names,
                                 "is not a whole number from 1 to 100000"),
-        stats_timeout_s=read(env, ev.OTEL_PYTHON_FLUJO_STATS_TIMEOUT,
-                             parse_float(1.0, 600_000.0), default.stats_timeout_s * 1000,
-                             "is not a number of milliseconds from 1 to 600000") / 1000,
+        stats_timeout_s=_seconds(env, ev.OTEL_PYTHON_FLUJO_STATS_TIMEOUT,
+                                 default.stats_timeout_s),
         csv_path=read(env, ev.OTEL_PYTHON_FLUJO_CSV_PATH, str, default.csv_path, "is unusable"),
         jsonl_path=read(env, ev.OTEL_PYTHON_FLUJO_JSONL_PATH, str, default.jsonl_path,
                         "is unusable"),
