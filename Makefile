@@ -48,7 +48,7 @@ lint: dev
 	$(VENV)/bin/mypy
 
 generate: dev
-	$(VENV)/bin/python -m opentelemetry.instrumentation.flujo.generate
+	$(VENV)/bin/python -m opentelemetry.instrumentation.flujo.tools.generate
 
 bench: dev
 	$(VENV)/bin/python -m bench

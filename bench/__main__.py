@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # The bench executors breach thresholds on purpose; their alert records would
     # drown the table (Python's last-resort handler prints warnings to stderr).
-    logging.getLogger("opentelemetry.instrumentation.flujo.alerts").disabled = True
+    logging.getLogger("opentelemetry.instrumentation.flujo._internal.alerts").disabled = True
     started = time.perf_counter()
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     figures = flujo_wrapper.run(mode != "full") if args.flujo else run(mode)

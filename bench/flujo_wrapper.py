@@ -1,6 +1,6 @@
 """The flujo wrapper's cost per ``ExecutorCore.execute`` (Python 3.13, real flujo).
 
-Runs when flujo and ``opentelemetry.instrumentation.flujo.flujo_measured`` import;
+Runs when flujo and ``opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured`` import;
 otherwise every figure is "n/a" with the reason (``make bench-flujo`` runs it in
 ``.venv-flujo``). The wrapper is switched on and off through the public
 ``FlujoInstrumentor``, so whatever it does per execution is what is measured:
@@ -25,7 +25,7 @@ from typing import Any
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from opentelemetry.instrumentation.flujo.views import flujo_views
+from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
 
 from bench.report import Figure
 from bench.timing import interleaved, timed
@@ -117,7 +117,7 @@ class _StubExecute:
 
     def versus_bare(self, config: Any, rounds: int) -> float:
         """Seconds per execute the wrapper adds under ``config``, interleaved with bare."""
-        from opentelemetry.instrumentation.flujo.runtime import reset_runtime
+        from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
 
         reset_runtime(config)
         self.instrumentor.instrument(meter_provider=self.provider)
@@ -150,13 +150,13 @@ class _StubExecute:
 def run(quick: bool) -> list[Figure]:
     try:
         import flujo  # noqa: F401
-        import opentelemetry.instrumentation.flujo.flujo_measured  # noqa: F401
+        import opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured  # noqa: F401
         from opentelemetry.instrumentation.flujo import FlujoInstrumentor
     except ImportError as error:
         return _na(f"needs flujo and the flujo wrapper: {error}")
 
-    from opentelemetry.instrumentation.flujo.catalog import EXECUTION_DURATION
-    from opentelemetry.instrumentation.flujo.config import Config
+    from opentelemetry.instrumentation.flujo._internal.catalog import EXECUTION_DURATION
+    from opentelemetry.instrumentation.flujo._internal.config import Config
 
     executions = 50_000 if quick else 1_000_000
     rounds = 5 if quick else 11

@@ -55,7 +55,7 @@ def per_executor(n: int, names_used: int = 10) -> list[Figure]:
 
     Executors share a few names (as flujo's ExecutorCores share a pipeline name), so
     this is the plugin's per-executor state; a new *name* also costs its series in
-    the SDK and the threshold view's state, reported separately.
+    the SDK and the threshold engine's state, reported separately.
     """
     shared = [(Executor(), _pipeline(i, names_used)) for i in range(n)]
     own_names = named_executors(n)

@@ -22,8 +22,7 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
-from opentelemetry.instrumentation.flujo.binding import Binding
-from opentelemetry.instrumentation.flujo.catalog import (
+from opentelemetry.instrumentation.flujo._internal.catalog import (
     METRICS,
     SCOPE,
     SELF_METRICS,
@@ -32,13 +31,14 @@ from opentelemetry.instrumentation.flujo.catalog import (
     Conversion,
     Kind,
 )
-from opentelemetry.instrumentation.flujo.config import Config
-from opentelemetry.instrumentation.flujo.instruments import observer
-from opentelemetry.instrumentation.flujo.normalise import Normaliser
-from opentelemetry.instrumentation.flujo.registry import Registry
-from opentelemetry.instrumentation.flujo.runtime import Runtime
-from opentelemetry.instrumentation.flujo.snapshot import SnapshotTaker
-from opentelemetry.instrumentation.flujo.views import flujo_views
+from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser
+from opentelemetry.instrumentation.flujo._internal.collect.registry import Registry
+from opentelemetry.instrumentation.flujo._internal.collect.snapshot import SnapshotTaker
+from opentelemetry.instrumentation.flujo._internal.config import Config
+from opentelemetry.instrumentation.flujo._internal.otel.binding import Binding
+from opentelemetry.instrumentation.flujo._internal.otel.instruments import observer
+from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 
 # A plausible value, in the guide's units, for every stat the catalog reads.
 _SAMPLE = {

@@ -12,8 +12,8 @@ import asyncio
 import sys
 
 from opentelemetry.instrumentation.flujo import instrument_executor
-from opentelemetry.instrumentation.flujo.demo import ReferenceExecutor, run_workload
-from opentelemetry.instrumentation.flujo.top import Dashboard
+from opentelemetry.instrumentation.flujo.tools.demo import ReferenceExecutor, run_workload
+from opentelemetry.instrumentation.flujo.tools.top import Dashboard
 
 
 async def main(seconds: float) -> None:

@@ -16,7 +16,7 @@ from opentelemetry.instrumentation.flujo import (
     flujo_views,
     instrument_executor,
 )
-from opentelemetry.instrumentation.flujo.demo import ReferenceExecutor, run_workload
+from opentelemetry.instrumentation.flujo.tools.demo import ReferenceExecutor, run_workload
 
 
 class MyExecutor:

@@ -10,7 +10,7 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from opentelemetry.instrumentation.flujo.runtime import Runtime, reset_runtime
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, reset_runtime
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -134,7 +134,7 @@ class OneExecutorRig:
     StaticExecutor registered under ``name`` (held here: the registry's ref is weak)."""
 
     def __init__(self, env: dict[str, str] | None = None, name: str = "api") -> None:
-        from opentelemetry.instrumentation.flujo.config import load_config
+        from opentelemetry.instrumentation.flujo._internal.config import load_config
 
         self.runtime: Runtime = reset_runtime(load_config(env or {}))
         self.reader = InMemoryMetricReader()
@@ -146,11 +146,11 @@ class OneExecutorRig:
 
 def stand_in_threshold_view(meter: Any, executor: str, metric: str, state: str,
                             limit: float, level: str) -> None:
-    """The threshold view's two output metrics for one metric of one executor, as fixed
+    """The threshold engine's two output metrics for one metric of one executor, as fixed
     observations: for consumers (dashboard, recorders) tested on exact states."""
     from opentelemetry.metrics import CallbackOptions, Observation
 
-    from opentelemetry.instrumentation.flujo import catalog
+    from opentelemetry.instrumentation.flujo._internal import catalog
 
     name = {catalog.EXECUTOR_NAME: executor}
 

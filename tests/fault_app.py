@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from opentelemetry.instrumentation.flujo.demo import ReferenceExecutor
+from opentelemetry.instrumentation.flujo.tools.demo import ReferenceExecutor
 
 
 async def _ok(buffer: bytearray) -> int:

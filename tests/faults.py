@@ -15,8 +15,8 @@ from typing import Any
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from opentelemetry.instrumentation.flujo.config import Config
-from opentelemetry.instrumentation.flujo.runtime import Runtime, reset_runtime
+from opentelemetry.instrumentation.flujo._internal.config import Config
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, reset_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = Path(__file__).resolve().parent / "fault_app.py"

@@ -20,8 +20,8 @@ from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
 from prometheus_client import start_http_server
 
-from opentelemetry.instrumentation.flujo.demo import ReferenceExecutor, run_workload
-from opentelemetry.instrumentation.flujo.runtime import instrument_executor
+from opentelemetry.instrumentation.flujo._internal.runtime import instrument_executor
+from opentelemetry.instrumentation.flujo.tools.demo import ReferenceExecutor, run_workload
 
 
 class FileExecutor:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from opentelemetry.instrumentation.flujo.catalog import BY_NAME, PREFIX
-from opentelemetry.instrumentation.flujo.exporters.appending import append
-from opentelemetry.instrumentation.flujo.exporters.recording import (
+from opentelemetry.instrumentation.flujo._internal.catalog import BY_NAME, PREFIX
+from opentelemetry.instrumentation.flujo._internal.exporters.appending import append
+from opentelemetry.instrumentation.flujo._internal.exporters.recording import (
     render_csv,
     render_jsonl,
     timestamp,

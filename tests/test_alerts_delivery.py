@@ -21,10 +21,10 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs import export as logs_export
 
 from opentelemetry.instrumentation.flujo import AlertEvent, add_alert_handler, remove_alert_handler
-from opentelemetry.instrumentation.flujo.alerts import LogsApiHandler
-from opentelemetry.instrumentation.flujo.alerts.dispatch import DISPATCHER
-from opentelemetry.instrumentation.flujo.config import load_config
-from opentelemetry.instrumentation.flujo.runtime import reset_runtime
+from opentelemetry.instrumentation.flujo._internal.alerts import LogsApiHandler
+from opentelemetry.instrumentation.flujo._internal.alerts.dispatch import DISPATCHER
+from opentelemetry.instrumentation.flujo._internal.config import load_config
+from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
 
 from conftest import ROOT, OneExecutorRig, collect, require
 
@@ -114,7 +114,7 @@ from opentelemetry.sdk._logs import export
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.instrumentation.flujo import instrument_executor
-from opentelemetry.instrumentation.flujo.alerts.dispatch import DISPATCHER
+from opentelemetry.instrumentation.flujo._internal.alerts.dispatch import DISPATCHER
 from conftest import StaticExecutor
 
 exporter = getattr(export, "InMemoryLogRecordExporter", None) or export.InMemoryLogExporter
@@ -360,8 +360,8 @@ def test_the_custom_thresholds_example_runs_its_handler() -> None:
 
 EXIT_APP = """
 import sys, time
-from opentelemetry.instrumentation.flujo.alerts.dispatch import DISPATCHER, add_alert_handler
-from opentelemetry.instrumentation.flujo.alerts.event import AlertEvent
+from opentelemetry.instrumentation.flujo._internal.alerts.dispatch import DISPATCHER, add_alert_handler
+from opentelemetry.instrumentation.flujo._internal.alerts.event import AlertEvent
 
 def slow(event):
     time.sleep(0.2)

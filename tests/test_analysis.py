@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from opentelemetry.instrumentation.flujo.analysis.advice import ADVICE
-from opentelemetry.instrumentation.flujo.analysis.load import load
-from opentelemetry.instrumentation.flujo.analysis.report import Report, SeriesReport, build
-from opentelemetry.instrumentation.flujo.analysis.stats import (
+from opentelemetry.instrumentation.flujo._internal.catalog import BY_NAME, MIB, PREFIX
+from opentelemetry.instrumentation.flujo.tools.analysis.advice import ADVICE
+from opentelemetry.instrumentation.flujo.tools.analysis.load import load
+from opentelemetry.instrumentation.flujo.tools.analysis.report import Report, SeriesReport, build
+from opentelemetry.instrumentation.flujo.tools.analysis.stats import (
     fit_line,
     modified_z,
     t_two_sided_p,
     welch_p,
 )
-from opentelemetry.instrumentation.flujo.catalog import BY_NAME, MIB, PREFIX
 from recordings import T0, row, write
 
 N, STEP = 120, 10.0  # 120 collections ten seconds apart: 20 minutes
@@ -57,7 +57,7 @@ def _current(tmp_path: Path) -> Path:
     # Known slope: memory climbs 300 -> 450 MiB over the recording, small noise.
     rows += _series(rng, "api", "memory.usage",
                     [(300 + 150 * i / N + rng.uniform(-5, 5)) * MIB for i in range(N)])
-    # The threshold view recorded a 350 MiB warning limit (the default is 500 MiB).
+    # The threshold engine recorded a 350 MiB warning limit (the default is 500 MiB).
     rows += [row(T0 + i * STEP, "api", "threshold.memory.usage", 350 * MIB, unit="By",
                  flujo__threshold__level="warning") for i in range(N)]
     # Noise around 0.2 s with two known spikes (beyond the 1 s warning limit).

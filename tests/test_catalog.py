@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from opentelemetry.instrumentation.flujo import catalog, generate
+from opentelemetry.instrumentation.flujo._internal import catalog
+from opentelemetry.instrumentation.flujo.tools import generate
 
 from conftest import ROOT, require
 
@@ -33,7 +34,7 @@ def test_every_contract_metric_is_in_the_catalog_with_its_kind_and_unit() -> Non
 
 def test_default_thresholds_match_the_contract() -> None:
     require(SPEC.exists(), f"the metric contract at {SPEC}")
-    from opentelemetry.instrumentation.flujo.generate.metrics_doc import thresholds_text
+    from opentelemetry.instrumentation.flujo.tools.generate.metrics_doc import thresholds_text
 
     for _category, _stat, name, _kind, _unit, spec_text in spec_rows():
         ours = thresholds_text(catalog.BY_NAME[name])

@@ -11,8 +11,8 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import instrument_executor, uninstrument_executor
-from opentelemetry.instrumentation.flujo.config import Config
-from opentelemetry.instrumentation.flujo.runtime import Runtime, reset_runtime
+from opentelemetry.instrumentation.flujo._internal.config import Config
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, reset_runtime
 
 from conftest import StaticExecutor, collect, full_stats, value
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from opentelemetry.instrumentation.flujo.generate import GENERATED, RULES_FILE
+from opentelemetry.instrumentation.flujo.tools.generate import GENERATED, RULES_FILE
 
 from conftest import ROOT, require
 

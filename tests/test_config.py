@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from opentelemetry.instrumentation.flujo import environment_variables as ev
-from opentelemetry.instrumentation.flujo.config import Config, load_config
+from opentelemetry.instrumentation.flujo._internal.config import Config, load_config
 
 
 def test_defaults() -> None:
@@ -50,7 +50,7 @@ def test_excluded_metrics_are_not_created(runtime: object) -> None:
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     from opentelemetry.instrumentation.flujo import instrument_executor
-    from opentelemetry.instrumentation.flujo.runtime import reset_runtime
+    from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
 
     from conftest import StaticExecutor, collect, full_stats
 
@@ -69,7 +69,7 @@ def test_excluded_metrics_are_not_created(runtime: object) -> None:
 
 def test_disabled_means_nothing_is_observed() -> None:
     from opentelemetry.instrumentation.flujo import instrument_executor
-    from opentelemetry.instrumentation.flujo.runtime import reset_runtime
+    from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
 
     from conftest import StaticExecutor
 

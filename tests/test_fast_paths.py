@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from opentelemetry.instrumentation.flujo.catalog import COUNTER_STATS
-from opentelemetry.instrumentation.flujo.normalise import Normaliser
-from opentelemetry.instrumentation.flujo.registry import Registry
+from opentelemetry.instrumentation.flujo._internal.catalog import COUNTER_STATS
+from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser
+from opentelemetry.instrumentation.flujo._internal.collect.registry import Registry
 
 EDGE_VALUES: list[Any] = [
     0, 7, 100, 101, -1, 2**1100, 0.0, 42.5, 100.0, 100.5, -0.5, math.nan, math.inf,

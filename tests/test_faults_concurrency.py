@@ -16,7 +16,7 @@ import pytest
 
 from faults import ERRORS, EXECUTIONS, budgeted_runtime
 from opentelemetry.instrumentation.flujo import instrument_executor
-from opentelemetry.instrumentation.flujo.demo import ReferenceExecutor
+from opentelemetry.instrumentation.flujo.tools.demo import ReferenceExecutor
 
 from conftest import collect, value
 

@@ -13,7 +13,7 @@ import pytest
 
 from faults import run_app
 from opentelemetry.instrumentation.flujo import environment_variables as ev
-from opentelemetry.instrumentation.flujo.config import Config, load_config
+from opentelemetry.instrumentation.flujo._internal.config import Config, load_config
 
 VARIABLES = sorted(name for name in vars(ev) if name.startswith("OTEL_PYTHON_FLUJO_"))
 # Any text is a valid value (a list of globs): nothing can be rejected.
@@ -21,7 +21,7 @@ VARIABLES = sorted(name for name in vars(ev) if name.startswith("OTEL_PYTHON_FLU
 FREE_FORM = {ev.OTEL_PYTHON_FLUJO_EXCLUDED_METRICS, ev.OTEL_PYTHON_FLUJO_CSV_PATH,
              ev.OTEL_PYTHON_FLUJO_JSONL_PATH, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_HOST,
              ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD,
-             # Checked when the threshold view builds its rules (one warning each, naming
+             # Checked when the threshold engine builds its rules (one warning each, naming
              # the variable; tests/test_thresholds_overrides.py), not by load_config.
              ev.OTEL_PYTHON_FLUJO_THRESHOLDS, ev.OTEL_PYTHON_FLUJO_THRESHOLDS_FILE}
 GARBAGE = ["definitely-not-valid", "-1", "0", "nan", "inf", "1e309", "99999999999999999999",

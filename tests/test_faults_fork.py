@@ -101,7 +101,7 @@ def test_the_fork_guard_holds_the_collect_lock_and_every_export_lock() -> None:
         PeriodicExportingMetricReader,
     )
 
-    from opentelemetry.instrumentation.flujo.fork_safety import sdk_locks
+    from opentelemetry.instrumentation.flujo._internal.otel.fork_guard import sdk_locks
 
     periodic = PeriodicExportingMetricReader(ConsoleMetricExporter(), 60_000)
     provider = MeterProvider(metric_readers=[InMemoryMetricReader(), periodic])

@@ -21,17 +21,17 @@ from hypothesis import strategies as st
 
 from faults import DROPPED, Source, budgeted_runtime
 from opentelemetry.instrumentation.flujo import instrument_executor
-from opentelemetry.instrumentation.flujo.catalog import (
+from opentelemetry.instrumentation.flujo._internal.catalog import (
     CATEGORIES,
     CIRCUIT_STATES,
     COUNTER_STATS,
     FAILURE_RATIO,
     STATS,
 )
-from opentelemetry.instrumentation.flujo.normalise import Normaliser
-from opentelemetry.instrumentation.flujo.reads import TRUSTED_AFTER, StatsReader
-from opentelemetry.instrumentation.flujo.registry import Registry
-from opentelemetry.instrumentation.flujo.snapshot import SnapshotTaker
+from opentelemetry.instrumentation.flujo._internal.collect.fetch import TRUSTED_AFTER, StatsFetcher
+from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser
+from opentelemetry.instrumentation.flujo._internal.collect.registry import Registry
+from opentelemetry.instrumentation.flujo._internal.collect.snapshot import SnapshotTaker
 
 from conftest import StaticExecutor, collect
 
@@ -183,7 +183,7 @@ def build_document(shape: str, seed: int) -> Any:
 
 
 NORMALISER = Normaliser()
-READER = StatsReader()  # shared: one worker pool for every example
+READER = StatsFetcher()  # shared: one worker pool for every example
 
 
 def _expected_reads(raw: Any) -> tuple[int, int]:

@@ -14,9 +14,9 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from faults import EXECUTIONS, stats
 from opentelemetry.instrumentation.flujo import FlujoInstrumentor, instrument_executor
-from opentelemetry.instrumentation.flujo.catalog import EXECUTOR_NAME
-from opentelemetry.instrumentation.flujo.registry import MAX_NAME_LENGTH, OTHER
-from opentelemetry.instrumentation.flujo.runtime import Runtime
+from opentelemetry.instrumentation.flujo._internal.catalog import EXECUTOR_NAME
+from opentelemetry.instrumentation.flujo._internal.collect.registry import MAX_NAME_LENGTH, OTHER
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 
 from conftest import StaticExecutor, collect, value
 

@@ -16,7 +16,7 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
 from faults import EXECUTIONS, stats
 from opentelemetry.instrumentation.flujo import instrument_executor
-from opentelemetry.instrumentation.flujo.runtime import Runtime
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 
 from conftest import StaticExecutor
 from receivers import GrpcReceiver

@@ -11,7 +11,7 @@ import pytest
 
 from faults import ERRORS, EXECUTIONS, Source, budgeted_runtime, stats
 from opentelemetry.instrumentation.flujo import instrument_executor
-from opentelemetry.instrumentation.flujo.registry import Registry
+from opentelemetry.instrumentation.flujo._internal.collect.registry import Registry
 
 from conftest import collect, value
 

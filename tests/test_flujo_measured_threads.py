@@ -10,8 +10,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from opentelemetry.instrumentation.flujo.config import Config
-from opentelemetry.instrumentation.flujo.flujo_measured import FAILURE, SUCCESS, new_measured
+from opentelemetry.instrumentation.flujo._internal.config import Config
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
+    FAILURE,
+    SUCCESS,
+    new_measured,
+)
 
 THREADS, PER_THREAD = 4, 20_000
 
@@ -66,7 +70,7 @@ def test_no_update_is_lost_under_concurrent_reads(eager_switching: None) -> None
 
 
 def test_step_names_are_length_limited_and_capped() -> None:
-    from opentelemetry.instrumentation.flujo.catalog import STEP_NAME
+    from opentelemetry.instrumentation.flujo._internal.catalog import STEP_NAME
 
     measured = new_measured("limits", Config(max_step_names=2))
     attributes = [measured._new_attributes(name, SUCCESS)[STEP_NAME]
@@ -78,9 +82,9 @@ def test_a_new_runtime_does_not_record_each_execution_twice() -> None:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
 
-    from opentelemetry.instrumentation.flujo.catalog import EXECUTION_DURATION
-    from opentelemetry.instrumentation.flujo.flujo_measured import install_hook
-    from opentelemetry.instrumentation.flujo.runtime import reset_runtime
+    from opentelemetry.instrumentation.flujo._internal.catalog import EXECUTION_DURATION
+    from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import install_hook
+    from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
 
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry.instrumentation.flujo.catalog import CATEGORIES, METRICS, MIB, PREFIX, Direction
-from opentelemetry.instrumentation.flujo.cli import main
-from opentelemetry.instrumentation.flujo.generate import grafana
-from opentelemetry.instrumentation.flujo.generate.naming import Naming, metric_series
-from opentelemetry.instrumentation.flujo.thresholds.rules import Rule, default_rules
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    CATEGORIES,
+    METRICS,
+    MIB,
+    PREFIX,
+    Direction,
+)
+from opentelemetry.instrumentation.flujo._internal.thresholds.rules import Rule, default_rules
+from opentelemetry.instrumentation.flujo.tools.cli import main
+from opentelemetry.instrumentation.flujo.tools.generate import grafana
+from opentelemetry.instrumentation.flujo.tools.generate.naming import Naming, metric_series
 
 
 def panels(board: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import FlujoInstrumentor, instrument_executor
-from opentelemetry.instrumentation.flujo.runtime import Runtime
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 
 from conftest import StaticExecutor, collect, full_stats
 

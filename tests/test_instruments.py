@@ -8,9 +8,10 @@ from collections import Counter
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from opentelemetry.instrumentation.flujo import catalog, instrument_executor
-from opentelemetry.instrumentation.flujo.demo import ReferenceExecutor, run_workload
-from opentelemetry.instrumentation.flujo.normalise import Normaliser
+from opentelemetry.instrumentation.flujo import instrument_executor
+from opentelemetry.instrumentation.flujo._internal import catalog
+from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser
+from opentelemetry.instrumentation.flujo.tools.demo import ReferenceExecutor, run_workload
 
 from conftest import StaticExecutor, collect, full_stats, units, value
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from opentelemetry.instrumentation.flujo.catalog import MIB
-from opentelemetry.instrumentation.flujo.normalise import Normaliser
+from opentelemetry.instrumentation.flujo._internal.catalog import MIB
+from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser
 
 from conftest import full_stats
 

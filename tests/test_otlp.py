@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from opentelemetry.instrumentation.flujo import catalog
+from opentelemetry.instrumentation.flujo._internal import catalog
 
 from conftest import ROOT, require
 from receivers import GrpcReceiver, HttpReceiver, Point, latest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opentelemetry.instrumentation.flujo import process_memory
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks import process_memory
 
 
 def test_the_limit_is_read_once_per_second_for_every_name(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from opentelemetry.instrumentation.flujo.catalog import METRICS, MIB, PREFIX
-from opentelemetry.instrumentation.flujo.generate import prometheus_rules
-from opentelemetry.instrumentation.flujo.generate.naming import Naming, metric_series
-from opentelemetry.instrumentation.flujo.thresholds.rules import default_rules
+from opentelemetry.instrumentation.flujo._internal.catalog import METRICS, MIB, PREFIX
+from opentelemetry.instrumentation.flujo._internal.thresholds.rules import default_rules
+from opentelemetry.instrumentation.flujo.tools.generate import prometheus_rules
+from opentelemetry.instrumentation.flujo.tools.generate.naming import Naming, metric_series
 from test_prometheus_naming import EVERY_STAT
 
 from conftest import require

@@ -12,14 +12,14 @@ from opentelemetry.sdk.metrics import MeterProvider
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from opentelemetry.instrumentation.flujo.catalog import METRICS, MIB
-from opentelemetry.instrumentation.flujo.generate.naming import (
+from opentelemetry.instrumentation.flujo._internal.catalog import METRICS, MIB
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, instrument_executor
+from opentelemetry.instrumentation.flujo.tools.generate.naming import (
     Naming,
     label,
     metric_series,
     series_name,
 )
-from opentelemetry.instrumentation.flujo.runtime import Runtime, instrument_executor
 
 EVERY_STAT = {
     "memory": {"object_pool_utilization": 50, "objects_in_pool": 7, "pool_hit_rate": 60,

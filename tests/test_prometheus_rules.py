@@ -11,11 +11,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from opentelemetry.instrumentation.flujo.catalog import MIB, PREFIX, Direction
-from opentelemetry.instrumentation.flujo.cli import main
-from opentelemetry.instrumentation.flujo.generate import humanize, prometheus_rules, promtool_tests
-from opentelemetry.instrumentation.flujo.generate.naming import Naming
-from opentelemetry.instrumentation.flujo.thresholds.rules import Rule, default_rules
+from opentelemetry.instrumentation.flujo._internal.catalog import MIB, PREFIX, Direction
+from opentelemetry.instrumentation.flujo._internal.thresholds.rules import Rule, default_rules
+from opentelemetry.instrumentation.flujo.tools.cli import main
+from opentelemetry.instrumentation.flujo.tools.generate import (
+    humanize,
+    prometheus_rules,
+    promtool_tests,
+)
+from opentelemetry.instrumentation.flujo.tools.generate.naming import Naming
 
 from conftest import require
 

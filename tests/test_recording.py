@@ -15,9 +15,9 @@ from opentelemetry.metrics import Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from opentelemetry.instrumentation.flujo import catalog
-from opentelemetry.instrumentation.flujo.analysis.load import load
-from opentelemetry.instrumentation.flujo.exporters.recording import FIELDS, rows
+from opentelemetry.instrumentation.flujo._internal import catalog
+from opentelemetry.instrumentation.flujo._internal.exporters.recording import FIELDS, rows
+from opentelemetry.instrumentation.flujo.tools.analysis.load import load
 
 from conftest import ROOT, stand_in_threshold_view
 
@@ -143,7 +143,7 @@ def test_threshold_state_comes_from_the_threshold_view_points() -> None:
 def test_sigterm_handler_is_not_installed_over_an_existing_one() -> None:
     """In a subprocess: a handler the app installed stays; the default one is replaced."""
     code = ("import signal\n"
-            "from opentelemetry.instrumentation.flujo.exporters.sigterm import exit_on_sigterm\n"
+            "from opentelemetry.instrumentation.flujo._internal.exporters.sigterm import exit_on_sigterm\n"
             "mine = lambda *a: None\n"
             "signal.signal(signal.SIGTERM, mine)\n"
             "print(exit_on_sigterm(), signal.getsignal(signal.SIGTERM) is mine)\n"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from opentelemetry.instrumentation.flujo.catalog import MIB
-from opentelemetry.instrumentation.flujo.cli import main
+from opentelemetry.instrumentation.flujo._internal.catalog import MIB
+from opentelemetry.instrumentation.flujo.tools.cli import main
 from recordings import T0, row, write
 
 from conftest import require

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from faults import app_env
-from opentelemetry.instrumentation.flujo.config import load_config
+from opentelemetry.instrumentation.flujo._internal.config import load_config
 
 from conftest import ROOT
 
@@ -47,7 +47,7 @@ import json, logging, sys, time
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
 import opentelemetry.instrumentation.flujo.auto
 from opentelemetry.instrumentation.flujo import add_alert_handler, instrument_executor
-from opentelemetry.instrumentation.flujo.runtime import get_runtime
+from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 events = []
 add_alert_handler(events.append)
 class Executor:

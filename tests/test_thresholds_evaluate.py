@@ -1,4 +1,4 @@
-"""The threshold view end to end: stats in, threshold states and limits out, per collection."""
+"""The threshold engine end to end: stats in, threshold states and limits out, per collection."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from opentelemetry.instrumentation.flujo import (
     set_hysteresis,
     set_thresholds,
 )
-from opentelemetry.instrumentation.flujo.alerts.dispatch import DISPATCHER
-from opentelemetry.instrumentation.flujo.catalog import (
+from opentelemetry.instrumentation.flujo._internal.alerts.dispatch import DISPATCHER
+from opentelemetry.instrumentation.flujo._internal.catalog import (
     BY_NAME,
     MIB,
     PREFIX,
@@ -26,7 +26,7 @@ from opentelemetry.instrumentation.flujo.catalog import (
     Conversion,
     Direction,
 )
-from opentelemetry.instrumentation.flujo.thresholds import Rule, default_rules
+from opentelemetry.instrumentation.flujo._internal.thresholds import Rule, default_rules
 
 from conftest import OneExecutorRig, StaticExecutor, collect
 

@@ -6,9 +6,13 @@ from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExp
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-from opentelemetry.instrumentation.flujo.catalog import MIB, THRESHOLD_PREFIX, THRESHOLD_STATUS
-from opentelemetry.instrumentation.flujo.config import load_config
-from opentelemetry.instrumentation.flujo.runtime import reset_runtime
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    MIB,
+    THRESHOLD_PREFIX,
+    THRESHOLD_STATUS,
+)
+from opentelemetry.instrumentation.flujo._internal.config import load_config
+from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
 
 from conftest import StaticExecutor
 from receivers import HttpReceiver, Point, latest

@@ -8,11 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from opentelemetry.instrumentation.flujo import catalog
-from opentelemetry.instrumentation.flujo.catalog import MIB, Direction
-from opentelemetry.instrumentation.flujo.config import load_config
-from opentelemetry.instrumentation.flujo.thresholds import Rule, default_rules, effective_rules
-from opentelemetry.instrumentation.flujo.thresholds.overrides import MAX_FILE_BYTES
+from opentelemetry.instrumentation.flujo._internal import catalog
+from opentelemetry.instrumentation.flujo._internal.catalog import MIB, Direction
+from opentelemetry.instrumentation.flujo._internal.config import load_config
+from opentelemetry.instrumentation.flujo._internal.thresholds import (
+    Rule,
+    default_rules,
+    effective_rules,
+)
+from opentelemetry.instrumentation.flujo._internal.thresholds.overrides import MAX_FILE_BYTES
 
 P = catalog.PREFIX
 

@@ -17,19 +17,23 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, PeriodicExportingMetricReader
 from rich.console import Console
 
-from opentelemetry.instrumentation.flujo import catalog
-from opentelemetry.instrumentation.flujo.config import Config
-from opentelemetry.instrumentation.flujo.runtime import Runtime, instrument_executor, reset_runtime
-from opentelemetry.instrumentation.flujo.samples import from_metrics_data
-from opentelemetry.instrumentation.flujo.top import Dashboard
-from opentelemetry.instrumentation.flujo.top.board import Board
-from opentelemetry.instrumentation.flujo.top.receiver import Receiver
-from opentelemetry.instrumentation.flujo.top.render import renderable
+from opentelemetry.instrumentation.flujo._internal import catalog
+from opentelemetry.instrumentation.flujo._internal.config import Config
+from opentelemetry.instrumentation.flujo._internal.runtime import (
+    Runtime,
+    instrument_executor,
+    reset_runtime,
+)
+from opentelemetry.instrumentation.flujo._internal.samples import from_metrics_data
+from opentelemetry.instrumentation.flujo.tools.top import Dashboard
+from opentelemetry.instrumentation.flujo.tools.top.board import Board
+from opentelemetry.instrumentation.flujo.tools.top.receiver import Receiver
+from opentelemetry.instrumentation.flujo.tools.top.render import renderable
 
 from conftest import StaticExecutor, full_stats, stand_in_threshold_view
 
 MEMORY = catalog.PREFIX + "memory.usage"
-CODE = "from opentelemetry.instrumentation.flujo.cli import main; raise SystemExit(main())"
+CODE = "from opentelemetry.instrumentation.flujo.tools.cli import main; raise SystemExit(main())"
 
 
 def export_to(endpoint: str, runtime: Runtime, stats: dict[str, dict[str, object]]) -> None:
@@ -58,7 +62,7 @@ def test_top_once_shows_what_a_real_exporter_sent(runtime: Runtime) -> None:
         top.kill()
     assert top.returncode == 0, err
     rows = {ln.split("│")[1].strip(): ln for ln in out.splitlines() if ln.count("│") > 4}
-    # The exporting process runs the threshold view, so the state is its, not a default's.
+    # The exporting process runs the threshold engine, so the state is its, not a default's.
     assert "600 MiB" in rows["memory.usage"]
     assert "│ warning │" in rows["memory.usage"]
     assert "120 ms" in rows["execution.avg_duration"]
@@ -142,7 +146,7 @@ def _styles(console: Console, board: Board) -> dict[str, str]:
 
 
 def test_dashboard_takes_the_threshold_views_state_and_colours_it(runtime: Runtime) -> None:
-    """The state and limits the threshold view exported win over the default limits."""
+    """The state and limits the threshold engine exported win over the default limits."""
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
     runtime.bind(provider)
@@ -162,7 +166,7 @@ def test_dashboard_takes_the_threshold_views_state_and_colours_it(runtime: Runti
 
 
 def test_dashboard_colours_default_limit_states(runtime: Runtime) -> None:
-    # Data without the threshold view's points: the dashboard falls back to default limits.
+    # Data without the threshold engine's points: the dashboard falls back to default limits.
     runtime = reset_runtime(Config(excluded_metrics=("flujo.executor.threshold.*",)))
     board = Board()
     reader = InMemoryMetricReader()

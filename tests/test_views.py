@@ -13,11 +13,15 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
 from opentelemetry.instrumentation.flujo import instrument_executor
-from opentelemetry.instrumentation.flujo.catalog import EXECUTION_DURATION, SCOPE, THRESHOLD_STATUS
-from opentelemetry.instrumentation.flujo.runtime import Runtime
-from opentelemetry.instrumentation.flujo.sdk_setup import build_meter_provider
-from opentelemetry.instrumentation.flujo.views import CARDINALITY_LIMITS as LIMITED
-from opentelemetry.instrumentation.flujo.views import flujo_views
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    EXECUTION_DURATION,
+    SCOPE,
+    THRESHOLD_STATUS,
+)
+from opentelemetry.instrumentation.flujo._internal.otel.sdk_setup import build_meter_provider
+from opentelemetry.instrumentation.flujo._internal.otel.views import CARDINALITY_LIMITS as LIMITED
+from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 
 from conftest import StaticExecutor, full_stats
 

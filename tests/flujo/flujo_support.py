@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from opentelemetry.instrumentation.flujo.catalog import EXECUTION_DURATION, PREFIX
+from opentelemetry.instrumentation.flujo._internal.catalog import EXECUTION_DURATION, PREFIX
 
 from conftest import require, value
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from flujo_support import require_flujo
 
-from opentelemetry.instrumentation.flujo.catalog import EXECUTION_DURATION
+from opentelemetry.instrumentation.flujo._internal.catalog import EXECUTION_DURATION
 
 from conftest import ROOT
 

@@ -17,9 +17,13 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import FlujoInstrumentor, instrument_executor
-from opentelemetry.instrumentation.flujo.catalog import BY_NAME, EXECUTION_DURATION, PREFIX
-from opentelemetry.instrumentation.flujo.config import load_config
-from opentelemetry.instrumentation.flujo.runtime import Runtime, reset_runtime
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    BY_NAME,
+    EXECUTION_DURATION,
+    PREFIX,
+)
+from opentelemetry.instrumentation.flujo._internal.config import load_config
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, reset_runtime
 
 from conftest import StaticExecutor, collect, value
 
@@ -230,8 +234,11 @@ def test_propagated_exception_is_a_failure_and_reaches_the_caller(
     from flujo.application.core.executor_core import ExecutorCore
     from flujo.domain.models import Paused
 
-    from opentelemetry.instrumentation.flujo.flujo_measured import OTHER_OUTCOME, classify
-    from opentelemetry.instrumentation.flujo.flujo_patch import flujo_types
+    from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
+        OTHER_OUTCOME,
+        classify,
+    )
+    from opentelemetry.instrumentation.flujo._internal.flujo_hooks.patch import flujo_types
 
     core = ExecutorCore()
     with pytest.raises(TypeError, match=r"Unsupported ExecutorCore\.execute"):
@@ -385,7 +392,8 @@ def test_an_executors_source_is_chosen_once(pipelines: ModuleType, reader: InMem
     # to drift apart, every execution would take attach()'s locked slow path.
     from flujo.application.core.executor_core import ExecutorCore
 
-    from opentelemetry.instrumentation.flujo import flujo_measured, flujo_patch
+    from opentelemetry.instrumentation.flujo._internal.flujo_hooks import flujo_patch
+    from opentelemetry.instrumentation.flujo._internal.flujo_hooks import measured as flujo_measured
 
     attached: list[object] = []
     attach = flujo_measured.attach

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flujo_support import require_flujo
 
-from opentelemetry.instrumentation.flujo.catalog import EXECUTION_DURATION, PREFIX
+from opentelemetry.instrumentation.flujo._internal.catalog import EXECUTION_DURATION, PREFIX
 
 from receivers import GrpcReceiver, Point, latest
 

@@ -18,25 +18,28 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
     BaseInstrumentor,
 )
 
-from opentelemetry.instrumentation.flujo.alerts import (
+from opentelemetry.instrumentation.flujo._internal.alerts import (
     AlertEvent,
     add_alert_handler,
     remove_alert_handler,
 )
-from opentelemetry.instrumentation.flujo.flujo_patch import patch_flujo, unpatch_flujo
-from opentelemetry.instrumentation.flujo.package import _instruments
-from opentelemetry.instrumentation.flujo.runtime import (
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.patch import (
+    patch_flujo,
+    unpatch_flujo,
+)
+from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
+from opentelemetry.instrumentation.flujo._internal.runtime import (
     get_runtime,
     instrument_executor,
     uninstrument_executor,
 )
-from opentelemetry.instrumentation.flujo.thresholds import (
+from opentelemetry.instrumentation.flujo._internal.thresholds import (
     clear_thresholds,
     set_hysteresis,
     set_thresholds,
 )
+from opentelemetry.instrumentation.flujo.package import _instruments
 from opentelemetry.instrumentation.flujo.version import __version__
-from opentelemetry.instrumentation.flujo.views import flujo_views
 
 _logger = logging.getLogger(__name__)
 

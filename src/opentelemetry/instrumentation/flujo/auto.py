@@ -14,8 +14,10 @@ _logger = logging.getLogger(__name__)
 def activate() -> None:
     try:
         from opentelemetry.instrumentation.flujo import FlujoInstrumentor
-        from opentelemetry.instrumentation.flujo.runtime import get_runtime
-        from opentelemetry.instrumentation.flujo.sdk_setup import ensure_meter_provider
+        from opentelemetry.instrumentation.flujo._internal.otel.sdk_setup import (
+            ensure_meter_provider,
+        )
+        from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
         if not get_runtime().config.enabled:
             return

@@ -1,6 +1,7 @@
 """Environment variables read by the flujo instrumentation.
 
-Every variable is read once, by :func:`opentelemetry.instrumentation.flujo.config.load_config`.
+Every variable is read once, by
+:func:`opentelemetry.instrumentation.flujo._internal.config.load_config`.
 A value that cannot be used gets one warning naming the variable and the value used
 instead; it never raises.
 """

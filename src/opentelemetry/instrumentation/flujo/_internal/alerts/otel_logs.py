@@ -1,0 +1,65 @@
+"""Alert events as OpenTelemetry log records (events), when a LoggerProvider is set."""
+
+from __future__ import annotations
+
+from opentelemetry._logs import (
+    LoggerProvider,
+    NoOpLoggerProvider,
+    SeverityNumber,
+    get_logger_provider,
+)
+
+from opentelemetry.instrumentation.flujo._internal.alerts.event import AlertEvent
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    EXECUTOR_NAME,
+    SCOPE,
+    THRESHOLD_METRIC,
+    THRESHOLD_STATE,
+)
+from opentelemetry.instrumentation.flujo.version import __version__
+
+try:  # the API's stand-in until a provider is set (1.30 .. 1.45 keep it here)
+    from opentelemetry._logs._internal import ProxyLoggerProvider
+except ImportError:  # pragma: no cover
+    ProxyLoggerProvider = NoOpLoggerProvider  # type: ignore[misc,assignment]
+
+EVENT_NAME = "flujo.threshold.transition"
+_SEVERITY = {"ok": SeverityNumber.INFO, "warning": SeverityNumber.WARN,
+             "critical": SeverityNumber.ERROR}
+
+
+def attributes(event: AlertEvent) -> dict[str, str | float]:
+    out: dict[str, str | float] = {
+        EXECUTOR_NAME: event.executor,
+        THRESHOLD_METRIC: event.metric,
+        THRESHOLD_STATE: event.new_state,
+        "flujo.threshold.previous_state": event.old_state,
+        "flujo.threshold.value": event.value,
+        "flujo.threshold.unit": event.unit,
+    }
+    if event.limit is not None:
+        out["flujo.threshold.limit"] = event.limit
+    return out
+
+
+class LogsApiHandler:
+    """Emits each event through ``logger_provider``, or the global one once it is set."""
+
+    name = "otel_logs"
+
+    def __init__(self, logger_provider: LoggerProvider | None = None) -> None:
+        self._provider = logger_provider
+
+    def __call__(self, event: AlertEvent) -> None:
+        provider = self._provider or get_logger_provider()
+        if isinstance(provider, (NoOpLoggerProvider, ProxyLoggerProvider)):
+            return  # no LoggerProvider configured: nothing would be recorded
+        logger = provider.get_logger(SCOPE, __version__)
+        logger.emit(
+            timestamp=event.time_unix_nano,
+            severity_number=_SEVERITY[event.new_state],
+            severity_text=event.new_state.upper(),
+            body=event.message,
+            attributes=attributes(event),
+            event_name=EVENT_NAME,
+        )

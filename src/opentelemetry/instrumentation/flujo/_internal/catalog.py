@@ -1,0 +1,316 @@
+"""The one catalog: every executor stat, the metric it becomes, and its thresholds.
+
+Instruments, normalisation, the threshold engine, the docs, the Prometheus rules and
+the dashboards all read this table; nothing else spells a metric name or a unit.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+# The instrumentation scope: the meter every instrument of this package comes from.
+SCOPE = "opentelemetry.instrumentation.flujo"
+PREFIX = "flujo.executor."
+EXECUTOR_NAME = "flujo.executor.name"
+OUTCOME = "flujo.execution.outcome"
+OUTCOMES = ("success", "failure", "other")
+STEP_NAME = "flujo.step.name"
+CIRCUIT_STATE = "flujo.circuit_breaker.state"
+CIRCUIT_STATES = ("closed", "open", "half_open")
+MIB = 1024 * 1024
+
+
+class Kind(enum.Enum):
+    GAUGE = "Gauge"
+    UP_DOWN_COUNTER = "UpDownCounter"
+    COUNTER = "Counter"
+
+
+class Conversion(enum.Enum):
+    """How a raw stat becomes an exported number."""
+
+    RATE = "percent or ratio (OTEL_PYTHON_FLUJO_RATE_UNIT) -> ratio"
+    RATIO = "ratio 0..1"
+    MIB = "MiB -> By"
+    MIB_PER_S = "MiB/s -> By/s"
+    MS = "ms -> s"
+    COUNT = "non-negative number"
+    STATE = "CLOSED | OPEN | HALF_OPEN"
+
+    @property
+    def is_ratio(self) -> bool:
+        return self in (Conversion.RATE, Conversion.RATIO)
+
+
+class Combine(enum.Enum):
+    """How instances that share an executor name become one series."""
+
+    SUM = "sum"
+    MIN = "min"
+    MAX = "max"
+    MEAN = "mean weighted by executions"
+    WORST = "worst state"
+
+
+class Direction(enum.Enum):
+    ABOVE = "above"
+    BELOW = "below"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Default limits, in the metric's exported unit. Comparisons are strict.
+
+    ``relative_to`` names another metric: the limits are then fractions of that
+    metric's value, evaluated only when it is present.
+    """
+
+    direction: Direction
+    warning: float | None = None
+    critical: float | None = None
+    relative_to: str | None = None
+    state: str | None = None
+
+
+@dataclass(frozen=True)
+class Stat:
+    """One value an executor reports: ``stats[category][key]``."""
+
+    category: str
+    key: str
+    conversion: Conversion
+    combine: Combine
+
+    @property
+    def id(self) -> str:
+        return f"{self.category}.{self.key}"
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    kind: Kind
+    unit: str
+    description: str
+    stats: tuple[Stat, ...]
+    thresholds: Thresholds | None = None
+    derived: bool = False
+    attributes: tuple[str, ...] = field(default=())
+
+    @property
+    def category(self) -> str:
+        return self.stats[0].category
+
+    @property
+    def short_name(self) -> str:
+        return self.name.removeprefix(PREFIX)
+
+    @property
+    def source(self) -> str:
+        if self.derived:
+            return "(derived) " + " / ".join(s.key for s in self.stats)
+        return " / ".join(s.key for s in self.stats)
+
+
+def _metric(
+    category: str,
+    key: str,
+    short: str,
+    kind: Kind,
+    unit: str,
+    conversion: Conversion,
+    combine: Combine,
+    description: str,
+    thresholds: Thresholds | None = None,
+) -> Metric:
+    return Metric(
+        name=PREFIX + short,
+        kind=kind,
+        unit=unit,
+        description=description,
+        stats=(Stat(category, key, conversion, combine),),
+        thresholds=thresholds,
+    )
+
+
+G, UDC, C = Kind.GAUGE, Kind.UP_DOWN_COUNTER, Kind.COUNTER
+RATE, RATIO, COUNT, MS = Conversion.RATE, Conversion.RATIO, Conversion.COUNT, Conversion.MS
+SUM, MEAN, MAX, MIN = Combine.SUM, Combine.MEAN, Combine.MAX, Combine.MIN
+ABOVE, BELOW = Direction.ABOVE, Direction.BELOW
+
+_EXECUTIONS = tuple(
+    Stat("execution", key, COUNT, SUM)
+    for key in ("total_executions", "successful_executions", "failed_executions")
+)
+WEIGHT_STAT, SUCCESS_STAT, FAILED_STAT = (stat.id for stat in _EXECUTIONS)
+FAILURE_RATIO = PREFIX + "execution.failure_ratio"
+
+METRICS: tuple[Metric, ...] = (
+    # memory
+    _metric("memory", "object_pool_utilization", "object_pool.utilization", G, "1", RATE, MEAN,
+            "Fraction of the object pool's capacity in use.", Thresholds(ABOVE, warning=0.8)),
+    _metric("memory", "objects_in_pool", "object_pool.objects", UDC, "{object}", COUNT, SUM,
+            "Objects currently held in the object pool."),
+    _metric("memory", "pool_hit_rate", "object_pool.hit_ratio", G, "1", RATE, MEAN,
+            "Fraction of object requests served from the pool.", Thresholds(BELOW, warning=0.5)),
+    _metric("memory", "pool_miss_rate", "object_pool.miss_ratio", G, "1", RATE, MEAN,
+            "Fraction of object requests that needed an allocation.",
+            Thresholds(ABOVE, warning=0.5)),
+    _metric("memory", "usage_mb", "memory.usage", UDC, "By", Conversion.MIB, SUM,
+            "Memory in use.", Thresholds(ABOVE, warning=500 * MIB, critical=800 * MIB)),
+    _metric("memory", "pressure_level", "memory.pressure", G, "1", RATIO, MAX,
+            "Memory pressure, 0 (none) to 1 (at the limit).", Thresholds(ABOVE, warning=0.8)),
+    _metric("memory", "allocation_rate_mb_s", "memory.allocation_rate", G, "By/s",
+            Conversion.MIB_PER_S, SUM, "Memory allocated per second.",
+            Thresholds(ABOVE, warning=10 * MIB)),
+    _metric("memory", "cleanup_events", "memory.cleanup_events", C, "{event}", COUNT, SUM,
+            "Memory clean-up events."),
+    # execution
+    _metric("execution", "avg_time_ms", "execution.avg_duration", G, "s", MS, MEAN,
+            "Mean execution time.", Thresholds(ABOVE, warning=1.0, critical=5.0)),
+    _metric("execution", "min_time_ms", "execution.min_duration", G, "s", MS, MIN,
+            "Shortest execution time."),
+    _metric("execution", "max_time_ms", "execution.max_duration", G, "s", MS, MAX,
+            "Longest execution time.", Thresholds(ABOVE, warning=5.0)),
+    Metric(PREFIX + "executions", C, "{execution}",
+           "Executions by outcome (success, failure, and other for the rest of the total).",
+           _EXECUTIONS, attributes=(OUTCOME,)),
+    Metric(FAILURE_RATIO, G, "1",
+           "Failed executions / total executions.", _EXECUTIONS[::2],
+           Thresholds(ABOVE, warning=0.1), derived=True),
+    # cache
+    _metric("cache", "hit_rate", "cache.hit_ratio", G, "1", RATE, MEAN,
+            "Fraction of cache look-ups that hit.", Thresholds(BELOW, warning=0.3, critical=0.1)),
+    _metric("cache", "size", "cache.size", UDC, "{entry}", COUNT, SUM,
+            "Entries in the cache.",
+            Thresholds(ABOVE, warning=0.8, relative_to=PREFIX + "cache.max")),
+    _metric("cache", "capacity", "cache.max", UDC, "{entry}", COUNT, SUM,
+            "Cache capacity (extension key `capacity`)."),
+    _metric("cache", "utilization", "cache.utilization", G, "1", RATE, MEAN,
+            "Fraction of the cache's capacity in use.", Thresholds(ABOVE, warning=0.9)),
+    _metric("cache", "evictions", "cache.evictions", C, "{eviction}", COUNT, SUM,
+            "Cache evictions."),
+    _metric("cache", "misses", "cache.misses", C, "{miss}", COUNT, SUM, "Cache misses."),
+    # concurrency
+    _metric("concurrency", "current_level", "concurrency.level", UDC, "{execution}", COUNT, SUM,
+            "Executions running now.",
+            Thresholds(ABOVE, warning=0.8, relative_to=PREFIX + "concurrency.max")),
+    _metric("concurrency", "max_level", "concurrency.max", UDC, "{execution}", COUNT, SUM,
+            "Most executions allowed to run at once."),
+    _metric("concurrency", "avg_wait_time_ms", "concurrency.avg_wait_time", G, "s", MS, MEAN,
+            "Mean wait for an execution slot.", Thresholds(ABOVE, warning=0.1)),
+    _metric("concurrency", "contention_rate", "concurrency.contention_ratio", G, "1", RATE, MEAN,
+            "Fraction of executions that had to wait.", Thresholds(ABOVE, warning=0.2)),
+    _metric("concurrency", "queue_size", "queue.size", UDC, "{execution}", COUNT, SUM,
+            "Executions waiting in the work queue.", Thresholds(ABOVE, warning=50)),
+    # error_handling
+    _metric("error_handling", "error_rate", "error.ratio", G, "1", RATE, MEAN,
+            "Fraction of executions that raised an error.",
+            Thresholds(ABOVE, warning=0.1, critical=0.3)),
+    _metric("error_handling", "recovery_success_rate", "error.recovery_ratio", G, "1", RATE, MEAN,
+            "Fraction of errors recovered from (retry, fallback).",
+            Thresholds(BELOW, warning=0.5)),
+    _metric("error_handling", "cached_patterns", "error.cached_patterns", UDC, "{pattern}", COUNT,
+            SUM, "Error patterns in the error cache."),
+    Metric(PREFIX + "circuit_breaker.status", UDC, "1",
+           "Circuit breaker state: 1 for the current state, 0 for the others.",
+           (Stat("error_handling", "circuit_breaker_state", Conversion.STATE, Combine.WORST),),
+           Thresholds(ABOVE, state="open"), attributes=(CIRCUIT_STATE,)),
+    _metric("error_handling", "failure_count", "error.consecutive_failures", UDC, "{failure}",
+            COUNT, MAX, "Consecutive failures.", Thresholds(ABOVE, warning=5)),
+    # telemetry
+    _metric("telemetry", "batch_size", "telemetry.batch_size", G, "{metric}", COUNT, MEAN,
+            "Telemetry batch size."),
+    _metric("telemetry", "flush_rate", "telemetry.flush_rate", G, "{flush}/s", COUNT, SUM,
+            "Telemetry flushes per second."),
+    _metric("telemetry", "overhead_ms", "telemetry.overhead", G, "s", MS, MEAN,
+            "Time spent on the executor's own telemetry per execution.",
+            Thresholds(ABOVE, warning=0.01)),
+    _metric("telemetry", "metrics_collected", "telemetry.metrics_collected", C, "{metric}", COUNT,
+            SUM, "Metrics collected by the executor's own telemetry."),
+)
+
+CATEGORIES = ("memory", "execution", "cache", "concurrency", "error_handling", "telemetry")
+
+BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+
+
+def metric_named(name: str) -> Metric | None:
+    """The catalog metric called ``name``, with or without the ``flujo.executor.`` prefix."""
+    name = name.strip()
+    return BY_NAME.get(name) or BY_NAME.get(PREFIX + name)
+
+# Every stat read from an executor, once, in catalog order (the executions stats
+# serve two metrics).
+STATS: tuple[Stat, ...] = tuple(dict.fromkeys(s for m in METRICS for s in m.stats))
+
+# Stats whose group value is a cumulative counter (kept monotonic across resets
+# and across executors that are garbage-collected).
+COUNTER_STATS: frozenset[str] = frozenset(
+    s.id for m in METRICS if m.kind is Kind.COUNTER for s in m.stats
+)
+
+# Synchronous instruments: recorded per execution by the flujo ExecutorCore wrapper
+# (flujo_measured.py), not read from get_optimization_stats(); kept apart from
+# METRICS so nothing that walks the stats catalog mistakes them for stats.
+
+
+@dataclass(frozen=True)
+class HistogramMetric:
+    name: str
+    unit: str
+    description: str
+    attributes: tuple[str, ...]
+    # Explicit bucket boundaries, in ``unit``; they include every threshold of the
+    # metrics in ``thresholds_from`` so a histogram quantile can be read against them.
+    boundaries: tuple[float, ...]
+    thresholds_from: tuple[str, ...] = ()
+
+
+EXECUTION_DURATION = HistogramMetric(
+    PREFIX + "execution.duration", "s",
+    "Duration of each ExecutorCore.execute call (nested steps included).",
+    (EXECUTOR_NAME, OUTCOME, STEP_NAME),
+    (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+     30.0, 60.0),
+    thresholds_from=(PREFIX + "execution.avg_duration", PREFIX + "execution.max_duration"),
+)
+HISTOGRAMS: tuple[HistogramMetric, ...] = (EXECUTION_DURATION,)
+
+THRESHOLD_PREFIX = PREFIX + "threshold."
+THRESHOLD_STATUS = THRESHOLD_PREFIX + "status"
+THRESHOLD_STATUS_KIND, THRESHOLD_STATUS_UNIT = Kind.UP_DOWN_COUNTER, "1"
+THRESHOLD_LEVEL = "flujo.threshold.level"
+THRESHOLD_METRIC = "flujo.threshold.metric"
+THRESHOLD_STATE = "flujo.threshold.state"
+THRESHOLD_STATES = ("ok", "warning", "critical")  # mildest first
+THRESHOLD_SEVERITY = {state: rank for rank, state in enumerate(THRESHOLD_STATES)}
+
+
+@dataclass(frozen=True)
+class SelfMetric:
+    name: str
+    kind: str
+    unit: str
+    description: str
+
+
+SELF_METRICS: tuple[SelfMetric, ...] = (
+    SelfMetric("flujo.otel.executors", "UpDownCounter", "{executor}",
+               "Executors being observed."),
+    SelfMetric("flujo.otel.collection.duration", "Histogram", "s",
+               "Time to read and normalise all executors' stats in one collection."),
+    SelfMetric("flujo.otel.stats.dropped", "Counter", "{value}",
+               "Values dropped by normalisation, by reason."),
+    SelfMetric("flujo.otel.collection.errors", "Counter", "{error}",
+               "Stats reads that raised or timed out, by reason."),
+    SelfMetric("flujo.otel.alerts.dropped", "Counter", "{alert}",
+               "Alert events a handler did not deliver (queue full or handler error), "
+               "by handler and reason."),
+)
+SELF_BY_NAME = {m.name: m for m in SELF_METRICS}
+# flujo.otel.collection.duration, in seconds: the SDK's default buckets are sized
+# for milliseconds (0 .. 10,000) and would put every collection in the first two.
+COLLECTION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                      0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

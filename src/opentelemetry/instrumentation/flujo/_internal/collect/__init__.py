@@ -1,0 +1,1 @@
+"""Collection: registry -> fetch -> normalise -> snapshot."""

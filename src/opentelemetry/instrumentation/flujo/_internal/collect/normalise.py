@@ -1,0 +1,147 @@
+"""Raw executor stats -> clean numbers in OpenTelemetry units.
+
+A value that is not a usable number is *absent* for that collection (no data point,
+never a 0) and counted by reason; the monitoring guide's ``'N/A'`` strings, ``None``,
+NaN, booleans and negative counts all end here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from numbers import Real
+from typing import Any
+
+from opentelemetry.instrumentation.flujo._internal.catalog import MIB, STATS, Conversion
+
+Values = dict[str, "float | str"]
+
+
+class Dropped(Exception):
+    """A value that normalisation refuses, with the reason it is counted under."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Larger ints overflow float(); they take the slow path and are refused there.
+_MAX_EXACT = 2**1023
+
+
+def _number(value: Any) -> float:
+    # Fast path for the two types executors report (an exact type check, because
+    # isinstance against the Real ABC costs more than the rest of normalisation).
+    kind = type(value)
+    if kind is float:
+        if 0.0 <= value < math.inf:  # NaN and infinities fail here
+            return value  # type: ignore[no-any-return]
+    elif kind is int and 0 <= value < _MAX_EXACT:
+        return float(value)
+    if isinstance(value, bool):
+        raise Dropped("bool")
+    if not isinstance(value, (Real, Decimal)):
+        raise Dropped("null" if value is None else "not_a_number")
+    try:
+        number = float(value)
+    except (OverflowError, ValueError, TypeError):
+        raise Dropped("non_finite") from None
+    except Exception:  # a Real subclass's __float__ may raise anything
+        raise Dropped("not_a_number") from None
+    if not math.isfinite(number):
+        raise Dropped("non_finite")
+    if number < 0:
+        raise Dropped("negative")
+    return number
+
+
+def _ratio(scale: float) -> Callable[[Any], float]:
+    def convert(value: Any) -> float:
+        kind = type(value)
+        if (kind is float or kind is int) and 0 <= value <= scale:  # fast path, as _number
+            return value / scale  # type: ignore[no-any-return]
+        ratio = _number(value) / scale
+        if ratio > 1.0:
+            raise Dropped("out_of_range")
+        return ratio
+
+    return convert
+
+
+def _scaled(factor: float) -> Callable[[Any], float]:
+    def convert(value: Any) -> float:
+        kind = type(value)
+        if (kind is float and 0.0 <= value < math.inf) or (kind is int and 0 <= value < _MAX_EXACT):
+            scaled = value * factor  # fast path, as in _number
+        else:
+            scaled = _number(value) * factor
+        if not math.isfinite(scaled):  # e.g. 1e303 MiB is past float range in bytes
+            raise Dropped("non_finite")
+        return scaled  # type: ignore[no-any-return]
+
+    return convert
+
+
+_STATES = {"CLOSED": "closed", "OPEN": "open", "HALF_OPEN": "half_open"}
+
+
+def _state(value: Any) -> str:
+    if not isinstance(value, str):
+        raise Dropped("null" if value is None else "unknown_state")
+    state = _STATES.get(value.strip().upper().replace("-", "_"))
+    if state is None:
+        raise Dropped("unknown_state")
+    return state
+
+
+def converters(rate_unit: str) -> dict[Conversion, Callable[[Any], Any]]:
+    return {
+        Conversion.RATE: _ratio(100.0 if rate_unit == "percent" else 1.0),
+        Conversion.RATIO: _ratio(1.0),
+        Conversion.MIB: _scaled(float(MIB)),
+        Conversion.MIB_PER_S: _scaled(float(MIB)),
+        Conversion.MS: _scaled(0.001),
+        Conversion.COUNT: _number,
+        Conversion.STATE: _state,
+    }
+
+
+class Normaliser:
+    """Compiled once per configuration; ``normalise`` runs once per executor per collection."""
+
+    def __init__(self, rate_unit: str = "percent") -> None:
+        convert = converters(rate_unit)
+        by_category: dict[str, list[tuple[str, str, Callable[[Any], Any]]]] = {}
+        for stat in STATS:
+            by_category.setdefault(stat.category, []).append(
+                (stat.key, stat.id, convert[stat.conversion])
+            )
+        self._plan = tuple((cat, tuple(keys)) for cat, keys in by_category.items())
+
+    def normalise(self, raw: Any, dropped: Counter[str]) -> Values:
+        """Clean values keyed by stat id; every refused value is added to ``dropped``."""
+        values: Values = {}
+        # ``type(...) is dict`` first: the Mapping ABC check costs ~0.3 us a time.
+        if type(raw) is not dict and not isinstance(raw, Mapping):
+            dropped["not_a_mapping"] += 1
+            return values
+        for category, keys in self._plan:
+            section = raw.get(category)
+            if section is None:
+                continue
+            if type(section) is not dict and not isinstance(section, Mapping):
+                dropped["not_a_mapping"] += 1
+                continue
+            for key, stat_id, convert in keys:
+                value = section.get(key)
+                if value is None:
+                    if key in section:
+                        dropped["null"] += 1
+                    continue
+                try:
+                    values[stat_id] = convert(value)
+                except Dropped as refused:
+                    dropped[refused.reason] += 1
+        return values

@@ -1,0 +1,243 @@
+"""Executors under observation: weak references, names, retirement and the name cap.
+
+Like Micrometer's binders, the registry never keeps an executor alive. When one is
+collected (or uninstrumented), its last counter values move into its name's
+retired totals, so the name's counters never go backwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import weakref
+from array import array
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    CIRCUIT_STATE,
+    CIRCUIT_STATES,
+    COUNTER_STATS,
+    EXECUTOR_NAME,
+    OUTCOME,
+    OUTCOMES,
+)
+
+_logger = logging.getLogger(__name__)
+
+OTHER = "_other"
+MAX_NAME_LENGTH = 128
+# Dead executors wait for the next collection to be retired (see Registry.purge);
+# past this many, add() retires them itself so an app without a reader does not leak.
+MAX_UNPURGED = 1000
+
+
+def executor_name(executor: object, name: str | None) -> str:
+    chosen = name if isinstance(name, str) and name.strip() else type(executor).__name__
+    return chosen.strip()[:MAX_NAME_LENGTH]
+
+
+# Per-executor counter state lives in one flat array of doubles, two slots per
+# counter stat (last raw value, offset added for earlier resets): ~200 bytes an
+# executor, where a dict of [raw, offset] lists cost ~850 (see docs/performance.md).
+_COUNTER_SLOT = {stat_id: 2 * i for i, stat_id in enumerate(sorted(COUNTER_STATS))}
+_UNSEEN = array("d", [math.nan, 0.0] * len(_COUNTER_SLOT))  # NaN raw: never read
+
+
+class Entry:
+    """One observed executor and the per-executor state that outlives a collection."""
+
+    __slots__ = ("_counters", "_ref", "fast_reads", "group", "in_flight", "retired")
+
+    def __init__(self, ref: Callable[[], Any], group: Group) -> None:
+        self._ref = ref
+        self.group = group
+        self._counters: array[float] | None = None  # allocated at the first counter read
+        # consecutive reads that finished well inside the budget (see reads.py)
+        self.fast_reads = 0
+        self.in_flight = False
+        # True once its counters moved into the group's retired totals: a collection
+        # that read it before then must not count it a second time.
+        self.retired = False
+
+    def executor(self) -> Any:
+        return self._ref()
+
+    def counter(self, stat_id: str, raw: float | None) -> float | None:
+        """The monotonic value of a counter: resets add the pre-reset value as an offset.
+
+        An absent raw value carries the last one, so a failed read does not make the
+        name's sum dip and come back.
+        """
+        slot = _COUNTER_SLOT[stat_id]
+        state = self._counters
+        if state is None:
+            if raw is None:
+                return None
+            state = self._counters = array("d", _UNSEEN)
+        last = state[slot]
+        if raw is None:
+            return None if math.isnan(last) else last + state[slot + 1]
+        if math.isnan(last):
+            state[slot] = raw
+            return raw
+        if raw < last:
+            state[slot + 1] += last
+        state[slot] = raw
+        return raw + state[slot + 1]
+
+    def retire(self) -> None:
+        self.retired = True
+        state = self._counters
+        if state is None:
+            return
+        retired = self.group.retired
+        for stat_id, slot in _COUNTER_SLOT.items():
+            if not math.isnan(state[slot]):
+                retired[stat_id] = retired.get(stat_id, 0.0) + state[slot] + state[slot + 1]
+
+
+class Group:
+    """Every executor that reports under one ``flujo.executor.name``."""
+
+    __slots__ = ("attributes", "entries", "name", "point_attributes", "retired")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        # Built once for the name's lifetime and shared by every snapshot's points:
+        # the name alone, and with each outcome or circuit state, by (key, value).
+        self.attributes = {EXECUTOR_NAME: name}
+        self.point_attributes = {
+            (key, value): {EXECUTOR_NAME: name, key: value}
+            for key, values in ((OUTCOME, OUTCOMES), (CIRCUIT_STATE, CIRCUIT_STATES))
+            for value in values
+        }
+        self.entries: dict[int, Entry] = {}
+        self.retired: dict[str, float] = {}
+
+    @property
+    def empty(self) -> bool:
+        return not self.entries and not self.retired
+
+
+class Registry:
+    def __init__(self, max_names: int = 100) -> None:
+        self.max_names = max_names
+        # Re-entrant so a collection can hold it across groups() and combining.
+        self.lock = threading.RLock()
+        self._entries: dict[int, Entry] = {}
+        self._groups: dict[str, Group] = {}
+        # Keys of executors that died; appended by weakref callbacks, lock-free.
+        self._dead: deque[int] = deque()
+        self._cap_warned = False
+        # Runs inside whatever code freed an executor, often the cyclic GC triggered
+        # by an allocation in a thread that holds self.lock: taking any lock there can
+        # deadlock the host, so it only notes the key. Bound once, shared by every ref.
+        self._forget = self._note_dead
+        # Most entries at once since _entries was last rebuilt: a dict never gives back
+        # the table it grew to, so after a burst of executors died it is copied (purge).
+        self._peak = 0
+
+    def add(self, executor: object, name: str | None = None) -> Entry:
+        key = id(executor)
+        with self.lock:
+            if len(self._dead) > MAX_UNPURGED:
+                self.purge()
+            existing = self._entries.get(key)
+            if existing is not None:
+                if existing.executor() is executor:
+                    return existing
+                # A dead executor's id() reused before the next purge: retire it now.
+                self._drop(key, existing)
+            group = self._group_for(executor_name(executor, name))
+            entry = Entry(self._reference(executor, key), group)
+            self._entries[key] = entry
+            group.entries[key] = entry
+            self._peak = max(self._peak, len(self._entries))
+            return entry
+
+    def remove(self, executor: object) -> bool:
+        with self.lock:
+            entry = self._entries.get(id(executor))
+            if entry is None or entry.executor() is not executor:
+                return False
+            self._drop(id(executor), entry)
+            return True
+
+    def entries(self) -> list[Entry]:
+        """Every registered entry, including executors that died since the last purge."""
+        with self.lock:
+            return list(self._entries.values())
+
+    def groups(self) -> list[Group]:
+        with self.lock:
+            return [g for g in self._groups.values() if not g.empty]
+
+    def purge(self) -> None:
+        """Retire the executors that died: their last counter values join the retired totals.
+
+        Called by the collection after it combined its totals (under ``lock``), so an
+        executor that dies mid-collection is counted once: as a live entry carrying its
+        last values in that collection, as retired totals in the next ones.
+        """
+        with self.lock:
+            while self._dead:
+                key = self._dead.popleft()
+                entry = self._entries.get(key)
+                if entry is not None and entry.executor() is None:
+                    self._drop(key, entry)
+            if len(self._entries) * 4 < self._peak:
+                self._entries = dict(self._entries)
+                for group in self._groups.values():
+                    group.entries = dict(group.entries)
+                self._peak = len(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        with self.lock:
+            self._entries.clear()
+            self._groups.clear()
+            self._dead.clear()
+            self._peak = 0
+
+    def _reference(self, executor: object, key: int) -> Callable[[], Any]:
+        try:
+            # A KeyedRef carries the key to the one shared callback: no closure and
+            # cell per executor (~200 bytes each, see docs/performance.md).
+            return weakref.KeyedRef(executor, self._forget, key)
+        except TypeError:
+            # No __weakref__ slot: hold it strongly; uninstrument_executor releases it.
+            _logger.debug("%s cannot be weakly referenced; holding it strongly", type(executor))
+            return lambda: executor
+
+    def _note_dead(self, ref: weakref.KeyedRef[Any, Any]) -> None:
+        self._dead.append(ref.key)
+
+    def _drop(self, key: int, entry: Entry) -> None:
+        del self._entries[key]
+        group = entry.group
+        group.entries.pop(key, None)
+        entry.retire()
+        if group.empty:
+            del self._groups[group.name]
+
+    def _group_for(self, name: str) -> Group:
+        group = self._groups.get(name)
+        if group is not None:
+            return group
+        if len(self._groups) >= self.max_names and name != OTHER:
+            if not self._cap_warned:
+                self._cap_warned = True
+                _logger.warning(
+                    "more than %d executor names; %r and later names report as %r "
+                    "(OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES)", self.max_names, name, OTHER)
+            return self._group_for(OTHER) if OTHER in self._groups else self._new(OTHER)
+        return self._new(name)
+
+    def _new(self, name: str) -> Group:
+        group = self._groups[name] = Group(name)
+        return group

@@ -1,0 +1,175 @@
+"""One read per executor per collection, normalised and combined by name.
+
+Like prometheus_client's gc collector, one snapshot feeds every metric family: the
+first instrument callback of a collection takes it, the others read it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    CIRCUIT_STATES,
+    COUNTER_STATS,
+    FAILED_STAT,
+    FAILURE_RATIO,
+    STATS,
+    WEIGHT_STAT,
+    Combine,
+)
+from opentelemetry.instrumentation.flujo._internal.collect.fetch import FetchError, StatsFetcher
+from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser, Values
+from opentelemetry.instrumentation.flujo._internal.collect.registry import Entry, Group, Registry
+
+_GAUGE_STATS = tuple((s.id, s.combine) for s in STATS if s.id not in COUNTER_STATS)
+_COUNTERS = tuple(s.id for s in STATS if s.id in COUNTER_STATS)
+_STATE_RANK = {state: rank for rank, state in enumerate(CIRCUIT_STATES[::-1])}  # open worst
+
+
+@dataclass(frozen=True)
+class GroupSnapshot:
+    name: str
+    values: Values
+    # The name's (built once, see registry.Group), shared by its observations.
+    attributes: dict[str, str]
+    # ... and with one outcome or circuit state, by (attribute key, value).
+    point_attributes: dict[tuple[str, str], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    groups: tuple[GroupSnapshot, ...] = ()
+    executors: int = 0
+    taken_ns: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    duration_s: float = 0.0
+    # Every name registered when the snapshot was taken, with values this time or not:
+    # per-name state kept elsewhere (the threshold engine's) is freed for the others.
+    names: frozenset[str] = frozenset()
+
+
+def _mean(present: list[tuple[float, float | None]]) -> float:
+    weights = [w for _, w in present]
+    if all(w is not None for w in weights):
+        total = sum(w for w in weights if w is not None)
+        if total > 0:
+            # v * (w / total), not sum(v * w) / total: huge weights must not overflow.
+            return sum(v * (w / total) for v, w in present if w is not None)
+    return sum(v for v, _ in present) / len(present)
+
+
+def _combine_one(combine: Combine, present: list[tuple[float | str, float | None]]) -> float | str:
+    if combine is Combine.SUM:
+        return sum(float(v) for v, _ in present)
+    if combine is Combine.MIN:
+        return min(float(v) for v, _ in present)
+    if combine is Combine.MAX:
+        return max(float(v) for v, _ in present)
+    if combine is Combine.WORST:
+        return min((str(v) for v, _ in present), key=_STATE_RANK.__getitem__)
+    return _mean([(float(v), w) for v, w in present])
+
+
+def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
+    """The name's values: counters monotonic (with retired totals), the rest by catalog rule."""
+    # One executor per name is the common case: its values are the name's, apart
+    # from the counters (made monotonic below); no per-stat combining. The dict is
+    # this snapshot's own (normalise built it), so it is updated in place: one
+    # dict less per executor per collection for the SDK's work to share caches with.
+    out: Values = reads[0][1] if len(reads) == 1 else {}
+    for stat_id in _COUNTERS:
+        total = group.retired.get(stat_id)
+        for entry, values in reads:
+            if entry.retired:  # uninstrumented mid-collection: already in group.retired
+                continue
+            value = entry.counter(stat_id, cast("float | None", values.get(stat_id)))
+            if value is not None:
+                total = value if total is None else total + value
+        if total is not None and math.isfinite(total):
+            out[stat_id] = total
+        else:  # never the single read's raw (non-monotonic) value
+            out.pop(stat_id, None)
+    if len(reads) != 1:
+        weighted = [(values, cast("float | None", values.get(WEIGHT_STAT)))
+                    for _, values in reads]
+        for stat_id, how in _GAUGE_STATS:
+            present = [(values[stat_id], weight) for values, weight in weighted
+                       if stat_id in values]
+            if present:
+                combined = _combine_one(how, present)
+                # Sums of huge finite values can overflow: absent, like any bad value.
+                if isinstance(combined, str) or math.isfinite(combined):
+                    out[stat_id] = combined
+    executions = out.get(WEIGHT_STAT)
+    failed = out.get(FAILED_STAT)
+    if isinstance(executions, float) and isinstance(failed, float) and executions > 0:
+        out[FAILURE_RATIO] = min(failed / executions, 1.0)
+    return out
+
+
+class SnapshotTaker:
+    """Reads every registered executor once and builds the collection's snapshot."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        normaliser: Normaliser,
+        budget_s: float,
+        reader: StatsFetcher | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.registry = registry
+        self.normaliser = normaliser
+        self.budget_s = budget_s
+        self.reader = reader or StatsFetcher()
+        self._clock = clock
+
+    def take(self) -> Snapshot:
+        started = self._clock()
+        entries = self.registry.entries()
+        raw = self.reader.read(entries, self.budget_s)
+        dropped: Counter[str] = Counter()
+        errors: Counter[str] = Counter()
+        by_group: dict[str, list[tuple[Entry, Values]]] = {}
+        gone = 0
+        for entry in entries:
+            result = raw.get(entry)
+            values: Values = {}
+            if isinstance(result, FetchError):
+                if result.reason == "collected":  # gone: not an error, and not observed
+                    gone += 1
+                else:
+                    errors[result.reason] += 1
+            else:
+                try:
+                    values = self.normaliser.normalise(result, dropped)
+                except Exception:  # a hostile Mapping may raise from get()/in
+                    errors["invalid_stats"] += 1
+                    values = {}
+            by_group.setdefault(entry.group.name, []).append((entry, values))
+        groups = []
+        # No retirement between reading a group's retired totals and its live counters.
+        with self.registry.lock:
+            registered = self.registry.groups()
+            for group in registered:
+                reads = by_group.get(group.name, [])
+                values = combine(group, reads)
+                if values:
+                    groups.append(GroupSnapshot(group.name, values, group.attributes,
+                                                group.point_attributes))
+            self.registry.purge()
+        return Snapshot(
+            groups=tuple(groups),
+            executors=len(entries) - gone,
+            taken_ns=time.time_ns(),
+            dropped=dropped,
+            errors=errors,
+            duration_s=self._clock() - started,
+            names=frozenset(group.name for group in registered),
+        )

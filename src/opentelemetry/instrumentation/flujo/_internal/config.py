@@ -1,0 +1,257 @@
+"""Reads and validates the ``OTEL_PYTHON_FLUJO_*`` environment, once.
+
+A bad value never raises: it gets one warning that names the variable, the value
+given and the value used instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from opentelemetry.instrumentation.flujo import environment_variables as ev
+
+_logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Config:
+    enabled: bool = True
+    excluded_metrics: tuple[str, ...] = ()
+    rate_unit: str = "percent"
+    max_executor_names: int = 100
+    stats_timeout_s: float = 1.0
+    csv_path: str = "flujo_metrics.csv"
+    jsonl_path: str = "flujo_metrics.jsonl"
+    # threshold engine (thresholds/)
+    thresholds: str = ""
+    thresholds_file: str = ""
+    hysteresis_enter: int = 1
+    hysteresis_exit: int = 1
+    # alert delivery (alerts/); secrets stay out of reprs
+    alert_queue_size: int = 100
+    webhook_url: str = field(default="", repr=False)
+    webhook_headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    webhook_timeout_s: float = 5.0
+    webhook_retries: int = 3
+    webhook_min_level: str = "warning"
+    smtp_host: str = ""
+    smtp_port: int = 0
+    smtp_security: str = "starttls"
+    smtp_from: str = ""
+    smtp_to: tuple[str, ...] = ()
+    smtp_username: str = field(default="", repr=False)
+    smtp_password: str = field(default="", repr=False)
+    smtp_timeout_s: float = 10.0
+    smtp_min_level: str = "critical"
+    max_step_names: int = 100
+
+
+MAX_LOGGED_VALUE = 80
+
+
+def warn_invalid(variable: str, value: str, problem: str, used: object) -> None:
+    # repr() escapes control characters (no forged log lines); a huge value is cut.
+    shown = value if len(value) <= MAX_LOGGED_VALUE else value[:MAX_LOGGED_VALUE] + "..."
+    _logger.warning("%s=%r %s; using %r instead", variable, shown, problem, used)
+
+
+def read(
+    environ: Mapping[str, str],
+    variable: str,
+    parse: Callable[[str], T],
+    default: T,
+    problem: str,
+) -> T:
+    """The parsed value of ``variable``, or ``default`` with one warning if it is bad."""
+    raw = environ.get(variable)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return parse(raw.strip())
+    except (ValueError, TypeError, OverflowError):
+        warn_invalid(variable, raw, problem, default)
+        return default
+
+
+def parse_bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(raw)
+
+
+def parse_choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        lowered = raw.lower()
+        if lowered not in choices:
+            raise ValueError(raw)
+        return lowered
+
+    return parse
+
+
+def parse_int(minimum: int, maximum: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        # int() also takes other scripts' digits (fullwidth ones): a typo, not a number.
+        if not raw.isascii():
+            raise ValueError(raw)
+        value = int(raw)
+        if not minimum <= value <= maximum:
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def parse_float(minimum: float, maximum: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        if not raw.isascii():
+            raise ValueError(raw)
+        value = float(raw)
+        # NaN fails both comparisons, so it is rejected here too.
+        if not minimum <= value <= maximum:
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def parse_address(raw: str) -> str:
+    local, at, domain = raw.rpartition("@")
+    if not (at and local and domain) or any(c.isspace() for c in raw):
+        raise ValueError(raw)
+    return raw
+
+
+def parse_addresses(raw: str) -> tuple[str, ...]:
+    addresses = tuple(parse_address(part.strip()) for part in raw.split(",") if part.strip())
+    if not addresses:
+        raise ValueError(raw)
+    return addresses
+
+
+def parse_globs(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def parse_headers(raw: str) -> tuple[tuple[str, str], ...]:
+    """``k=v,k2=v2`` with URL-encoded values, as in ``OTEL_EXPORTER_OTLP_HEADERS``."""
+    out = []
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        key, equals, value = part.partition("=")
+        if not equals or not key.strip():
+            raise ValueError("not key=value")  # never echo a header value: it may be a token
+        out.append((key.strip(), urllib.parse.unquote(value.strip())))
+    if not out:
+        raise ValueError("no headers")
+    return tuple(out)
+
+
+def parse_url(raw: str) -> str:
+    if urllib.parse.urlsplit(raw).scheme not in ("http", "https"):
+        raise ValueError(raw)
+    return raw
+
+
+_MILLISECONDS = parse_float(1.0, 600_000.0)
+
+
+def _seconds(env: Mapping[str, str], variable: str, default_s: float) -> float:
+    """A duration given in milliseconds (the OTEL_* convention), in seconds."""
+    return read(env, variable, _MILLISECONDS, default_s * 1000,
+                "is not a number of milliseconds from 1 to 600000") / 1000
+
+
+def _alert_settings(env: Mapping[str, str], default: Config) -> dict[str, object]:
+    level = parse_choice("warning", "critical")
+    return {
+        "alert_queue_size": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE,
+                                 parse_int(1, 100_000), default.alert_queue_size,
+                                 "is not a whole number from 1 to 100000"),
+        # A webhook URL often is the secret (Slack, Teams): never echoed.
+        "webhook_url": _secret(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL, parse_url, "",
+                               "is not an http:// or https:// URL; using no webhook instead"),
+        "webhook_headers": _secret(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_HEADERS,
+                                   parse_headers, default.webhook_headers,
+                                   "is not a comma-separated list of key=value; "
+                                   "using no headers instead"),
+        "webhook_timeout_s": _seconds(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_TIMEOUT,
+                                      default.webhook_timeout_s),
+        "webhook_retries": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_RETRIES, parse_int(0, 10),
+                                default.webhook_retries, "is not a whole number from 0 to 10"),
+        "webhook_min_level": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_MIN_LEVEL, level,
+                                  default.webhook_min_level, "is not warning or critical"),
+        "smtp_host": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_HOST, "").strip(),
+        "smtp_port": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_PORT, parse_int(1, 65535), 0,
+                          "is not a port number"),
+        "smtp_security": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_SECURITY,
+                              parse_choice("starttls", "ssl", "none"), default.smtp_security,
+                              "is not starttls, ssl or none"),
+        "smtp_from": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_FROM, parse_address,
+                          default.smtp_from, "is not an e-mail address"),
+        "smtp_to": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_TO, parse_addresses, default.smtp_to,
+                        "is not a comma-separated list of e-mail addresses"),
+        "smtp_username": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME, ""),
+        "smtp_password": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD, ""),
+        "smtp_timeout_s": _seconds(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_TIMEOUT,
+                                   default.smtp_timeout_s),
+        "smtp_min_level": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_MIN_LEVEL, level,
+                               default.smtp_min_level, "is not warning or critical"),
+    }
+
+
+def _secret(env: Mapping[str, str], variable: str, parse: Callable[[str], T], default: T,
+            problem: str) -> T:
+    """Like :func:`read`, but the warning never shows the value (it may hold a token)."""
+    raw = env.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        return parse(raw)
+    except ValueError:
+        _logger.warning("%s %s", variable, problem)
+        return default
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if environ is None else environ
+    default = Config()
+    return Config(
+        enabled=read(env, ev.OTEL_PYTHON_FLUJO_ENABLED, parse_bool, default.enabled,
+                     "is not true or false"),
+        excluded_metrics=read(env, ev.OTEL_PYTHON_FLUJO_EXCLUDED_METRICS, parse_globs,
+                              default.excluded_metrics, "is not a list of globs"),
+        rate_unit=read(env, ev.OTEL_PYTHON_FLUJO_RATE_UNIT, parse_choice("percent", "ratio"),
+                       default.rate_unit, "is not 'percent' or 'ratio'"),
+        max_executor_names=read(env, ev.OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES,
+                                parse_int(1, 100_000), default.max_executor_names,
+                                "is not a whole number from 1 to 100000"),
+        stats_timeout_s=_seconds(env, ev.OTEL_PYTHON_FLUJO_STATS_TIMEOUT,
+                                 default.stats_timeout_s),
+        csv_path=read(env, ev.OTEL_PYTHON_FLUJO_CSV_PATH, str, default.csv_path, "is unusable"),
+        jsonl_path=read(env, ev.OTEL_PYTHON_FLUJO_JSONL_PATH, str, default.jsonl_path,
+                        "is unusable"),
+        thresholds=env.get(ev.OTEL_PYTHON_FLUJO_THRESHOLDS, "").strip(),
+        thresholds_file=env.get(ev.OTEL_PYTHON_FLUJO_THRESHOLDS_FILE, "").strip(),
+        hysteresis_enter=read(env, ev.OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER, parse_int(1, 1000),
+                              default.hysteresis_enter, "is not a whole number from 1 to 1000"),
+        hysteresis_exit=read(env, ev.OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT, parse_int(1, 1000),
+                             default.hysteresis_exit, "is not a whole number from 1 to 1000"),
+        **_alert_settings(env, default),  # type: ignore[arg-type]
+        max_step_names=read(env, ev.OTEL_PYTHON_FLUJO_MAX_STEP_NAMES, parse_int(0, 10_000),
+                            default.max_step_names, "is not a whole number from 0 to 10000"),
+    )

@@ -1,0 +1,1 @@
+"""The recording exporters' implementation; the public names are in ``..exporters``."""

@@ -1,0 +1,1 @@
+"""flujo integration: ExecutorCore patched and measured by the plugin itself."""

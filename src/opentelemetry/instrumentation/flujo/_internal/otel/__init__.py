@@ -1,0 +1,1 @@
+"""OpenTelemetry wiring: instruments on a MeterProvider, SDK views, provider setup, fork guard."""

@@ -1,0 +1,104 @@
+"""A MeterProvider built from the standard OpenTelemetry environment.
+
+Used by ``auto`` (import-time activation) and ``flujo-otel demo`` when the
+application has not set a MeterProvider itself. Honours OTEL_SDK_DISABLED,
+OTEL_METRICS_EXPORTER (otlp, console, none, or any ``opentelemetry_metrics_exporter``
+entry point), OTEL_EXPORTER_OTLP_[METRICS_]PROTOCOL, OTEL_SERVICE_NAME and
+OTEL_RESOURCE_ATTRIBUTES; the exporters and the periodic reader read their own
+variables (endpoint, headers, timeout, temporality, OTEL_METRIC_EXPORT_INTERVAL).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from importlib.metadata import entry_points
+from typing import Any
+
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+
+from opentelemetry import metrics
+from opentelemetry.instrumentation.flujo._internal.otel.fork_guard import guard_fork
+from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
+from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
+
+_logger = logging.getLogger(__name__)
+
+_PROTOCOLS = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
+
+
+def meter_provider_is_set() -> bool:
+    provider = metrics.get_meter_provider()
+    return type(provider).__name__ not in ("_ProxyMeterProvider", "ProxyMeterProvider")
+
+
+def sdk_disabled(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
+def exporter_names(environ: Mapping[str, str]) -> list[str]:
+    raw = environ.get("OTEL_METRICS_EXPORTER", "otlp")
+    names = [part.strip().lower() for part in raw.split(",") if part.strip()]
+    return [] if "none" in names else names
+
+
+def _entry_point_name(name: str, environ: Mapping[str, str]) -> str:
+    if name != "otlp":
+        return name
+    protocol = (
+        environ.get("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL")
+        or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or "grpc"
+    ).strip().lower()
+    if protocol not in _PROTOCOLS:
+        _logger.warning(
+            "OTEL_EXPORTER_OTLP_PROTOCOL=%r is not grpc or http/protobuf; using 'grpc' instead",
+            protocol)
+        protocol = "grpc"
+    return _PROTOCOLS[protocol]
+
+
+def load_exporter(name: str, environ: Mapping[str, str]) -> Any | None:
+    wanted = _entry_point_name(name, environ)
+    for entry_point in entry_points(group="opentelemetry_metrics_exporter"):
+        if entry_point.name == wanted:
+            try:
+                return entry_point.load()()
+            except Exception:
+                _logger.warning("metrics exporter %r could not be created", wanted,
+                                exc_info=True)
+                return None
+    _logger.warning("OTEL_METRICS_EXPORTER names %r, which is not installed; skipped", name)
+    return None
+
+
+def readers_from_env(environ: Mapping[str, str]) -> list[MetricReader]:
+    readers: list[MetricReader] = []
+    for name in exporter_names(environ):
+        exporter = load_exporter(name, environ)
+        if exporter is not None:
+            readers.append(PeriodicExportingMetricReader(exporter))
+    return readers
+
+
+def build_meter_provider(
+    environ: Mapping[str, str] | None = None, extra_readers: Sequence[MetricReader] = ()
+) -> MeterProvider:
+    env = os.environ if environ is None else environ
+    readers = readers_from_env(env) + list(extra_readers)
+    provider = MeterProvider(metric_readers=readers, resource=Resource.create(),
+                             views=flujo_views(get_runtime().config))
+    guard_fork(provider)
+    return provider
+
+
+def ensure_meter_provider(environ: Mapping[str, str] | None = None) -> bool:
+    """Set a global MeterProvider from the environment unless one is set; True if set here."""
+    if sdk_disabled(environ) or meter_provider_is_set():
+        return False
+    metrics.set_meter_provider(build_meter_provider(environ))
+    return True

@@ -1,0 +1,112 @@
+"""One flat shape for metric data points, whatever they came from.
+
+The dashboard, the recording exporters and the report all work on ``Sample``s: SDK
+``MetricsData`` (in-process readers, exporters) and OTLP protobuf requests (the
+``top`` receiver) are both flattened to it here, and the threshold engine's points are
+read back into a state and limits per executor and metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    EXECUTOR_NAME,
+    PREFIX,
+    SELF_BY_NAME,
+    THRESHOLD_LEVEL,
+    THRESHOLD_METRIC,
+    THRESHOLD_PREFIX,
+    THRESHOLD_STATE,
+    THRESHOLD_STATES,
+    THRESHOLD_STATUS,
+)
+
+Attributes = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Sample:
+    time_ns: int
+    executor: str
+    metric: str
+    value: float
+    unit: str
+    # Attributes other than the executor name, sorted, as strings.
+    attributes: Attributes = field(default=())
+
+    def attribute(self, name: str) -> str | None:
+        return dict(self.attributes).get(name)
+
+
+def label(metric: str, attributes: Attributes) -> str:
+    """A series' short label: ``execution.avg_duration``, ``executions{outcome=failure}``."""
+    name = metric.removeprefix(PREFIX)
+    extra = ",".join(f"{key.rsplit('.', 1)[-1]}={value}" for key, value in attributes)
+    return f"{name}{{{extra}}}" if extra else name
+
+
+def make_sample(time_ns: int, metric: str, unit: str, attributes: Any, value: Any) -> Sample:
+    attrs = {str(k): str(v) for k, v in dict(attributes).items()}
+    executor = attrs.pop(EXECUTOR_NAME, "")
+    return Sample(int(time_ns), executor, metric, float(value), unit or "",
+                  tuple(sorted(attrs.items())))
+
+
+def from_metrics_data(data: Any) -> list[Sample]:
+    """Every number point (Gauge, Sum) in SDK ``MetricsData``; histograms are skipped."""
+    out: list[Sample] = []
+    if data is None:
+        return out
+    for resource_metrics in data.resource_metrics:
+        for scope_metrics in resource_metrics.scope_metrics:
+            for metric in scope_metrics.metrics:
+                for point in getattr(metric.data, "data_points", ()):
+                    value = getattr(point, "value", None)
+                    if value is not None:
+                        out.append(make_sample(point.time_unix_nano, metric.name,
+                                               metric.unit or "", point.attributes, value))
+    return out
+
+
+def is_limit(metric: str) -> bool:
+    """A threshold limit gauge (``flujo.executor.threshold.<rest>``), not the status."""
+    return metric.startswith(THRESHOLD_PREFIX) and metric != THRESHOLD_STATUS
+
+
+def limit_of(metric: str) -> str:
+    """The metric a threshold limit gauge is the limit of."""
+    return PREFIX + metric.removeprefix(THRESHOLD_PREFIX)
+
+
+@dataclass
+class ThresholdPoints:
+    """What the threshold engine said in one batch: state and limits per executor and metric."""
+
+    states: dict[tuple[str, str], str] = field(default_factory=dict)
+    limits: dict[tuple[str, str, str], float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, samples: Iterable[Sample]) -> ThresholdPoints:
+        view = cls()
+        for s in samples:
+            if s.metric == THRESHOLD_STATUS and s.value >= 1:
+                metric, state = s.attribute(THRESHOLD_METRIC), s.attribute(THRESHOLD_STATE)
+                if metric and state in THRESHOLD_STATES:
+                    view.states[(s.executor, metric)] = state
+            elif is_limit(s.metric):
+                level = s.attribute(THRESHOLD_LEVEL)
+                if level:
+                    view.limits[(s.executor, limit_of(s.metric), level)] = s.value
+        return view
+
+
+def flujo_samples(samples: Iterable[Sample]) -> Iterator[Sample]:
+    """The points worth recording or showing: flujo's, minus the state-set status points
+    (their content travels as each metric's threshold state)."""
+    for s in samples:
+        if (s.metric.startswith(PREFIX) or s.metric in SELF_BY_NAME) and \
+                s.metric != THRESHOLD_STATUS:
+            yield s

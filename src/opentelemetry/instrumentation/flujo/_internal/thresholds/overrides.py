@@ -1,0 +1,225 @@
+"""User thresholds: the inline syntax, the file, the Python API, and the effective rules.
+
+Inline (``OTEL_PYTHON_FLUJO_THRESHOLDS``), entries separated by ``;``::
+
+    memory.usage: warning>600MiB, critical>900MiB; cache.hit_ratio: warning<40%;
+    cache.size: warning>0.9*cache.max; cache.evictions: warning>50/s;
+    circuit_breaker.status: warning=half_open; telemetry.overhead: off
+
+File (``OTEL_PYTHON_FLUJO_THRESHOLDS_FILE``, TOML, or JSON when it ends in ``.json``):
+a table per metric whose ``warning`` / ``critical`` hold the same text after the level
+(``">600MiB"``, ``"=open"``, ``"off"``). Later sources win: defaults, file, inline, API.
+A clause that cannot be read, or a metric whose rules would contradict each other,
+gets one warning naming it and is ignored; everything else still applies.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    BY_NAME,
+    CIRCUIT_STATES,
+    Direction,
+    Metric,
+    metric_named,
+)
+from opentelemetry.instrumentation.flujo._internal.config import Config
+from opentelemetry.instrumentation.flujo._internal.thresholds.limit_syntax import (
+    LimitError,
+    parse_limit,
+)
+from opentelemetry.instrumentation.flujo._internal.thresholds.rules import (
+    LEVELS,
+    Rule,
+    default_rules,
+    is_state_metric,
+    pair_problem,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+_logger = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 1024 * 1024
+_ORDER = {name: index for index, name in enumerate(BY_NAME)}
+_CLAUSE = re.compile(r"\s*(warning|critical)\s*(.*?)\s*$", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Change:
+    """Set one rule (``rule``), or switch a level (or, ``level=None``, all) off."""
+
+    metric: str
+    level: str | None
+    rule: Rule | None = None
+
+
+# One entry is applied or ignored as a whole: (label for warnings, metric, changes).
+Entry = tuple[str, str, tuple[Change, ...]]
+
+
+def _warn(source: str, label: str, problem: str) -> None:
+    _logger.warning("%s: threshold %r ignored: %s", source, label, problem)
+
+
+def find_metric(name: str) -> Metric:
+    metric = metric_named(name)
+    if metric is None:
+        raise LimitError(f"{name.strip()!r} is not a flujo metric")
+    return metric
+
+
+def parse_clause(metric: Metric, level: str, text: str) -> Change:
+    """``text`` is what follows the level: ``>600MiB``, ``<40%``, ``=open`` or ``off``."""
+    text = text.strip()
+    if text.lower() in ("off", "=off"):
+        return Change(metric.name, level)
+    if is_state_metric(metric):
+        state = text.removeprefix("=").strip().lower()
+        if not text.startswith("=") or state not in CIRCUIT_STATES:
+            raise LimitError(f"{metric.name} is a state: write ={'|='.join(CIRCUIT_STATES)}")
+        return Change(metric.name, level, Rule(metric.name, level, Direction.ABOVE, state=state))
+    if text[:1] not in ("<", ">"):
+        raise LimitError(f"{text!r} does not start with > or <")
+    limit = parse_limit(metric, text[1:])
+    direction = Direction.ABOVE if text[0] == ">" else Direction.BELOW
+    return Change(metric.name, level, Rule(
+        metric.name, level, direction, limit.value, limit.relative_to, rate=limit.rate))
+
+
+def parse_inline(text: str, source: str) -> list[Entry]:
+    entries: list[Entry] = []
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        name, colon, clauses = part.partition(":")
+        try:
+            if not colon:
+                raise LimitError("expected metric: warning>limit, critical>limit")
+            metric = find_metric(name)
+            changes = []
+            if clauses.strip().lower() == "off":
+                changes.append(Change(metric.name, None))
+            else:
+                for clause in clauses.split(","):
+                    match = _CLAUSE.match(clause)
+                    if match is None:
+                        raise LimitError(f"{clause.strip()!r} does not start with "
+                                         "warning or critical")
+                    level = match.group(1).lower()
+                    changes.append(parse_clause(metric, level, match.group(2)))
+            entries.append((part.strip(), metric.name, tuple(changes)))
+        except LimitError as exc:
+            _warn(source, part.strip(), str(exc))
+    return entries
+
+
+def _leaves(tree: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    """Metric tables at any depth: TOML reads ``[memory.usage]`` as nested tables."""
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and not set(value) & set(LEVELS):
+            yield from _leaves(value, name + ".")
+        else:
+            yield name, value
+
+
+def parse_mapping(tree: Mapping[str, Any], source: str) -> list[Entry]:
+    entries: list[Entry] = []
+    for name, value in _leaves(tree):
+        try:
+            metric = find_metric(name)
+            if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+                entries.append((name, metric.name, (Change(metric.name, None),)))
+                continue
+            if not isinstance(value, Mapping) or not set(value) <= set(LEVELS):
+                raise LimitError("expected a table of warning / critical, or \"off\"")
+            changes = []
+            for level, given in value.items():
+                text = "off" if given is False or given is None else given
+                if not isinstance(text, str):
+                    raise LimitError(f"{level} = {text!r} is not text like \">600MiB\"")
+                changes.append(parse_clause(metric, level, text))
+            entries.append((name, metric.name, tuple(changes)))
+        except LimitError as exc:
+            _warn(source, name, str(exc))
+    return entries
+
+
+def read_file(path: str, source: str) -> list[Entry]:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ValueError(f"larger than {MAX_FILE_BYTES} bytes")
+        text = data.decode("utf-8")
+        tree = json.loads(text) if path.lower().endswith(".json") else tomllib.loads(text)
+        if not isinstance(tree, Mapping):
+            raise ValueError("the top level is not a table")
+    except (OSError, ValueError, RecursionError) as exc:  # JSON/TOML/Unicode: ValueError
+        _logger.warning("%s=%r cannot be used (%s); using no file thresholds", source, path, exc)
+        return []
+    try:
+        return parse_mapping(tree, f"{source} {path}")
+    except RecursionError:  # tables nested thousands deep
+        _logger.warning("%s=%r is nested too deeply; using no file thresholds", source, path)
+        return []
+
+
+def apply(rules: dict[tuple[str, str], Rule], entries: Iterable[Entry], source: str) -> None:
+    """Apply each entry to ``rules`` in place, unless it leaves its metric contradictory."""
+    for label, metric, changes in entries:
+        trial = dict(rules)
+        for change in changes:
+            for level in (change.level,) if change.level else LEVELS:
+                trial.pop((metric, level), None)
+            if change.rule is not None:
+                trial[(metric, change.rule.level)] = change.rule
+        problem = pair_problem([rule for (name, _), rule in trial.items() if name == metric])
+        if problem:
+            _warn(source, label, problem)
+            continue
+        rules.clear()
+        rules.update(trial)
+
+
+def _file_stamp(path: str) -> tuple[int, int]:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _effective(inline: str, path: str, _stamp: tuple[int, int],
+               api: tuple[Entry, ...]) -> tuple[Rule, ...]:
+    # Cached on the inputs, so each bad rule is warned about once, not once per binding.
+    rules = {(rule.metric, rule.level): rule for rule in default_rules()}
+    if path:
+        apply(rules, read_file(path, "OTEL_PYTHON_FLUJO_THRESHOLDS_FILE"),
+              "OTEL_PYTHON_FLUJO_THRESHOLDS_FILE")
+    if inline:
+        apply(rules, parse_inline(inline, "OTEL_PYTHON_FLUJO_THRESHOLDS"),
+              "OTEL_PYTHON_FLUJO_THRESHOLDS")
+    apply(rules, api, "set_thresholds()")
+    # Catalog order, warning before critical: generated files stay stable.
+    return tuple(sorted(rules.values(), key=lambda r: (_ORDER[r.metric], LEVELS.index(r.level))))
+
+
+def effective_rules(config: Config, api: tuple[Entry, ...] = ()) -> tuple[Rule, ...]:
+    """The defaults with the user's file, inline and API overrides applied, in that order."""
+    path = config.thresholds_file
+    return _effective(config.thresholds, path, _file_stamp(path) if path else (0, 0), api)

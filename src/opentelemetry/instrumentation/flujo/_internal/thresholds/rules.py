@@ -1,0 +1,79 @@
+"""Threshold rules in the catalog's terms: one rule per metric and level."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    METRICS,
+    Conversion,
+    Direction,
+    Metric,
+)
+
+LEVELS = ("warning", "critical")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``metric`` is in state ``level`` when its value is strictly beyond ``limit``.
+
+    ``limit`` is in the metric's exported unit (By, s, ratio ...); for a relative rule
+    it is a fraction of ``relative_to``'s value. A state rule matches when the metric's
+    state equals ``state``. A rate rule compares the counter's per-second increase
+    over the collection window.
+    """
+
+    metric: str
+    level: str
+    direction: Direction
+    limit: float = 0.0
+    relative_to: str | None = None
+    state: str | None = None
+    rate: bool = False
+
+
+def default_rules() -> tuple[Rule, ...]:
+    rules = []
+    for metric in METRICS:
+        t = metric.thresholds
+        if t is None:
+            continue
+        if t.state is not None:
+            rules.append(Rule(metric.name, "critical", t.direction, state=t.state))
+            continue
+        for level, limit in (("warning", t.warning), ("critical", t.critical)):
+            if limit is not None:
+                rules.append(Rule(metric.name, level, t.direction, limit, t.relative_to))
+    return tuple(rules)
+
+
+def value_key(metric: Metric) -> str:
+    """Where the metric's value is in a snapshot group's values."""
+    return metric.name if metric.derived else metric.stats[0].id
+
+
+def is_state_metric(metric: Metric) -> bool:
+    return metric.stats[0].conversion is Conversion.STATE
+
+
+def pair_problem(rules: list[Rule]) -> str | None:
+    """Why a metric's warning and critical rules contradict each other, or None."""
+    by_level = {rule.level: rule for rule in rules}
+    warning, critical = by_level.get("warning"), by_level.get("critical")
+    if warning is None or critical is None:
+        return None
+    if warning.state is not None or critical.state is not None:
+        return "warning and critical are the same state" if warning.state == critical.state \
+            else None
+    if warning.direction is not critical.direction:
+        return (f"warning is {warning.direction.value} a limit but critical is "
+                f"{critical.direction.value} one")
+    if (warning.relative_to, warning.rate) != (critical.relative_to, critical.rate):
+        return "warning and critical limits are not of the same kind"
+    above = warning.direction is Direction.ABOVE
+    if (warning.limit >= critical.limit) if above else (warning.limit <= critical.limit):
+        sign = ">" if above else "<"
+        return (f"warning {sign} {warning.limit:g} is beyond critical {sign} "
+                f"{critical.limit:g} (it could never be reached)")
+    return None

@@ -1,0 +1,114 @@
+"""docs/metrics.md: the metric reference, rendered from the catalog."""
+
+from __future__ import annotations
+
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    BY_NAME,
+    HISTOGRAMS,
+    METRICS,
+    MIB,
+    SELF_METRICS,
+    THRESHOLD_PREFIX,
+    THRESHOLD_STATUS,
+    THRESHOLD_STATUS_KIND,
+    THRESHOLD_STATUS_UNIT,
+    Metric,
+    Thresholds,
+)
+
+
+def limit_text(metric: Metric, value: float) -> str:
+    """A limit in the metric's unit, with the guide's unit alongside where it helps."""
+    thresholds = metric.thresholds
+    if thresholds is not None and thresholds.relative_to:
+        return f"{value:g} x {BY_NAME[thresholds.relative_to].short_name}"
+    if metric.unit == "By":
+        return f"{value / MIB:g} MiB"
+    if metric.unit == "By/s":
+        return f"{value / MIB:g} MiB/s"
+    if metric.unit == "s":
+        return f"{value:g} s"
+    return f"{value:g}"
+
+
+def thresholds_text(metric: Metric) -> str:
+    t: Thresholds | None = metric.thresholds
+    if t is None:
+        return ""
+    if t.state:
+        return f"critical when state = {t.state}"
+    sign = ">" if t.direction.value == "above" else "<"
+    parts = []
+    if t.warning is not None:
+        parts.append(f"warning {sign} {limit_text(metric, t.warning)}")
+    if t.critical is not None:
+        parts.append(f"critical {sign} {limit_text(metric, t.critical)}")
+    return ", ".join(parts)
+
+
+def render() -> str:
+    lines = [
+        "# Metric reference",
+        "",
+        "<!-- Generated from catalog.py by `make generate`; do not edit. -->",
+        "",
+        "Every point carries `flujo.executor.name`. Kinds are asynchronous (observable)",
+        "instruments. Rates reported in percent (default) or ratio "
+        "(`OTEL_PYTHON_FLUJO_RATE_UNIT=ratio`) are exported as ratios in [0, 1].",
+        "",
+        "| category | stat | metric | kind | unit | conversion | same-name combine "
+        "| default thresholds |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m in METRICS:
+        stat = m.stats[0]
+        lines.append(
+            f"| {m.category} | `{m.source}` | `{m.name}` | {m.kind.value} | `{m.unit}` "
+            f"| {stat.conversion.value} | {stat.combine.value} | {thresholds_text(m)} |")
+    lines += [
+        "",
+        "Attributes beyond the executor name: `flujo.executor.executions` has "
+        "`flujo.execution.outcome` = `success` | `failure` | `other` (total minus both, "
+        "when positive); `flujo.executor.circuit_breaker.status` has one point per "
+        "`flujo.circuit_breaker.state` (`closed`, `open`, `half_open`), 1 for the current "
+        "state.",
+        "",
+        "## Synchronous instruments",
+        "",
+        "Recorded once per flujo `ExecutorCore.execute` call by the execute wrapper "
+        "(docs/readme/04-flujo.md), not read from `get_optimization_stats()`. Bucket "
+        "boundaries are passed as the API's `explicit_bucket_boundaries_advisory`; a View "
+        "configured by the application takes precedence.",
+        "",
+        "| metric | kind | unit | attributes | bucket boundaries |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| `{h.name}` | Histogram | `{h.unit}` | {', '.join(f'`{a}`' for a in h.attributes)} "
+        f"| {', '.join(f'{b:g}' for b in h.boundaries)} |"
+        for h in HISTOGRAMS
+    ]
+    lines += [
+        "",
+        "## Threshold metrics",
+        "",
+        f"For each metric with a threshold: `{THRESHOLD_PREFIX}<rest>` (Gauge, the metric's "
+        "unit, attribute `flujo.threshold.level` = `warning` | `critical`) carries the limit; "
+        f"`{THRESHOLD_STATUS}` ({THRESHOLD_STATUS_KIND.value}, unit `{THRESHOLD_STATUS_UNIT}`, "
+        "attributes `flujo.threshold.metric`, "
+        "`flujo.threshold.state` = `ok` | `warning` | `critical`) is 1 for the current state.",
+        "",
+        "Both carry `flujo.executor.name` and are exported only while the metric has a value "
+        "(absent is not ok). A relative limit is exported multiplied out (e.g. 0.8 x "
+        "`cache.max`); a rate limit on a counter is per second, in the counter's unit + `/s` "
+        "(e.g. `{eviction}/s`); the circuit-breaker state rule has a status but no limit "
+        "gauge. The limits are the effective ones: these defaults with the user's "
+        "overrides (`OTEL_PYTHON_FLUJO_THRESHOLDS`, `..._FILE`, `set_thresholds()`).",
+        "",
+        "## Self-telemetry",
+        "",
+        "| metric | kind | unit | meaning |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| `{s.name}` | {s.kind} | `{s.unit}` | {s.description} |" for s in SELF_METRICS]
+    return "\n".join(lines) + "\n"

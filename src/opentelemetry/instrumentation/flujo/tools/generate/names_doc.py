@@ -1,0 +1,47 @@
+"""docs/prometheus-names.md: every metric's series name on each path to Prometheus."""
+
+from __future__ import annotations
+
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    METRICS,
+    SELF_METRICS,
+    THRESHOLD_STATUS,
+    THRESHOLD_STATUS_KIND,
+    THRESHOLD_STATUS_UNIT,
+)
+from opentelemetry.instrumentation.flujo.tools.generate.naming import Naming, label, series_name
+
+
+def rows() -> list[tuple[str, str, str]]:
+    """(metric, unit, kind) of every exported metric with a fixed name."""
+    found = [(m.name, m.unit, m.kind.value) for m in METRICS]
+    found.append((THRESHOLD_STATUS, THRESHOLD_STATUS_UNIT, THRESHOLD_STATUS_KIND.value))
+    return found + [(s.name, s.unit, s.kind) for s in SELF_METRICS]
+
+
+def render() -> str:
+    lines = [
+        "# Series names in Prometheus",
+        "",
+        "<!-- Generated from catalog.py by `make generate`; do not edit. -->",
+        "",
+        "OpenTelemetry metric names become different Prometheus series names depending on",
+        "the path (see the Backends section of the README). `collector`: the OpenTelemetry",
+        "Collector's `prometheus` / `prometheusremotewrite` exporters (default",
+        "`add_metric_suffixes: true`) and Prometheus's own OTLP receiver. `python`: the",
+        "`opentelemetry-exporter-prometheus` reader scraped from the application.",
+        f"Attributes become labels with `.` replaced by `_` (`{label('flujo.executor.name')}`).",
+        "Histograms add `_bucket`, `_sum` and `_count`.",
+        "",
+        "| metric | kind | unit | `--naming collector` | `--naming python` |",
+        "|---|---|---|---|---|",
+    ]
+    for name, unit, kind in rows():
+        names = [series_name(name, unit, kind, naming) for naming in Naming]
+        lines.append(f"| `{name}` | {kind} | `{unit}` | `{names[0]}` | `{names[1]}` |")
+    lines += [
+        "",
+        "Threshold limits `flujo.executor.threshold.<rest>` are Gauges in the metric's unit:",
+        "`collector` appends `_ratio` for unit `1`, `python` does not.",
+    ]
+    return "\n".join(lines) + "\n"
