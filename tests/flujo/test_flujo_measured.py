@@ -392,8 +392,8 @@ def test_an_executors_source_is_chosen_once(pipelines: ModuleType, reader: InMem
     # to drift apart, every execution would take attach()'s locked slow path.
     from flujo.application.core.executor_core import ExecutorCore
 
-    from opentelemetry.instrumentation.flujo._internal.flujo_hooks import flujo_patch
     from opentelemetry.instrumentation.flujo._internal.flujo_hooks import measured as flujo_measured
+    from opentelemetry.instrumentation.flujo._internal.flujo_hooks import patch as flujo_patch
 
     attached: list[object] = []
     attach = flujo_measured.attach
