@@ -30,7 +30,7 @@ class MyExecutor:
 
 def main() -> None:
     reader = InMemoryMetricReader()
-    # flujo_views(): every name's points kept, no dead exemplar reservoirs (README).
+    # flujo_views(): every name's points kept, no dead exemplar reservoirs (docs/configuration.md).
     provider = MeterProvider(metric_readers=[reader], views=flujo_views())
     FlujoInstrumentor().instrument(meter_provider=provider)
 

@@ -27,7 +27,7 @@ OTEL_PYTHON_FLUJO_RATE_UNIT = "OTEL_PYTHON_FLUJO_RATE_UNIT"
 .. envvar:: OTEL_PYTHON_FLUJO_RATE_UNIT
 
 How the executor reports ``*_rate`` and ``*utilization`` stats: ``percent`` (0..100,
-default, as in the monitoring guide) or ``ratio`` (0..1). Exported values are ratios.
+default, as in flujo's monitoring guide) or ``ratio`` (0..1). Exported values are ratios.
 """
 
 OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES = "OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES"
@@ -72,7 +72,7 @@ Threshold overrides, ``metric: level<op>limit, ...; metric: ...``, e.g.
 ``memory.usage: warning>600MiB, critical>900MiB; cache.hit_ratio: warning<40%``.
 Limits carry their unit (``MiB``/``MB``, ``ms``/``s``, ``%`` or a 0..1 ratio, ``/s`` for
 counter rates, ``0.9*cache.max`` for relative limits); ``level=off`` or ``metric: off``
-removes rules (syntax: the README's thresholds section). A bad entry gets one warning
+removes rules (syntax: docs/thresholds.md). A bad entry gets one warning
 and is ignored.
 """
 
@@ -210,7 +210,7 @@ OTEL_PYTHON_FLUJO_ALERT_SMTP_MIN_LEVEL = "OTEL_PYTHON_FLUJO_ALERT_SMTP_MIN_LEVEL
 """
 .. envvar:: OTEL_PYTHON_FLUJO_ALERT_SMTP_MIN_LEVEL
 
-``critical`` (default, as in the monitoring guide: transitions into or out of critical)
+``critical`` (default, as in flujo's monitoring guide: transitions into or out of critical)
 or ``warning`` (every transition).
 """
 

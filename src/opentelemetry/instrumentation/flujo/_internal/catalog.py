@@ -95,6 +95,7 @@ class Metric:
     description: str
     stats: tuple[Stat, ...]
     thresholds: Thresholds | None = None
+    # Computed from its stats, numerator first (failed / total), not read from one.
     derived: bool = False
     attributes: tuple[str, ...] = field(default=())
 
@@ -105,12 +106,6 @@ class Metric:
     @property
     def short_name(self) -> str:
         return self.name.removeprefix(PREFIX)
-
-    @property
-    def source(self) -> str:
-        if self.derived:
-            return "(derived) " + " / ".join(s.key for s in self.stats)
-        return " / ".join(s.key for s in self.stats)
 
 
 def _metric(
@@ -177,7 +172,7 @@ METRICS: tuple[Metric, ...] = (
            "Executions by outcome (success, failure, and other for the rest of the total).",
            _EXECUTIONS, attributes=(OUTCOME,)),
     Metric(FAILURE_RATIO, G, "1",
-           "Failed executions / total executions.", _EXECUTIONS[::2],
+           "Failed executions / total executions.", _EXECUTIONS[::-2],  # (failed, total)
            Thresholds(ABOVE, warning=0.1), derived=True),
     # cache
     _metric("cache", "hit_rate", "cache.hit_ratio", G, "1", RATE, MEAN,

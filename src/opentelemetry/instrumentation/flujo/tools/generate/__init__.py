@@ -32,6 +32,7 @@ GENERATED: dict[str, Callable[[Path], str]] = {
         default_rules(), Naming.COLLECTOR, Path(RULES_FILE).name),
     "collector-config/grafana/dashboards/flujo-executors.json": lambda _root: grafana.render(
         default_rules(), Naming.COLLECTOR),
+    "docs/configuration.md": readme.page("docs/configuration.md"),
     "README.md": readme.render,
 }
 

@@ -46,12 +46,19 @@ def thresholds_text(metric: Metric) -> str:
     return ", ".join(parts)
 
 
+def row(*cells: str) -> str:
+    """A Markdown table row; a `|` inside a cell (even in a code span) would split it."""
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
 def render() -> str:
     lines = [
         "# Metric reference",
         "",
         "<!-- Generated from catalog.py by `make generate`; do not edit. -->",
         "",
+        "An executor reports `get_optimization_stats()` as `{category: {stat: value}}`, e.g.",
+        '`{"cache": {"hit_rate": 72.0, "size": 410}}`; the first two columns are those keys.',
         "Every point carries `flujo.executor.name`. Kinds are asynchronous (observable)",
         "instruments. Rates reported in percent (default) or ratio "
         "(`OTEL_PYTHON_FLUJO_RATE_UNIT=ratio`) are exported as ratios in [0, 1].",
@@ -61,10 +68,16 @@ def render() -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for m in METRICS:
-        stat = m.stats[0]
-        lines.append(
-            f"| {m.category} | `{m.source}` | `{m.name}` | {m.kind.value} | `{m.unit}` "
-            f"| {stat.conversion.value} | {stat.combine.value} | {thresholds_text(m)} |")
+        keys = [f"`{stat.key}`" for stat in m.stats]
+        if m.derived:
+            source, conversion, combine = (
+                " / ".join(keys) + " (derived)", "ratio of the counts", "from the summed counts")
+        else:
+            stat = m.stats[0]
+            source, conversion, combine = (
+                ", ".join(keys), stat.conversion.value, stat.combine.value)
+        lines.append(row(m.category, source, f"`{m.name}`", m.kind.value, f"`{m.unit}`",
+                         conversion, combine, thresholds_text(m)))
     lines += [
         "",
         "Attributes beyond the executor name: `flujo.executor.executions` has "
@@ -73,10 +86,18 @@ def render() -> str:
         "`flujo.circuit_breaker.state` (`closed`, `open`, `half_open`), 1 for the current "
         "state.",
         "",
+        "A missing key, `None`, `'N/A'`, NaN, infinity, a bool, a negative count, a ratio "
+        "beyond 1 or any non-numeric value is **absent** for that collection: no data point, "
+        "never a 0, and counted in `flujo.otel.stats.dropped{reason}`. Executors that share a "
+        "name are combined (the same-name combine column); executors past "
+        "`OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES` report as `_other`. Counters never go "
+        "backwards: a source that resets is continued from its last value, and a "
+        "garbage-collected executor's counts stay in its name's totals.",
+        "",
         "## Synchronous instruments",
         "",
         "Recorded once per flujo `ExecutorCore.execute` call by the execute wrapper "
-        "(docs/readme/04-flujo.md), not read from `get_optimization_stats()`. Bucket "
+        "([flujo.md](flujo.md)), not read from `get_optimization_stats()`. Bucket "
         "boundaries are passed as the API's `explicit_bucket_boundaries_advisory`; a View "
         "configured by the application takes precedence.",
         "",
@@ -84,8 +105,8 @@ def render() -> str:
         "|---|---|---|---|---|",
     ]
     lines += [
-        f"| `{h.name}` | Histogram | `{h.unit}` | {', '.join(f'`{a}`' for a in h.attributes)} "
-        f"| {', '.join(f'{b:g}' for b in h.boundaries)} |"
+        row(f"`{h.name}`", "Histogram", f"`{h.unit}`", ", ".join(f"`{a}`" for a in h.attributes),
+            ", ".join(f"{b:g}" for b in h.boundaries))
         for h in HISTOGRAMS
     ]
     lines += [
@@ -110,5 +131,5 @@ def render() -> str:
         "| metric | kind | unit | meaning |",
         "|---|---|---|---|",
     ]
-    lines += [f"| `{s.name}` | {s.kind} | `{s.unit}` | {s.description} |" for s in SELF_METRICS]
+    lines += [row(f"`{s.name}`", s.kind, f"`{s.unit}`", s.description) for s in SELF_METRICS]
     return "\n".join(lines) + "\n"

@@ -26,7 +26,7 @@ def render() -> str:
         "<!-- Generated from catalog.py by `make generate`; do not edit. -->",
         "",
         "OpenTelemetry metric names become different Prometheus series names depending on",
-        "the path (see the Backends section of the README). `collector`: the OpenTelemetry",
+        "the path (see [backends.md](backends.md)). `collector`: the OpenTelemetry",
         "Collector's `prometheus` / `prometheusremotewrite` exporters (default",
         "`add_metric_suffixes: true`) and Prometheus's own OTLP receiver. `python`: the",
         "`opentelemetry-exporter-prometheus` reader scraped from the application.",
