@@ -10,6 +10,7 @@ import re
 import shlex
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -206,20 +207,36 @@ def test_the_readmes_other_python_runs(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_install_from_a_built_wheel_works(tmp_path: Path) -> None:
-    """The README's install path for another machine: build a wheel, install it in a
-    fresh environment, and run the quick start there."""
-    install = section(README.read_text(), "Install")
-    assert "pip wheel --no-deps -w dist ." in install
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
-                    str(tmp_path / "dist"), str(ROOT)], check=True, timeout=600)
-    wheel = next((tmp_path / "dist").glob("opentelemetry_instrumentation_flujo-*.whl"))
+def test_the_readmes_install_commands_work_in_a_fresh_environment(tmp_path: Path) -> None:
+    """The install block, verbatim, in a new virtual environment; then the quick start
+    and the command line that the extras enable."""
     subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True,
                    timeout=120)
     venv = tmp_path / "venv" / "bin"
-    subprocess.run([str(venv / "pip"), "install", "-q", str(wheel)], check=True, timeout=600)
+    install = section(README.read_text(), "Install")
+    commands = shell_lines(install)
+    assert [words[:2] for words in commands] == [["pip", "install"]] * 2
+    for words in commands:
+        subprocess.run(words, cwd=ROOT, env=clean_env(venv), check=True, timeout=900)
     work = tmp_path / "work"
     work.mkdir()
     run_quick_start(work, venv)
-    subprocess.run([str(venv / "flujo-otel"), "--help"], check=True, timeout=60,
-                   capture_output=True)
+    subprocess.run(["flujo-otel", "top", "--help"], env=clean_env(venv), check=True,
+                   timeout=60, capture_output=True)
+
+
+@pytest.mark.slow
+def test_a_wheel_builds_as_the_readme_says_with_the_readme_as_its_description(
+        tmp_path: Path) -> None:
+    install = section(README.read_text(), "Install")
+    command = "pip wheel --no-deps -w dist ."
+    assert command in install
+    subprocess.run([sys.executable, "-m", *command.replace("dist", str(tmp_path)).split()],
+                   cwd=ROOT, check=True, timeout=600, capture_output=True)
+    wheel = next(tmp_path.glob("opentelemetry_instrumentation_flujo-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(archive.read(name).decode() for name in archive.namelist()
+                        if name.endswith(".dist-info/METADATA"))
+        assert any(name.endswith("tools/cli/__init__.py") for name in archive.namelist())
+    assert "Description-Content-Type: text/markdown" in metadata
+    assert "## Quick start" in metadata
