@@ -37,7 +37,8 @@ test-main: dev
 # that flujo pins (our dependency ranges must keep working there).
 COMPAT_TESTS := tests/test_instruments.py tests/test_collection.py tests/test_registry.py \
 	tests/test_otlp.py tests/test_instrumentor.py tests/test_thresholds_evaluate.py \
-	tests/test_thresholds_otlp.py tests/test_alerts_delivery.py tests/test_faults_reset.py
+	tests/test_thresholds_otlp.py tests/test_alerts_delivery.py tests/test_faults_reset.py \
+	tests/test_runtime.py
 
 test-flujo: dev-flujo
 	$(FVENV)/bin/pytest -m flujo $(PYTEST_ARGS)

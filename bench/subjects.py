@@ -151,22 +151,22 @@ class HookProbe:
     def observer(self, index: int, name: str, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
         return fn
 
-    def _hook(self, index: int, hook: Callable[[Binding, Config], None]
-              ) -> Callable[[Binding, Config], None]:
-        def run(binding: Binding, config: Config) -> None:
+    def _hook(self, index: int, hook: Callable[[Binding], None]
+              ) -> Callable[[Binding], None]:
+        def run(binding: Binding) -> None:
             add_listener, add_observable = binding.add_listener, binding.add_observable
 
             def listener(fn: Callable[[Any], None]) -> None:
                 add_listener(self.listener(index, fn))
 
-            def observable(name: str, kind: str, unit: str, description: str,
+            def observable(name: str, kind: Kind, unit: str, description: str,
                            observe: Callable[[Any], Any]) -> None:
                 add_observable(name, kind, unit, description, self.observer(index, name, observe))
 
             binding.add_listener = listener  # type: ignore[method-assign]
             binding.add_observable = observable  # type: ignore[method-assign]
             try:
-                hook(binding, config)
+                hook(binding)
             finally:
                 del binding.add_listener, binding.add_observable
 
@@ -249,8 +249,7 @@ class Plugin(Subject):
             self.runtime.registry.add(executor, name)
 
     def close(self) -> None:
-        self.runtime.deactivate()
-        self.runtime.registry.clear()
+        self.runtime.close()
         super().close()
 
 
@@ -293,7 +292,8 @@ def shape(data: MetricsData | None) -> Shape:
     return Shape(tuple(out))
 
 
-_SYNC_SELF_METRICS = frozenset(m.name for m in SELF_METRICS if m.kind in ("Histogram", "Counter"))
+_SYNC_SELF_METRICS = frozenset(m.name for m in SELF_METRICS
+                               if m.kind in (Kind.HISTOGRAM, Kind.COUNTER))
 
 
 class Floor(Subject):

@@ -10,7 +10,11 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, reset_runtime
+from opentelemetry.instrumentation.flujo._internal.runtime import (
+    Runtime,
+    get_runtime,
+    reset_runtime,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -34,12 +38,19 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_runtime(_clean_env: None) -> Iterator[None]:
+    """Every test starts on a new default runtime (no handlers, overrides or executors
+    of an earlier test) and closes it (its alert threads end)."""
+    reset_runtime()
+    yield
+    get_runtime().close()
+
+
 @pytest.fixture
-def runtime() -> Iterator[Runtime]:
-    rt = reset_runtime()
-    yield rt
-    rt.deactivate()
-    rt.registry.clear()
+def runtime() -> Runtime:
+    """The test's default runtime, read from the (clean) environment."""
+    return get_runtime()
 
 
 @pytest.fixture
@@ -131,12 +142,18 @@ def full_stats(**overrides: Any) -> dict[str, dict[str, Any]]:
 
 class OneExecutorRig:
     """A runtime configured from ``env``, its own MeterProvider and reader, and one
-    StaticExecutor registered under ``name`` (held here: the registry's ref is weak)."""
+    StaticExecutor registered under ``name`` (held here: the registry's ref is weak).
 
-    def __init__(self, env: dict[str, str] | None = None, name: str = "api") -> None:
+    The runtime is the default one (the public API acts on it) unless ``default`` is
+    False: then it is a runtime of its own, beside the default.
+    """
+
+    def __init__(self, env: dict[str, str] | None = None, name: str = "api",
+                 default: bool = True) -> None:
         from opentelemetry.instrumentation.flujo._internal.config import load_config
 
-        self.runtime: Runtime = reset_runtime(load_config(env or {}))
+        config = load_config(env or {})
+        self.runtime: Runtime = reset_runtime(config) if default else Runtime(config)
         self.reader = InMemoryMetricReader()
         self.provider = MeterProvider(metric_readers=[self.reader])
         self.runtime.bind(self.provider)

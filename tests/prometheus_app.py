@@ -20,7 +20,7 @@ from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
 from prometheus_client import start_http_server
 
-from opentelemetry.instrumentation.flujo._internal.runtime import instrument_executor
+from opentelemetry.instrumentation.flujo import instrument_executor
 from opentelemetry.instrumentation.flujo.tools.demo import ReferenceExecutor, run_workload
 
 

@@ -22,9 +22,8 @@ from opentelemetry.sdk._logs import export as logs_export
 
 from opentelemetry.instrumentation.flujo import AlertEvent, add_alert_handler, remove_alert_handler
 from opentelemetry.instrumentation.flujo._internal.alerts import LogsApiHandler
-from opentelemetry.instrumentation.flujo._internal.alerts.dispatch import DISPATCHER
+from opentelemetry.instrumentation.flujo._internal.catalog import ALERTS_DROPPED
 from opentelemetry.instrumentation.flujo._internal.config import load_config
-from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
 
 from conftest import ROOT, OneExecutorRig, collect, require
 
@@ -40,10 +39,15 @@ class Rig(OneExecutorRig):
         collect(self.reader)
         return time.perf_counter() - started
 
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        return self.runtime.alerts.flush(timeout_s)
+
+    def dropped(self, handler: str, reason: str) -> int:
+        return self.runtime.alerts.dropped[(handler, reason)]
+
     def close(self) -> None:
-        self.runtime.deactivate()
+        self.runtime.close()
         self.provider.shutdown()
-        reset_runtime(load_config({}))  # drops the environment's handlers
 
 
 @pytest.fixture
@@ -71,7 +75,7 @@ def test_a_callable_gets_the_event_record(rig: Rig) -> None:
     add_alert_handler(events.append)
     try:
         rig.collect(600)
-        assert DISPATCHER.flush()
+        assert rig.flush()
     finally:
         remove_alert_handler(events.append)
     (event,) = events
@@ -91,7 +95,7 @@ def test_the_logs_api_gets_an_event(rig: Rig) -> None:
     add_alert_handler(handler)
     try:
         rig.collect(900)
-        assert DISPATCHER.flush()
+        assert rig.flush()
     finally:
         remove_alert_handler(handler)
     (finished,) = exporter.get_finished_logs()
@@ -114,7 +118,7 @@ from opentelemetry.sdk._logs import export
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.instrumentation.flujo import instrument_executor
-from opentelemetry.instrumentation.flujo._internal.alerts.dispatch import DISPATCHER
+from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 from conftest import StaticExecutor
 
 exporter = getattr(export, "InMemoryLogRecordExporter", None) or export.InMemoryLogExporter
@@ -126,7 +130,7 @@ reader = InMemoryMetricReader()
 executor = StaticExecutor({"cache": {"hit_rate": 5}})  # held: the registry's ref is weak
 instrument_executor(executor, "app", MeterProvider(metric_readers=[reader]))
 reader.get_metrics_data()
-DISPATCHER.flush()
+get_runtime().alerts.flush()
 for log in exporter.get_finished_logs():
     record = getattr(log, "log_record", log)
     print(record.event_name, record.attributes["flujo.threshold.metric"],
@@ -184,7 +188,7 @@ def test_webhook_posts_json_and_retries_with_backoff(caplog: pytest.LogCaptureFi
     try:
         with caplog.at_level(logging.DEBUG):
             rig.collect(900)
-            assert DISPATCHER.flush(10)
+            assert rig.flush(10)
     finally:
         rig.close()
         hook.close()
@@ -205,14 +209,13 @@ def test_webhook_gives_up_and_counts_it() -> None:
     rig = Rig({"OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL": hook.url,
                "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_RETRIES": "1"})
     try:
-        before = DISPATCHER.dropped[("webhook", "error")]
         rig.collect(900)
-        assert DISPATCHER.flush(10)
+        assert rig.flush(10)
         assert len(hook.headers) == 2
-        assert DISPATCHER.dropped[("webhook", "error")] == before + 1
+        assert rig.dropped("webhook", "error") == 1
         dropped = {dict(a).get("handler"): v for (n, a), v in collect(rig.reader).items()
-                   if n == "flujo.otel.alerts.dropped"}
-        assert dropped["webhook"] >= 1
+                   if n == ALERTS_DROPPED.name}
+        assert dropped == {"webhook": 1}
     finally:
         rig.close()
         hook.close()
@@ -223,7 +226,7 @@ def test_only_http_webhooks_and_the_url_is_never_logged(
         url: str, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
         config = load_config({"OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL": url})
-    assert config.webhook_url == ""
+    assert config.alerts.webhook_url == ""
     assert "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL" in caplog.text and url not in caplog.text
 
 
@@ -282,8 +285,8 @@ def test_smtp_mails_critical_only_and_keeps_the_password_secret(
         with caplog.at_level(logging.DEBUG):
             rig.collect(600)  # ok -> warning: not mailed by default
             rig.collect(900)  # warning -> critical: mailed
-            assert DISPATCHER.flush(10)
-            handlers = [repr(w.handler) for w in DISPATCHER._configured]
+            assert rig.flush(10)
+            handlers = [repr(w.handler) for w in rig.runtime.alerts.workers()]
     finally:
         rig.close()
     (envelope,) = messages
@@ -301,14 +304,14 @@ def test_a_failing_smtp_login_is_counted_without_the_password(
     port, messages, _ = smtp_server
     rig = Rig(smtp_env(port, "wrong-" + SECRET))
     try:
-        before = DISPATCHER.dropped[("smtp", "error")]
         with caplog.at_level(logging.DEBUG):
             rig.collect(900)
-            assert DISPATCHER.flush(10)
+            assert rig.flush(10)
+            dropped = rig.dropped("smtp", "error")
     finally:
         rig.close()
     assert messages == []
-    assert DISPATCHER.dropped[("smtp", "error")] == before + 1
+    assert dropped == 1
     assert "alert handler smtp failed" in caplog.text and SECRET not in caplog.text
 
 
@@ -325,7 +328,6 @@ def test_failing_and_hanging_handlers_delay_nothing(rig: Rig) -> None:
     for handler in (raises, hangs, good.append):
         add_alert_handler(handler)
     try:
-        before = dict(DISPATCHER.dropped)
         durations = []
         for usage in (900, 100) * 100:  # 200 transitions
             durations.append(rig.collect(usage))
@@ -336,13 +338,11 @@ def test_failing_and_hanging_handlers_delay_nothing(rig: Rig) -> None:
         deadline = time.monotonic() + 10
         while len(good) < 200 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert len(good) == 200, dict(DISPATCHER.dropped)
+        assert len(good) == 200, dict(rig.runtime.alerts.dropped)
         assert max(durations) < 1.0  # a hang of 30 s would show here
-        assert DISPATCHER.dropped[("raises", "error")] - before.get(("raises", "error"), 0) \
-            == 200
+        assert rig.dropped("raises", "error") == 200
         # 100 queued + 1 in hand; the rest of the 200 did not fit
-        assert DISPATCHER.dropped[("hangs", "queue_full")] - before.get(
-            ("hangs", "queue_full"), 0) == 99
+        assert rig.dropped("hangs", "queue_full") == 99
     finally:
         release.set()
         for handler in (raises, hangs, good.append):
@@ -360,8 +360,8 @@ def test_the_custom_thresholds_example_runs_its_handler() -> None:
 
 EXIT_APP = """
 import sys, time
-from opentelemetry.instrumentation.flujo._internal.alerts.dispatch import DISPATCHER, add_alert_handler
-from opentelemetry.instrumentation.flujo._internal.alerts.event import AlertEvent
+from opentelemetry.instrumentation.flujo import AlertEvent, add_alert_handler
+from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
 def slow(event):
     time.sleep(0.2)
@@ -369,7 +369,7 @@ def slow(event):
         out.write(event.new_state + "\\n")
 
 add_alert_handler(slow)
-DISPATCHER.publish(AlertEvent("api", "flujo.executor.memory.usage", old, new, 1.0, 2.0, "By",
+get_runtime().alerts.publish(AlertEvent("api", "flujo.executor.memory.usage", old, new, 1.0, 2.0, "By",
                               "above", time.time_ns())
                    for old, new in (("ok", "warning"), ("warning", "critical"), ("critical", "ok")))
 """

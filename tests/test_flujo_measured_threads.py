@@ -10,11 +10,13 @@ from types import SimpleNamespace
 
 import pytest
 
+from opentelemetry.instrumentation.flujo._internal.collect.registry import Registry
 from opentelemetry.instrumentation.flujo._internal.config import Config
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
     FAILURE,
     SUCCESS,
-    new_measured,
+    FlujoSources,
+    Measured,
 )
 
 THREADS, PER_THREAD = 4, 20_000
@@ -30,7 +32,7 @@ def eager_switching() -> Iterator[None]:
 
 
 def test_no_update_is_lost_under_concurrent_reads(eager_switching: None) -> None:
-    measured = new_measured("threads", Config(rate_unit="ratio"))
+    measured = Measured("threads", FlujoSources(Registry(), Config(rate_unit="ratio")))
     retried = SimpleNamespace(metadata_={}, attempts=2)
     cached = SimpleNamespace(metadata_={"cache_hit": True}, attempts=3)
     step = SimpleNamespace(name="step", is_complex=False)
@@ -72,29 +74,38 @@ def test_no_update_is_lost_under_concurrent_reads(eager_switching: None) -> None
 def test_step_names_are_length_limited_and_capped() -> None:
     from opentelemetry.instrumentation.flujo._internal.catalog import STEP_NAME
 
-    measured = new_measured("limits", Config(max_step_names=2))
+    measured = Measured("limits", FlujoSources(Registry(), Config(max_step_names=2)))
     attributes = [measured._new_attributes(name, SUCCESS)[STEP_NAME]
                   for name in ("s" * 1000, "short", "third", None)]
     assert attributes == ["s" * 128, "short", "_other", "_other"]
 
 
-def test_a_new_runtime_does_not_record_each_execution_twice() -> None:
+def test_a_new_runtime_takes_over_the_provider_and_the_executors() -> None:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
 
     from opentelemetry.instrumentation.flujo._internal.catalog import EXECUTION_DURATION
-    from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import install_hook
+    from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import ATTRIBUTE
     from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
 
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
-    for _ in range(2):  # the first runtime's binding stays active on the provider
-        runtime = reset_runtime()
-        runtime.bind(provider)
-        install_hook(runtime)
-    measured = new_measured("twice", runtime.config)
-    measured.running.append(None)
-    measured.end(0.0, SUCCESS, None, SimpleNamespace(name="step"))
+    old = reset_runtime()
+    old.bind(provider)
+    old.measure_flujo()
+    class ExecutorCore:  # as the wrapper sees flujo's: no stats of its own
+        pass
+
+    executor = ExecutorCore()
+    before = old.flujo.attach(executor, "twice")
+    assert before is not None
+    new = reset_runtime()  # serves the provider, measures flujo; the executor chooses anew
+    assert getattr(executor, ATTRIBUTE, None) is None
+    after = new.flujo.attach(executor, "twice")
+    assert after is not None and after is not before
+    for measured in (before, after):  # one execution each: only the new runtime records
+        measured.running.append(None)
+        measured.end(0.0, SUCCESS, None, SimpleNamespace(name="step"))
     data = reader.get_metrics_data()
     assert data is not None
     counts = [p.count for rm in data.resource_metrics for sm in rm.scope_metrics
@@ -102,4 +113,3 @@ def test_a_new_runtime_does_not_record_each_execution_twice() -> None:
               for p in m.data.data_points if isinstance(p, HistogramDataPoint)]
     assert counts == [1]
     provider.shutdown()
-    reset_runtime()

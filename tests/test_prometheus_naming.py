@@ -12,8 +12,9 @@ from opentelemetry.sdk.metrics import MeterProvider
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from opentelemetry.instrumentation.flujo import instrument_executor
 from opentelemetry.instrumentation.flujo._internal.catalog import METRICS, MIB
-from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, instrument_executor
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 from opentelemetry.instrumentation.flujo.tools.generate.naming import (
     Naming,
     label,

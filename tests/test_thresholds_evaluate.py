@@ -10,13 +10,10 @@ import pytest
 
 from opentelemetry.instrumentation.flujo import (
     AlertEvent,
-    add_alert_handler,
     clear_thresholds,
-    remove_alert_handler,
     set_hysteresis,
     set_thresholds,
 )
-from opentelemetry.instrumentation.flujo._internal.alerts.dispatch import DISPATCHER
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     BY_NAME,
     MIB,
@@ -38,10 +35,10 @@ _TO_RAW = {Conversion.RATE: 100.0, Conversion.RATIO: 1.0, Conversion.MIB: 1 / MI
 class View(OneExecutorRig):
     """The rig with executor ``x``, collecting every alert event it raises."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        super().__init__(env, "x")
+    def __init__(self, env: dict[str, str] | None = None, default: bool = True) -> None:
+        super().__init__(env, "x", default)
         self.events: list[AlertEvent] = []
-        add_alert_handler(self.events.append)
+        self.runtime.alerts.add(self.events.append)
 
     def states(self, stats: dict[str, Any], name: str = "x") -> dict[str, str]:
         """{metric: current state} of executor ``name`` after one collection of ``stats``.
@@ -56,12 +53,11 @@ class View(OneExecutorRig):
         return states(collect(self.reader), name)
 
     def alerts(self) -> list[tuple[str, str, str]]:
-        assert DISPATCHER.flush()
+        assert self.runtime.alerts.flush()
         return [(e.metric, e.old_state, e.new_state) for e in self.events]
 
     def close(self) -> None:
-        remove_alert_handler(self.events.append)
-        self.runtime.deactivate()
+        self.runtime.close()
         self.provider.shutdown()
 
 
@@ -180,7 +176,7 @@ def test_absent_metrics_have_no_status_point(view: View) -> None:
 
 def test_percent_and_ratio_stats_give_the_same_states() -> None:
     percent = View()
-    ratio = View({"OTEL_PYTHON_FLUJO_RATE_UNIT": "ratio"})
+    ratio = View({"OTEL_PYTHON_FLUJO_RATE_UNIT": "ratio"}, default=False)  # side by side
     try:
         for hit in (0.05, 0.2, 0.5):
             assert percent.states({"cache": {"hit_rate": hit * 100}}) == \

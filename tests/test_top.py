@@ -17,13 +17,10 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, PeriodicExportingMetricReader
 from rich.console import Console
 
+from opentelemetry.instrumentation.flujo import instrument_executor
 from opentelemetry.instrumentation.flujo._internal import catalog
 from opentelemetry.instrumentation.flujo._internal.config import Config
-from opentelemetry.instrumentation.flujo._internal.runtime import (
-    Runtime,
-    instrument_executor,
-    reset_runtime,
-)
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, reset_runtime
 from opentelemetry.instrumentation.flujo._internal.samples import from_metrics_data
 from opentelemetry.instrumentation.flujo.tools.top import Dashboard
 from opentelemetry.instrumentation.flujo.tools.top.board import Board

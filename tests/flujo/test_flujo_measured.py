@@ -392,17 +392,16 @@ def test_an_executors_source_is_chosen_once(pipelines: ModuleType, reader: InMem
     # to drift apart, every execution would take attach()'s locked slow path.
     from flujo.application.core.executor_core import ExecutorCore
 
-    from opentelemetry.instrumentation.flujo._internal.flujo_hooks import measured as flujo_measured
-    from opentelemetry.instrumentation.flujo._internal.flujo_hooks import patch as flujo_patch
+    from opentelemetry.instrumentation.flujo._internal.flujo_hooks import patch
 
     attached: list[object] = []
-    attach = flujo_measured.attach
+    attach = patch._attach
 
     def counting(executor: Any, name: str | None = None) -> Any:
         attached.append(executor)
         return attach(executor, name)
 
-    monkeypatch.setattr(flujo_patch, "attach", counting)
+    monkeypatch.setattr(patch, "_attach", counting)
     core = ExecutorCore()
     for i in range(3):
         asyncio.run(core.execute(pipelines.step(pipelines.inc, "once"), i))

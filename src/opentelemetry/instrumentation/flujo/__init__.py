@@ -18,26 +18,22 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
     BaseInstrumentor,
 )
 
-from opentelemetry.instrumentation.flujo._internal.alerts import (
-    AlertEvent,
+from opentelemetry.instrumentation.flujo._internal.alerts import AlertEvent
+from opentelemetry.instrumentation.flujo._internal.api import (
     add_alert_handler,
+    clear_thresholds,
+    instrument_executor,
     remove_alert_handler,
+    set_hysteresis,
+    set_thresholds,
+    uninstrument_executor,
 )
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.patch import (
     patch_flujo,
     unpatch_flujo,
 )
 from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
-from opentelemetry.instrumentation.flujo._internal.runtime import (
-    get_runtime,
-    instrument_executor,
-    uninstrument_executor,
-)
-from opentelemetry.instrumentation.flujo._internal.thresholds import (
-    clear_thresholds,
-    set_hysteresis,
-    set_thresholds,
-)
+from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 from opentelemetry.instrumentation.flujo.package import _instruments
 from opentelemetry.instrumentation.flujo.version import __version__
 

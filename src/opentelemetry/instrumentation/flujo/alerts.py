@@ -9,6 +9,8 @@ from opentelemetry.instrumentation.flujo._internal.alerts import (
     LogsApiHandler,
     SmtpHandler,
     WebhookHandler,
+)
+from opentelemetry.instrumentation.flujo._internal.api import (
     add_alert_handler,
     remove_alert_handler,
 )

@@ -25,6 +25,7 @@ class Kind(enum.Enum):
     GAUGE = "Gauge"
     UP_DOWN_COUNTER = "UpDownCounter"
     COUNTER = "Counter"
+    HISTOGRAM = "Histogram"
 
 
 class Conversion(enum.Enum):
@@ -276,6 +277,8 @@ HISTOGRAMS: tuple[HistogramMetric, ...] = (EXECUTION_DURATION,)
 THRESHOLD_PREFIX = PREFIX + "threshold."
 THRESHOLD_STATUS = THRESHOLD_PREFIX + "status"
 THRESHOLD_STATUS_KIND, THRESHOLD_STATUS_UNIT = Kind.UP_DOWN_COUNTER, "1"
+THRESHOLD_STATUS_DESCRIPTION = ("Threshold state of a metric: 1 for the current state (ok, "
+                                "warning, critical), 0 for the others.")
 THRESHOLD_LEVEL = "flujo.threshold.level"
 THRESHOLD_METRIC = "flujo.threshold.metric"
 THRESHOLD_STATE = "flujo.threshold.state"
@@ -286,24 +289,26 @@ THRESHOLD_SEVERITY = {state: rank for rank, state in enumerate(THRESHOLD_STATES)
 @dataclass(frozen=True)
 class SelfMetric:
     name: str
-    kind: str
+    kind: Kind
     unit: str
     description: str
 
 
+EXECUTORS = SelfMetric("flujo.otel.executors", Kind.UP_DOWN_COUNTER, "{executor}",
+                       "Executors being observed.")
+COLLECTION_DURATION = SelfMetric(
+    "flujo.otel.collection.duration", Kind.HISTOGRAM, "s",
+    "Time to read and normalise all executors' stats in one collection.")
+STATS_DROPPED = SelfMetric("flujo.otel.stats.dropped", Kind.COUNTER, "{value}",
+                           "Values dropped by normalisation, by reason.")
+COLLECTION_ERRORS = SelfMetric("flujo.otel.collection.errors", Kind.COUNTER, "{error}",
+                               "Stats reads that raised or timed out, by reason.")
+ALERTS_DROPPED = SelfMetric(
+    "flujo.otel.alerts.dropped", Kind.COUNTER, "{alert}",
+    "Alert events a handler did not deliver (queue full or handler error), "
+    "by handler and reason.")
 SELF_METRICS: tuple[SelfMetric, ...] = (
-    SelfMetric("flujo.otel.executors", "UpDownCounter", "{executor}",
-               "Executors being observed."),
-    SelfMetric("flujo.otel.collection.duration", "Histogram", "s",
-               "Time to read and normalise all executors' stats in one collection."),
-    SelfMetric("flujo.otel.stats.dropped", "Counter", "{value}",
-               "Values dropped by normalisation, by reason."),
-    SelfMetric("flujo.otel.collection.errors", "Counter", "{error}",
-               "Stats reads that raised or timed out, by reason."),
-    SelfMetric("flujo.otel.alerts.dropped", "Counter", "{alert}",
-               "Alert events a handler did not deliver (queue full or handler error), "
-               "by handler and reason."),
-)
+    EXECUTORS, COLLECTION_DURATION, STATS_DROPPED, COLLECTION_ERRORS, ALERTS_DROPPED)
 SELF_BY_NAME = {m.name: m for m in SELF_METRICS}
 # flujo.otel.collection.duration, in seconds: the SDK's default buckets are sized
 # for milliseconds (0 .. 10,000) and would put every collection in the first two.

@@ -24,21 +24,11 @@ _FALSE = {"false", "0", "no", "off"}
 
 
 @dataclass(frozen=True)
-class Config:
-    enabled: bool = True
-    excluded_metrics: tuple[str, ...] = ()
-    rate_unit: str = "percent"
-    max_executor_names: int = 100
-    stats_timeout_s: float = 1.0
-    csv_path: str = "flujo_metrics.csv"
-    jsonl_path: str = "flujo_metrics.jsonl"
-    # threshold engine (thresholds/)
-    thresholds: str = ""
-    thresholds_file: str = ""
-    hysteresis_enter: int = 1
-    hysteresis_exit: int = 1
-    # alert delivery (alerts/); secrets stay out of reprs
-    alert_queue_size: int = 100
+class AlertConfig:
+    """Alert delivery (alerts/): the handlers' queue, webhook and SMTP settings. Secrets
+    stay out of the repr."""
+
+    queue_size: int = 100
     webhook_url: str = field(default="", repr=False)
     webhook_headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     webhook_timeout_s: float = 5.0
@@ -53,6 +43,23 @@ class Config:
     smtp_password: str = field(default="", repr=False)
     smtp_timeout_s: float = 10.0
     smtp_min_level: str = "critical"
+
+
+@dataclass(frozen=True)
+class Config:
+    enabled: bool = True
+    excluded_metrics: tuple[str, ...] = ()
+    rate_unit: str = "percent"
+    max_executor_names: int = 100
+    stats_timeout_s: float = 1.0
+    csv_path: str = "flujo_metrics.csv"
+    jsonl_path: str = "flujo_metrics.jsonl"
+    # threshold engine (thresholds/)
+    thresholds: str = ""
+    thresholds_file: str = ""
+    hysteresis_enter: int = 1
+    hysteresis_exit: int = 1
+    alerts: AlertConfig = field(default_factory=AlertConfig)
     max_step_names: int = 100
 
 
@@ -176,42 +183,42 @@ def _seconds(env: Mapping[str, str], variable: str, default_s: float) -> float:
                 "is not a number of milliseconds from 1 to 600000") / 1000
 
 
-def _alert_settings(env: Mapping[str, str], default: Config) -> dict[str, object]:
+def _alert_config(env: Mapping[str, str]) -> AlertConfig:
+    default = AlertConfig()
     level = parse_choice("warning", "critical")
-    return {
-        "alert_queue_size": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE,
-                                 parse_int(1, 100_000), default.alert_queue_size,
-                                 "is not a whole number from 1 to 100000"),
+    return AlertConfig(
+        queue_size=read(env, ev.OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE, parse_int(1, 100_000),
+                        default.queue_size, "is not a whole number from 1 to 100000"),
         # A webhook URL often is the secret (Slack, Teams): never echoed.
-        "webhook_url": _secret(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL, parse_url, "",
-                               "is not an http:// or https:// URL; using no webhook instead"),
-        "webhook_headers": _secret(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_HEADERS,
-                                   parse_headers, default.webhook_headers,
-                                   "is not a comma-separated list of key=value; "
-                                   "using no headers instead"),
-        "webhook_timeout_s": _seconds(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_TIMEOUT,
-                                      default.webhook_timeout_s),
-        "webhook_retries": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_RETRIES, parse_int(0, 10),
-                                default.webhook_retries, "is not a whole number from 0 to 10"),
-        "webhook_min_level": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_MIN_LEVEL, level,
-                                  default.webhook_min_level, "is not warning or critical"),
-        "smtp_host": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_HOST, "").strip(),
-        "smtp_port": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_PORT, parse_int(1, 65535), 0,
-                          "is not a port number"),
-        "smtp_security": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_SECURITY,
-                              parse_choice("starttls", "ssl", "none"), default.smtp_security,
-                              "is not starttls, ssl or none"),
-        "smtp_from": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_FROM, parse_address,
-                          default.smtp_from, "is not an e-mail address"),
-        "smtp_to": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_TO, parse_addresses, default.smtp_to,
-                        "is not a comma-separated list of e-mail addresses"),
-        "smtp_username": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME, ""),
-        "smtp_password": env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD, ""),
-        "smtp_timeout_s": _seconds(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_TIMEOUT,
-                                   default.smtp_timeout_s),
-        "smtp_min_level": read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_MIN_LEVEL, level,
-                               default.smtp_min_level, "is not warning or critical"),
-    }
+        webhook_url=_secret(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL, parse_url, "",
+                            "is not an http:// or https:// URL; using no webhook instead"),
+        webhook_headers=_secret(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_HEADERS, parse_headers,
+                                default.webhook_headers,
+                                "is not a comma-separated list of key=value; "
+                                "using no headers instead"),
+        webhook_timeout_s=_seconds(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_TIMEOUT,
+                                   default.webhook_timeout_s),
+        webhook_retries=read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_RETRIES, parse_int(0, 10),
+                             default.webhook_retries, "is not a whole number from 0 to 10"),
+        webhook_min_level=read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_MIN_LEVEL, level,
+                               default.webhook_min_level, "is not warning or critical"),
+        smtp_host=env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_HOST, "").strip(),
+        smtp_port=read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_PORT, parse_int(1, 65535), 0,
+                       "is not a port number"),
+        smtp_security=read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_SECURITY,
+                           parse_choice("starttls", "ssl", "none"), default.smtp_security,
+                           "is not starttls, ssl or none"),
+        smtp_from=read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_FROM, parse_address,
+                       default.smtp_from, "is not an e-mail address"),
+        smtp_to=read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_TO, parse_addresses, default.smtp_to,
+                     "is not a comma-separated list of e-mail addresses"),
+        smtp_username=env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME, ""),
+        smtp_password=env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD, ""),
+        smtp_timeout_s=_seconds(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_TIMEOUT,
+                                default.smtp_timeout_s),
+        smtp_min_level=read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_MIN_LEVEL, level,
+                            default.smtp_min_level, "is not warning or critical"),
+    )
 
 
 def _secret(env: Mapping[str, str], variable: str, parse: Callable[[str], T], default: T,
@@ -251,7 +258,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
                               default.hysteresis_enter, "is not a whole number from 1 to 1000"),
         hysteresis_exit=read(env, ev.OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT, parse_int(1, 1000),
                              default.hysteresis_exit, "is not a whole number from 1 to 1000"),
-        **_alert_settings(env, default),  # type: ignore[arg-type]
+        alerts=_alert_config(env),
         max_step_names=read(env, ev.OTEL_PYTHON_FLUJO_MAX_STEP_NAMES, parse_int(0, 10_000),
                             default.max_step_names, "is not a whole number from 0 to 10000"),
     )

@@ -1,12 +1,19 @@
-"""Process-wide state: the configuration, the executor registry and the bindings.
+"""The owner of the plugin's state: one :class:`Runtime` per configuration.
 
-Instruments are created once per MeterProvider (the SDK cannot unregister a
-callback, and re-creating an instrument drops its callbacks with a warning);
-executors come and go in the registry instead.
+A runtime owns everything the plugin keeps while it runs: the executor registry and
+the stats fetcher's threads, the threshold engine with the overrides made from code,
+the alert handlers with their queues and threads, the flujo wrapper's sources and
+duration histograms, and the fork guard for the MeterProviders it serves. Two
+runtimes share nothing, so two MeterProviders served by two runtimes have their own
+executors, thresholds and handlers. :meth:`Runtime.close` ends all of it.
+
+The module itself keeps one thing: the default runtime, which the public API acts on
+(:func:`get_runtime`; :func:`reset_runtime` replaces it).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections.abc import Callable
@@ -15,13 +22,20 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider
 
 from opentelemetry import metrics
+from opentelemetry.instrumentation.flujo._internal.alerts import Dispatcher, dispatcher
 from opentelemetry.instrumentation.flujo._internal.catalog import SCOPE
+from opentelemetry.instrumentation.flujo._internal.collect.fetch import StatsFetcher
 from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser
 from opentelemetry.instrumentation.flujo._internal.collect.registry import Registry
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import SnapshotTaker
 from opentelemetry.instrumentation.flujo._internal.config import Config, load_config
-from opentelemetry.instrumentation.flujo._internal.otel.binding import Binding
-from opentelemetry.instrumentation.flujo._internal.otel.fork_guard import guard_fork
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import FlujoSources
+from opentelemetry.instrumentation.flujo._internal.otel.binding import (
+    Binding,
+    binding_of,
+    new_binding,
+)
+from opentelemetry.instrumentation.flujo._internal.otel.fork_guard import ForkGuard, sdk_locks
 from opentelemetry.instrumentation.flujo._internal.otel.instruments import register_catalog
 from opentelemetry.instrumentation.flujo._internal.thresholds.engine import ThresholdEngine
 from opentelemetry.instrumentation.flujo.version import __version__
@@ -29,98 +43,156 @@ from opentelemetry.instrumentation.flujo.version import __version__
 _logger = logging.getLogger(__name__)
 
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.26.0"
+# Queued alerts get this long to go out when a runtime closes (at exit too: the handler
+# threads are daemons and would die mid-queue); a handler that hangs costs at most this.
+CLOSE_FLUSH_S = 2.0
 
-BindingHook = Callable[[Binding, Config], None]
+BindingHook = Callable[[Binding], None]
 
 
 class Runtime:
+    """The plugin's state for one configuration, and the MeterProviders it serves.
+
+    Args:
+        config: the settings; read from the environment when None.
+    """
+
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or load_config()
         self.registry = Registry(self.config.max_executor_names)
-        self.taker = SnapshotTaker(
-            self.registry, Normaliser(self.config.rate_unit), self.config.stats_timeout_s)
-        self._bindings: dict[int, tuple[MeterProvider, Binding]] = {}
-        self._lock = threading.Lock()
-        # Each hook adds one concern's instruments to a new binding (catalog
-        # metrics here; the threshold engine adds its own).
-        self.hooks: list[BindingHook] = [lambda binding, _config: register_catalog(binding)]
-        # The threshold engine: one engine (rules, hysteresis state) shared by every binding.
-        self.thresholds = ThresholdEngine(self.config)
-        self.hooks.append(self.thresholds.bind)
+        self.fetcher = StatsFetcher()
+        self.taker = SnapshotTaker(self.registry, Normaliser(self.config.rate_unit),
+                                   self.config.stats_timeout_s, self.fetcher)
+        try:
+            self.alerts = dispatcher(self.config.alerts)
+        except Exception:  # a handler that cannot be built must not stop the metrics
+            _logger.warning("alert handlers could not be configured", exc_info=True)
+            self.alerts = Dispatcher(self.config.alerts.queue_size)
+        self.thresholds = ThresholdEngine(self.config, self.alerts)
+        self.flujo = FlujoSources(self.registry, self.config)
+        # Each hook adds one concern's instruments to a binding this runtime serves.
+        self.hooks: list[BindingHook] = [register_catalog, self.thresholds.bind]
+        self.closed = False
+        self._bindings: list[Binding] = []
+        self._lock = threading.RLock()  # a hook may add a hook (measure_flujo)
+        self._fork_guard = ForkGuard(self._fork_locks, self.fetcher.after_fork)
+        atexit.register(self.close)
 
     def bind(self, meter_provider: MeterProvider | None = None) -> Binding:
+        """Serve ``meter_provider`` (the global one when None), taking it over from the
+        runtime that served it before, if any."""
         provider = meter_provider or metrics.get_meter_provider()
         with self._lock:
-            found = self._bindings.get(id(provider))
-            if found is not None and found[0] is provider:
-                found[1].active = True
-                return found[1]
-            guard_fork(provider)
-            meter = provider.get_meter(SCOPE, __version__, schema_url=SCHEMA_URL)
-            binding = Binding(meter, self.taker, self.config.excluded_metrics)
-            for hook in self.hooks:
-                hook(binding, self.config)
-            self._bindings[id(provider)] = (provider, binding)
+            binding = binding_of(provider) or new_binding(
+                provider, provider.get_meter(SCOPE, __version__, schema_url=SCHEMA_URL))
+            if binding.owner is not self:
+                self._serve(binding, sdk_locks(provider))
+            binding.active = True
             return binding
 
-    def bindings(self) -> list[Binding]:
+    def _serve(self, binding: Binding, locks: list[Any]) -> None:
+        previous = binding.owner
+        if isinstance(previous, Runtime):
+            previous.release(binding)
+        binding.serve(self, self.taker, self.config.excluded_metrics)
+        binding.locks = locks
+        for hook in self.hooks:
+            hook(binding)
+        self._bindings = [*self._bindings, binding]  # replaced: read without the lock
+        if locks:
+            self._fork_guard.register()
+
+    def release(self, binding: Binding) -> None:
+        """``binding``'s provider is served by another runtime from now on."""
         with self._lock:
-            return [binding for _, binding in self._bindings.values()]
+            self._bindings = [b for b in self._bindings if b is not binding]
+        self.thresholds.release(binding)
+        self.flujo.release(binding)
+
+    def adopt(self, other: Runtime) -> None:
+        """Serve every provider ``other`` serves (each as active as it was there), and
+        measure flujo if ``other`` did."""
+        if other.measures_flujo:
+            self.measure_flujo()
+        for binding in other.bindings():
+            with self._lock:
+                active = binding.active
+                self._serve(binding, binding.locks)
+                binding.active = active
+
+    def add_hook(self, hook: BindingHook) -> None:
+        """Run ``hook`` on every binding this runtime serves, now and later."""
+        with self._lock:
+            self.hooks.append(hook)
+            for binding in self._bindings:
+                hook(binding)
+
+    def measure_flujo(self) -> None:
+        """Record the flujo wrapper's duration histogram into this runtime's providers."""
+        with self._lock:
+            if not self.measures_flujo:
+                self.add_hook(self.flujo.add_histogram)
+
+    @property
+    def measures_flujo(self) -> bool:
+        return self.flujo.add_histogram in self.hooks
+
+    def bindings(self) -> list[Binding]:
+        return list(self._bindings)
 
     def deactivate(self) -> None:
         for binding in self.bindings():
             binding.active = False
 
+    def close(self) -> None:
+        """Stop serving: the providers' instruments report nothing (until a runtime binds
+        them again), queued alerts get ``CLOSE_FLUSH_S`` to go out and the handler
+        threads end, the flujo executors choose their source anew. Idempotent;
+        registered to run at exit."""
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            self._fork_guard.closed = True
+            served, self._bindings = self._bindings, []
+        for binding in served:
+            binding.active = False
+        self.flujo.close()
+        self.alerts.close(CLOSE_FLUSH_S)
+        self.registry.clear()
+        atexit.unregister(self.close)
 
-_runtime: Runtime | None = None
-_runtime_lock = threading.Lock()
+    def _fork_locks(self) -> list[Any]:
+        return [lock for binding in self._bindings for lock in binding.locks]
+
+
+_default: Runtime | None = None
+_default_lock = threading.Lock()
 
 
 def get_runtime() -> Runtime:
-    global _runtime
-    if _runtime is None:
-        with _runtime_lock:
-            if _runtime is None:
-                _runtime = Runtime()
-    return _runtime
+    """The default runtime, the one the public API acts on (created on first use)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Runtime()
+    return _default
 
 
 def reset_runtime(config: Config | None = None) -> Runtime:
-    """A fresh runtime (tests, and re-reading the environment)."""
-    global _runtime
-    with _runtime_lock:
-        _runtime = Runtime(config)
-    return _runtime
+    """A new default runtime (``config``, or the environment read again).
 
-
-def instrument_executor(
-    executor: Any, name: str | None = None, meter_provider: MeterProvider | None = None
-) -> bool:
-    """Observe ``executor`` (any object with ``get_optimization_stats()``).
-
-    Held by weak reference; ``name`` defaults to the class name. Returns False, with a
-    warning, for an object that has no ``get_optimization_stats``; never raises.
+    It serves the providers the previous one served (their instruments report its
+    executors from the next collection on) and measures flujo if the previous one did;
+    the previous one is closed, with its executors, code overrides and alert handlers.
     """
-    try:
-        runtime = get_runtime()
-        if not runtime.config.enabled:
-            return False
-        if not callable(getattr(executor, "get_optimization_stats", None)):
-            _logger.warning("%r has no get_optimization_stats(); not instrumented", executor)
-            return False
-        if meter_provider is not None or not runtime.bindings():
-            runtime.bind(meter_provider)
-        runtime.registry.add(executor, name)
-        return True
-    except Exception:
-        _logger.warning("could not instrument %r", executor, exc_info=True)
-        return False
-
-
-def uninstrument_executor(executor: Any) -> bool:
-    """Stop observing ``executor``; its counters stay in its name's totals."""
-    try:
-        return get_runtime().registry.remove(executor)
-    except Exception:
-        _logger.warning("could not uninstrument %r", executor, exc_info=True)
-        return False
+    global _default
+    with _default_lock:
+        old, new = _default, Runtime(config)
+        if old is not None:
+            new.adopt(old)
+        _default = new
+    if old is not None:
+        old.close()
+    return new

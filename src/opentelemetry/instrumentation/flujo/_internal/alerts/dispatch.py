@@ -9,7 +9,6 @@ and counted in ``flujo.otel.alerts.dropped``.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import os
@@ -94,21 +93,36 @@ class Worker:
 
 
 class Dispatcher:
-    """The process's alert handlers. ``configured`` ones come from the environment and are
-    replaced when the configuration changes; ``added`` ones come from the Python API."""
+    """One runtime's alert handlers: those its configuration names, and those added from
+    the Python API; each with its queue and thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, queue_size: int = 100) -> None:
+        self.queue_size = queue_size
         self._lock = threading.Lock()
         self._dropped_lock = threading.Lock()
         self.dropped: Counter[tuple[str, str]] = Counter()
-        self.queue_size = 100
-        self._added: list[Worker] = []
-        self._configured: list[Worker] = []
+        self._workers: list[Worker] = []
 
-    def worker(self, handler: AlertHandler, name: str | None, min_level: str) -> Worker:
+    def workers(self) -> list[Worker]:
+        return self._workers
+
+    def add(self, handler: AlertHandler, name: str | None = None,
+            min_level: str = "warning") -> None:
+        if min_level not in THRESHOLD_SEVERITY or min_level == "ok":
+            raise ValueError(f"min_level must be 'warning' or 'critical', not {min_level!r}")
         label = name or getattr(handler, "name", None) or getattr(
             handler, "__name__", type(handler).__name__)
-        return Worker(handler, str(label), min_level, self.queue_size, self.count)
+        worker = Worker(handler, str(label), min_level, self.queue_size, self.count)
+        with self._lock:
+            self._workers = [*self._workers, worker]
+
+    def remove(self, handler: AlertHandler) -> bool:
+        with self._lock:
+            gone = [w for w in self._workers if w.handler is handler]
+            self._workers = [w for w in self._workers if w.handler is not handler]
+        for worker in gone:
+            worker.stop()
+        return bool(gone)
 
     def count(self, handler: str, reason: str) -> None:
         with self._dropped_lock:
@@ -119,30 +133,8 @@ class Dispatcher:
         with self._dropped_lock:
             return [(handler, reason, n) for (handler, reason), n in self.dropped.items()]
 
-    def add(self, handler: AlertHandler, name: str | None = None,
-            min_level: str = "warning") -> None:
-        if min_level not in THRESHOLD_SEVERITY or min_level == "ok":
-            raise ValueError(f"min_level must be 'warning' or 'critical', not {min_level!r}")
-        with self._lock:
-            self._added = [*self._added, self.worker(handler, name, min_level)]
-
-    def remove(self, handler: AlertHandler) -> bool:
-        with self._lock:
-            kept = [w for w in self._added if w.handler is not handler]
-            gone = [w for w in self._added if w.handler is handler]
-            self._added = kept
-        for worker in gone:
-            worker.stop()
-        return bool(gone)
-
-    def set_configured(self, workers: list[Worker]) -> None:
-        with self._lock:
-            old, self._configured = self._configured, workers
-        for worker in old:
-            worker.stop()
-
     def publish(self, events: Iterable[AlertEvent]) -> None:
-        workers = self._configured + self._added  # lists are replaced, never mutated
+        workers = self._workers  # replaced, never mutated
         for event in events:
             try:
                 ALERT_LOGGER.log(_LOG_LEVEL[event.new_state], "ALERT: %s", event.message,
@@ -156,29 +148,16 @@ class Dispatcher:
         """Wait until every queued event has been handled (tests, shutdown)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if all(w.idle() for w in self._configured + self._added):
+            if all(w.idle() for w in self._workers):
                 return True
             time.sleep(0.005)
         return False
 
-
-DISPATCHER = Dispatcher()
-# Give queued alerts a moment to go out at interpreter exit (the handler threads are
-# daemons and would die mid-queue); a handler that hangs costs at most this long.
-EXIT_FLUSH_S = 2.0
-atexit.register(DISPATCHER.flush, EXIT_FLUSH_S)
-
-
-def add_alert_handler(handler: AlertHandler, *, min_level: str = "warning",
-                      name: str | None = None) -> AlertHandler:
-    """Call ``handler(event)`` on every threshold transition, on its own thread.
-
-    ``min_level="critical"`` keeps only transitions into or out of critical. Returns
-    ``handler``, so this also works as a decorator.
-    """
-    DISPATCHER.add(handler, name, min_level)
-    return handler
-
-
-def remove_alert_handler(handler: AlertHandler) -> bool:
-    return DISPATCHER.remove(handler)
+    def close(self, timeout_s: float) -> None:
+        """Deliver what is queued (a hung handler costs at most ``timeout_s``), then stop
+        every thread; a handler still running finishes on its daemon thread."""
+        self.flush(timeout_s)
+        with self._lock:
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.stop()

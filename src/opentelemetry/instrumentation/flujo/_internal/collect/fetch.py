@@ -11,7 +11,6 @@ collection is not called again until it returns.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
@@ -66,8 +65,6 @@ class StatsFetcher:
         # Entries a worker is reading now: their in_flight flag must not outlive
         # the worker, which a fork() does not copy.
         self._reading: set[Entry] = set()
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self._after_fork)
 
     def read(self, entries: Iterable[Entry], budget_s: float) -> Result:
         started = time.perf_counter()
@@ -166,9 +163,10 @@ class StatsFetcher:
             with self._cv:
                 self._idle += 1
 
-    def _after_fork(self) -> None:
-        # Worker threads do not survive fork(); start from none in the child, and
-        # release the sources they were reading, or those would be still_running forever.
+    def after_fork(self) -> None:
+        """In a forked child (the runtime's fork guard calls it): worker threads do not
+        survive fork(), so start from none, and release the sources they were reading,
+        or those would be still_running forever."""
         for entry in self._reading:
             entry.in_flight = False
         self._reading = set()

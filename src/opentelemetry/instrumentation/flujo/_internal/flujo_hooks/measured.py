@@ -2,7 +2,7 @@
 
 flujo 0.6 has no ``get_optimization_stats``; :class:`Measured` is the stats source the
 registry reads instead: one per executor *name*, shared by every ExecutorCore of that
-name and kept for the life of the process. flujo readily builds a runner (and so an
+name and kept for the life of the runtime. flujo readily builds a runner (and so an
 executor) per request; a source per executor would die with it, taking the executions
 since the last collection along.
 
@@ -17,8 +17,8 @@ absent.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import sys
 import threading
 import time
 import weakref
@@ -42,16 +42,17 @@ from opentelemetry.instrumentation.flujo._internal.collect.registry import (
     executor_name,
 )
 from opentelemetry.instrumentation.flujo._internal.config import Config
-from opentelemetry.instrumentation.flujo._internal.flujo_hooks.process_memory import ProcessMemory
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.process_memory import (
+    MemoryLimit,
+    ProcessMemory,
+)
 from opentelemetry.instrumentation.flujo._internal.otel.binding import Binding
-from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, get_runtime
 
 _logger = logging.getLogger(__name__)
 
 SUCCESS, FAILURE, OTHER_OUTCOME = 0, 1, 2
 INF = float("inf")
-FREE_THREADED = not getattr(sys, "_is_gil_enabled", lambda: True)()
-# The wrapper reads it as a plain attribute (flujo_patch): keep the two in step.
+# The wrapper reads it as a plain attribute (flujo_hooks.patch): keep the two in step.
 ATTRIBUTE = "_opentelemetry_flujo_measured"
 perf_counter = time.perf_counter
 
@@ -65,40 +66,6 @@ class FlujoTypes(NamedTuple):
     frame: type[Any]
     # Control flow that is neither a success nor a failure (HITL pause, abort).
     control_flow: tuple[type[BaseException], ...]
-
-
-# (binding, histogram) for every binding of the current runtime: the wrapper records
-# into the active ones. Replaced, never changed in place, so an execution ending on
-# another thread walks a whole list.
-_targets: list[tuple[Binding, Histogram]] = []
-# Guards choosing an executor's source, and the sources' sets of executors.
-_attach_lock = threading.Lock()
-
-
-def add_duration_histogram(binding: Binding, config: Config) -> None:
-    """A ``Runtime.hooks`` entry: the execution-duration histogram for one binding."""
-    global _targets
-    metric = EXECUTION_DURATION
-    if not binding.wanted(metric.name) or any(b is binding for b, _ in _targets):
-        return
-    # The advisory is in every opentelemetry-api this package accepts (>= 1.23).
-    histogram = binding.meter.create_histogram(
-        metric.name, unit=metric.unit, description=metric.description,
-        explicit_bucket_boundaries_advisory=list(metric.boundaries))
-    _targets = [*_targets, (binding, histogram)]
-
-
-def install_hook(runtime: Runtime) -> None:
-    """Adds the histogram to the runtime's existing bindings and to every later one."""
-    global _targets
-    # A new runtime (reset_runtime) binds anew: its predecessor's bindings would record
-    # every execution a second time, into the same provider.
-    live = runtime.bindings()
-    _targets = [target for target in _targets if any(target[0] is b for b in live)]
-    if add_duration_histogram not in runtime.hooks:
-        runtime.hooks.append(add_duration_histogram)
-    for binding in runtime.bindings():
-        add_duration_histogram(binding, runtime.config)
 
 
 def classify(result: Any, types: FlujoTypes) -> tuple[int, Any]:
@@ -132,13 +99,15 @@ class Measured:
     """Running aggregates for one executor name, reported as ``get_optimization_stats()``."""
 
     __slots__ = (
-        "__weakref__", "_attributes", "_executors", "_max_steps", "_memory",
-        "_rate_scale", "_steps", "cache_enabled", "consecutive_failures", "counts", "errored",
-        "hits", "name", "recovered", "running", "window",
+        "__weakref__", "_attributes", "_executors", "_lock", "_max_steps", "_memory",
+        "_rate_scale", "_sources", "_steps", "cache_enabled", "consecutive_failures", "counts",
+        "errored", "hits", "name", "recovered", "running", "window",
     )
 
-    def __init__(self, name: str, config: Config) -> None:
+    def __init__(self, name: str, sources: FlujoSources) -> None:
         self.name = name
+        self._sources = sources  # where to record: its runtime's duration histograms
+        config = sources.config
         # The measured source reports rates in the unit the configuration declares for
         # every source, so the one normaliser treats it like any other.
         self._rate_scale = 100.0 if config.rate_unit == "percent" else 1.0
@@ -146,8 +115,10 @@ class Measured:
         self._steps: set[str] = set()
         # by outcome index, then step name: the histogram's attribute sets, built once
         self._attributes: tuple[dict[Any, dict[str, str]], ...] = ({}, {}, {})
-        self._memory = ProcessMemory()
+        self._memory = ProcessMemory(sources.memory_limit)
         self._executors: weakref.WeakSet[Any] = weakref.WeakSet()
+        # Executions end on any thread while a collection reads (and resets) the window.
+        self._lock = threading.Lock()
         self.cache_enabled = False
         self.counts = [0, 0, 0]  # by outcome index
         self.window = [0, 0.0, INF, 0.0]  # count, sum, min, max (seconds)
@@ -160,7 +131,7 @@ class Measured:
         self.hits = 0
 
     def add_executor(self, executor: Any) -> None:
-        """Called under ``_attach_lock``, which also guards reading the executors."""
+        """Called under the sources' lock, which also guards reading the executors."""
         self._executors.add(executor)
         if getattr(executor, "_enable_cache", False) is True:
             self.cache_enabled = True
@@ -185,39 +156,35 @@ class Measured:
             # tree search's its expansions); its children's retries are their own.
             if step_result.attempts > 1 and not cache_hit and not retried:
                 retried = getattr(step, "is_complex", False) is not True
-        # Atomic under the GIL without a lock (which costs ~0.5 us per execution on a
-        # busy machine): from here to the histogram, no call and no container
-        # allocation, and CPython only switches threads at calls, function entry and
-        # backward jumps. Keep it so. (Free-threaded builds: _LockedMeasured.)
-        self.counts[outcome] += 1
-        window = self.window
-        window[0] += 1
-        window[1] += elapsed
-        if elapsed < window[2]:  # noqa: PLR1730 - min() would be a call (see above)
-            window[2] = elapsed
-        if elapsed > window[3]:  # noqa: PLR1730
-            window[3] = elapsed
-        if outcome == FAILURE:
-            self.consecutive_failures += 1
-            self.errored += 1
-        elif outcome == SUCCESS:
-            self.consecutive_failures = 0
-            if retried:
+        with self._lock:
+            self.counts[outcome] += 1
+            window = self.window
+            window[0] += 1
+            window[1] += elapsed
+            window[2] = min(window[2], elapsed)
+            window[3] = max(window[3], elapsed)
+            if outcome == FAILURE:
+                self.consecutive_failures += 1
                 self.errored += 1
-                self.recovered += 1
-        if cache_hit:
-            self.hits += 1
+            elif outcome == SUCCESS:
+                self.consecutive_failures = 0
+                if retried:
+                    self.errored += 1
+                    self.recovered += 1
+            if cache_hit:
+                self.hits += 1
         attributes = self._attributes[outcome].get(name) or self._new_attributes(name, outcome)
-        for binding, histogram in _targets:
+        for binding, histogram in self._sources.targets:
             if binding.active:
                 histogram.record(elapsed, attributes)
 
     def _take(self, fresh: list[Any]) -> tuple[Any, ...]:
-        """Every aggregate, and ``fresh`` as the next window; call-free, as in ``end``."""
-        window, self.window = self.window, fresh
-        success, failure, other = self.counts
-        return (success, failure, other, window, self.consecutive_failures, self.errored,
-                self.recovered, self.hits)
+        """Every aggregate, and ``fresh`` as the next window."""
+        with self._lock:
+            window, self.window = self.window, fresh
+            success, failure, other = self.counts
+            return (success, failure, other, window, self.consecutive_failures, self.errored,
+                    self.recovered, self.hits)
 
     def _new_attributes(self, name: Any, outcome: int) -> dict[str, str]:
         attributes = {EXECUTOR_NAME: self.name, OUTCOME: OUTCOMES[outcome]}
@@ -255,7 +222,7 @@ class Measured:
             "execution": execution, "error_handling": errors,
             "concurrency": {"current_level": in_flight},
         }
-        with _attach_lock:
+        with self._sources.lock:
             limits = [getattr(e, "_concurrency_limit", None) for e in self._executors]
         # flujo 0.6 stores concurrency_limit (default 10) without enforcing it: reported
         # as configured, summed over the name's live executors like any same-name source.
@@ -270,72 +237,87 @@ class Measured:
         return stats
 
 
-class _LockedMeasured(Measured):
-    """For free-threaded builds, where ``end`` and ``_take`` are not atomic by themselves."""
+class FlujoSources:
+    """One runtime's side of the flujo wrapper: the measured source of each executor
+    name, the executors attached to them, and the duration histogram of each of the
+    runtime's bindings."""
 
-    __slots__ = ("_lock",)
+    def __init__(self, registry: Registry, config: Config) -> None:
+        self.registry = registry
+        self.config = config
+        self.memory_limit = MemoryLimit()
+        # (binding, histogram) per binding: the wrapper records into the active ones.
+        # Replaced, never changed in place, so an execution ending on another thread
+        # walks a whole list.
+        self.targets: list[tuple[Binding, Histogram]] = []
+        # Guards choosing an executor's source, and the sources' sets of executors.
+        self.lock = threading.Lock()
+        self._by_name: dict[str, Measured] = {}
+        self._attached: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.closed = False
 
-    def __init__(self, name: str, config: Config) -> None:
-        super().__init__(name, config)
-        self._lock = threading.Lock()
+    def add_histogram(self, binding: Binding) -> None:
+        """A runtime hook: the execution-duration histogram for one binding."""
+        metric = EXECUTION_DURATION
+        if not binding.wanted(metric.name) or any(b is binding for b, _ in self.targets):
+            return
+        histogram = binding.histogram(metric.name, metric.unit, metric.description,
+                                      metric.boundaries)
+        self.targets = [*self.targets, (binding, histogram)]
 
-    def end(self, started: float, outcome: int, step_result: Any, step: Any) -> None:
-        with self._lock:
-            super().end(started, outcome, step_result, step)
+    def release(self, binding: Binding) -> None:
+        """``binding`` is served by another runtime now, which records into it itself."""
+        self.targets = [target for target in self.targets if target[0] is not binding]
 
-    def _take(self, fresh: list[Any]) -> tuple[Any, ...]:
-        with self._lock:
-            return super()._take(fresh)
+    def attach(self, executor: Any, name: str | None = None) -> Measured | None:
+        """The executor's :class:`Measured`, chosen (and registered) on first call.
 
+        An executor with its own ``get_optimization_stats()`` is read as it is (its
+        values win); it gets a private :class:`Measured` that only feeds the duration
+        histogram.
+        """
+        measured: Measured | None = getattr(executor, ATTRIBUTE, None)
+        if measured is not None:
+            return measured
+        try:
+            with self.lock:
+                measured = getattr(executor, ATTRIBUTE, None)
+                if measured is None and not self.closed:
+                    chosen = executor_name(executor, name)
+                    if callable(getattr(executor, "get_optimization_stats", None)):
+                        group = self.registry.add(executor, chosen).group.name
+                        measured = Measured(group, self)
+                    else:
+                        measured = self._source(chosen)
+                        measured.add_executor(executor)
+                    setattr(executor, ATTRIBUTE, measured)
+                    self._attached.add(executor)
+            return measured
+        except Exception:
+            _logger.debug("could not measure %r", executor, exc_info=True)
+            return None
 
-def new_measured(name: str, config: Config) -> Measured:
-    return _LockedMeasured(name, config) if FREE_THREADED else Measured(name, config)
-
-
-# executor name -> its source, for the registry they were registered in.
-_by_name: dict[str, Measured] = {}
-_registered_in: list[Registry] = []
-
-
-def _source(runtime: Runtime, name: str) -> Measured:
-    if not _registered_in or _registered_in[0] is not runtime.registry:  # a new runtime
-        _by_name.clear()
-        _registered_in[:] = [runtime.registry]
-    found = _by_name.get(name)
-    if found is not None:
-        return found
-    measured = new_measured(name, runtime.config)
-    group = runtime.registry.add(measured, name).group.name
-    if group != name:  # past the name cap: share the "_other" source
-        runtime.registry.remove(measured)
-        measured = _source(runtime, group)
-    _by_name[name] = measured
-    return measured
-
-
-def attach(executor: Any, name: str | None = None) -> Measured | None:
-    """The executor's :class:`Measured`, chosen (and registered) on first call.
-
-    An executor with its own ``get_optimization_stats()`` is read as it is (its values
-    win); it gets a private :class:`Measured` that only feeds the duration histogram.
-    """
-    measured: Measured | None = getattr(executor, ATTRIBUTE, None)
-    if measured is not None:
+    def _source(self, name: str) -> Measured:
+        found = self._by_name.get(name)
+        if found is not None:
+            return found
+        measured = Measured(name, self)
+        group = self.registry.add(measured, name).group.name
+        if group != name:  # past the name cap: share the "_other" source
+            self.registry.remove(measured)
+            measured = self._source(group)
+        self._by_name[name] = measured
         return measured
-    try:
-        with _attach_lock:
-            measured = getattr(executor, ATTRIBUTE, None)
-            if measured is None:
-                runtime = get_runtime()
-                chosen = executor_name(executor, name)
-                if callable(getattr(executor, "get_optimization_stats", None)):
-                    group = runtime.registry.add(executor, chosen).group.name
-                    measured = new_measured(group, runtime.config)
-                else:
-                    measured = _source(runtime, chosen)
-                    measured.add_executor(executor)
-                setattr(executor, ATTRIBUTE, measured)
-        return measured
-    except Exception:
-        _logger.debug("could not measure %r", executor, exc_info=True)
-        return None
+
+    def close(self) -> None:
+        """Stop recording, and let every attached executor choose its source anew on its
+        next execution (from the runtime that is the default then)."""
+        with self.lock:
+            self.closed = True
+            self.targets = []
+            attached = list(self._attached)
+            self._attached = weakref.WeakSet()
+            self._by_name.clear()
+        for executor in attached:
+            with contextlib.suppress(AttributeError):
+                delattr(executor, ATTRIBUTE)

@@ -1,9 +1,10 @@
 """Class-level patching of flujo 0.6: ``ExecutorCore.execute`` is measured, ``Flujo`` names it.
 
 Every instance, created before or after instrumentation, is measured from its first
-execution on (see ``flujo_measured``). ``Flujo.__init__`` is wrapped only to give the
-runner's executor the runner's ``pipeline_name``. ``unpatch_flujo`` puts back the very
-objects that were there.
+execution on (see ``measured``), into the default runtime of the moment of its first
+execution. ``Flujo.__init__`` is wrapped only to give the runner's executor the runner's
+``pipeline_name``. Each wrapper carries the object it replaced, so ``unpatch_flujo``
+puts back the very objects that were there (the classes are the only record).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import functools
 import importlib
 import logging
 import re
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,11 +23,10 @@ from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
     OTHER_OUTCOME,
     SUCCESS,
     FlujoTypes,
-    attach,
+    Measured,
     classify,
     classify_exception,
     executed_step,
-    install_hook,
 )
 from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
@@ -37,8 +38,8 @@ RUNNER = "flujo.application.runner"
 # name per second would be one new series per second, so those use the class name.
 _GENERATED_NAME = re.compile(r"unnamed_\d{8}_\d{6}")
 
-# (class, attribute) -> original, so uninstrument() puts back exactly what was there.
-_originals: dict[tuple[type, str], Any] = {}
+# Set on each wrapper installed here, holding the object it replaced.
+_REPLACED = "_opentelemetry_flujo_replaced"
 
 
 def _import(module_name: str) -> Any:
@@ -75,8 +76,17 @@ def flujo_types() -> FlujoTypes | None:
 
 def patch_attribute(cls: type, attribute: str, make: Callable[[Any], Any]) -> None:
     original = cls.__dict__[attribute]
-    _originals[(cls, attribute)] = original
-    setattr(cls, attribute, make(original))
+    wrapper = make(original)
+    setattr(wrapper, _REPLACED, original)
+    setattr(cls, attribute, wrapper)
+
+
+def is_patched(cls: type, attribute: str) -> bool:
+    return hasattr(cls.__dict__.get(attribute), _REPLACED)
+
+
+def _attach(executor: Any, name: str | None = None) -> Measured | None:
+    return get_runtime().flujo.attach(executor, name)
 
 
 def runner_name(runner: Any) -> str | None:
@@ -95,7 +105,7 @@ def _measure_execute(original: Callable[..., Any], types: FlujoTypes) -> Callabl
         try:  # an attribute load, not getattr(): ~40 ns less on every execution
             measured = self._opentelemetry_flujo_measured
         except AttributeError:
-            measured = attach(self)
+            measured = _attach(self)
         if measured is None:
             return await original(self, *args, **kwargs)
         measured.running.append(None)  # in flight; Measured.end pops it
@@ -136,7 +146,7 @@ def _name_runner_executor(original: Callable[..., None], core: type) -> Callable
         try:
             executor = getattr(getattr(self, "backend", None), "_executor", None)
             if isinstance(executor, core):
-                attach(executor, runner_name(self))
+                _attach(executor, runner_name(self))
         except Exception:
             _logger.debug("could not name the executor of %r", self, exc_info=True)
 
@@ -151,8 +161,8 @@ def patch_flujo() -> bool:
     types = flujo_types()
     if types is None:
         return False
-    install_hook(get_runtime())  # also when already patched: the runtime may be new
-    if (core, "execute") in _originals:
+    get_runtime().measure_flujo()  # also when already patched: the runtime may be new
+    if is_patched(core, "execute"):
         return True
     patch_attribute(core, "execute", lambda original: _measure_execute(original, types))
     runner = _class(RUNNER, "Flujo")
@@ -163,6 +173,9 @@ def patch_flujo() -> bool:
 
 
 def unpatch_flujo() -> None:
-    for (cls, attribute), original in list(_originals.items()):
-        setattr(cls, attribute, original)
-        del _originals[(cls, attribute)]
+    """Put back what :func:`patch_flujo` replaced (flujo is not imported for it)."""
+    for module_name, class_name, attribute in ((EXECUTOR_CORE, "ExecutorCore", "execute"),
+                                               (RUNNER, "Flujo", "__init__")):
+        cls = getattr(sys.modules.get(module_name), class_name, None)
+        if isinstance(cls, type) and is_patched(cls, attribute):
+            setattr(cls, attribute, getattr(cls.__dict__[attribute], _REPLACED))

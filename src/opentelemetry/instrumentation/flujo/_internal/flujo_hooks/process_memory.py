@@ -16,9 +16,9 @@ A value the platform cannot give is absent, never guessed.
 
 from __future__ import annotations
 
-import functools
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from opentelemetry.instrumentation.flujo._internal.catalog import MIB
@@ -49,7 +49,6 @@ def rss_bytes() -> int | None:
     return int(fields[1]) * _PAGE if len(fields) > 1 and fields[1].isdigit() else None
 
 
-@functools.cache  # a process does not change cgroup: parsed once, not per name and read
 def _cgroup_v2_dir() -> Path:
     root = Path("/sys/fs/cgroup")
     try:
@@ -61,9 +60,9 @@ def _cgroup_v2_dir() -> Path:
     return root
 
 
-def _limit_now() -> int | None:
+def limit_now(cgroup_dir: Path) -> int | None:
     """The smallest of the cgroup limit (v2 or v1) and the machine's memory."""
-    v2 = {_cgroup_v2_dir() / "memory.max", Path("/sys/fs/cgroup/memory.max")}
+    v2 = {cgroup_dir / "memory.max", Path("/sys/fs/cgroup/memory.max")}
     limits = [_read_int(path) for path in v2]
     limits.append(_read_int(Path("/sys/fs/cgroup/memory/memory.limit_in_bytes")))
     try:
@@ -77,21 +76,32 @@ def _limit_now() -> int | None:
     return min(usable) if usable else None
 
 
-# (limit, when read): the limit is the process's, the same for every executor name
-# read in one collection; reading its files per name cost ~130 us each.
-_limit_cache: list[tuple[int | None, float]] = []
 LIMIT_TTL_S = 1.0
 
 
-def memory_limit_bytes() -> int | None:
-    """``_limit_now()``, re-read at most once a second (a resized container shows
-    within a second)."""
-    now = time.monotonic()
-    if _limit_cache and now - _limit_cache[0][1] < LIMIT_TTL_S:
-        return _limit_cache[0][0]
-    limit = _limit_now()
-    _limit_cache[:] = [(limit, now)]
-    return limit
+class MemoryLimit:
+    """The process's memory limit, shared by every measured source of a runtime: it is
+    the same for every executor name read in one collection, and reading its files
+    costs ~130 us. Re-read at most once a second (a resized container shows within a
+    second); the cgroup path is parsed once (a process does not change cgroup)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 read: Callable[[Path], int | None] = limit_now) -> None:
+        self._clock = clock
+        self._read = read
+        self._cgroup_dir: Path | None = None
+        self._last: tuple[int | None, float] | None = None  # (limit, when read)
+
+    def bytes(self) -> int | None:
+        now = self._clock()
+        last = self._last
+        if last is not None and now - last[1] < LIMIT_TTL_S:
+            return last[0]
+        if self._cgroup_dir is None:
+            self._cgroup_dir = _cgroup_v2_dir()
+        limit = self._read(self._cgroup_dir)
+        self._last = (limit, now)
+        return limit
 
 
 def _minor_faults() -> int | None:
@@ -103,7 +113,8 @@ def _minor_faults() -> int | None:
 class ProcessMemory:
     """One reader per reporting source: the allocation rate is per reader's own interval."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: MemoryLimit) -> None:
+        self._limit = limit
         self._last: tuple[int, float] | None = None
 
     def read(self) -> dict[str, float]:
@@ -111,7 +122,7 @@ class ProcessMemory:
         rss = rss_bytes()
         if rss is not None:
             out["usage_mb"] = rss / MIB
-            limit = memory_limit_bytes()
+            limit = self._limit.bytes()
             if limit:
                 out["pressure_level"] = min(rss / limit, 1.0)
         faults, now = _minor_faults(), time.monotonic()

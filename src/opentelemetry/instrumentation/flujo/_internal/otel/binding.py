@@ -5,19 +5,36 @@ its own lock, once per MetricReader collection. A callback whose position is not
 after the previous one's therefore starts a new collection: it takes the snapshot,
 and the callbacks after it read that snapshot. Each reader's collection is its own
 collection, so two readers mean two reads, never a stale one.
+
+A binding outlives the runtime that made it. The SDK cannot unregister a callback,
+and asking a meter for an instrument it already has returns the old one with the
+old callbacks, so a provider keeps one binding for its life (found on the provider,
+see :func:`binding_of`) and its callbacks delegate: each looks up its instrument's
+observer in the table of the runtime that owns the binding now. A new owner
+(:meth:`Binding.serve`) replaces the table, the snapshot source and the listeners;
+instruments it does not register report nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import logging
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from typing import Any
 
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 
-from opentelemetry.instrumentation.flujo._internal.catalog import COLLECTION_BUCKETS, SELF_BY_NAME
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    COLLECTION_BUCKETS,
+    COLLECTION_DURATION,
+    COLLECTION_ERRORS,
+    EXECUTORS,
+    STATS_DROPPED,
+    Kind,
+)
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import Snapshot, SnapshotTaker
 
 _logger = logging.getLogger(__name__)
@@ -26,59 +43,90 @@ Observe = Callable[[Snapshot], Iterable[Observation]]
 SnapshotListener = Callable[[Snapshot], None]
 
 _CREATE = {
-    "Gauge": "create_observable_gauge",
-    "UpDownCounter": "create_observable_up_down_counter",
-    "Counter": "create_observable_counter",
+    Kind.GAUGE: "create_observable_gauge",
+    Kind.UP_DOWN_COUNTER: "create_observable_up_down_counter",
+    Kind.COUNTER: "create_observable_counter",
 }
+# Where a provider keeps its binding (as an executor keeps its measured source).
+_ATTRIBUTE = "_opentelemetry_flujo_binding"
+
+
+def binding_of(provider: object) -> Binding | None:
+    found = getattr(provider, _ATTRIBUTE, None)
+    return found if isinstance(found, Binding) else None
+
+
+def new_binding(provider: Any, meter: Meter) -> Binding:
+    """A provider's binding, kept on the provider where it takes attributes."""
+    binding = Binding(meter)
+    with contextlib.suppress(AttributeError, TypeError):  # a provider with __slots__
+        setattr(provider, _ATTRIBUTE, binding)
+    return binding
 
 
 class Binding:
-    def __init__(
-        self, meter: Meter, taker: SnapshotTaker, excluded: tuple[str, ...] = ()
-    ) -> None:
+    def __init__(self, meter: Meter) -> None:
         self.meter = meter
-        self.taker = taker
-        self.excluded = excluded
+        # The runtime serving this provider (typed loosely: the runtime imports this module).
+        self.owner: object = None
         self.active = True
         self.snapshot = Snapshot()
+        self.locks: list[Any] = []  # the SDK's locks the owner's fork guard holds
+        self._taker: SnapshotTaker | None = None
+        self._excluded: tuple[str, ...] = ()
         self._listeners: list[SnapshotListener] = []
+        self._observers: dict[str, Observe] = {}
+        # Instruments already created on the meter: an observable's position in the
+        # SDK's callback order, and the synchronous ones.
+        self._positions: dict[str, int] = {}
+        self._histograms: dict[str, Histogram] = {}
         self._lock = threading.Lock()
         self._last_index = sys.maxsize
-        self._count = 0
-        duration = SELF_BY_NAME["flujo.otel.collection.duration"]
-        dropped = SELF_BY_NAME["flujo.otel.stats.dropped"]
-        errors = SELF_BY_NAME["flujo.otel.collection.errors"]
-        executors = SELF_BY_NAME["flujo.otel.executors"]
-        self._duration = meter.create_histogram(
-            duration.name, unit=duration.unit, description=duration.description,
-            explicit_bucket_boundaries_advisory=list(COLLECTION_BUCKETS))
+        self._duration = self.histogram(COLLECTION_DURATION.name, COLLECTION_DURATION.unit,
+                                        COLLECTION_DURATION.description, COLLECTION_BUCKETS)
         self._dropped = meter.create_counter(
-            dropped.name, unit=dropped.unit, description=dropped.description)
+            STATS_DROPPED.name, unit=STATS_DROPPED.unit, description=STATS_DROPPED.description)
         self._errors = meter.create_counter(
-            errors.name, unit=errors.unit, description=errors.description)
-        self.add_observable(executors.name, executors.kind, executors.unit,
-                            executors.description, lambda snap: (Observation(snap.executors),))
+            COLLECTION_ERRORS.name, unit=COLLECTION_ERRORS.unit,
+            description=COLLECTION_ERRORS.description)
+
+    def serve(self, owner: object, taker: SnapshotTaker, excluded: tuple[str, ...]) -> None:
+        """From now on the callbacks serve ``owner``, which registers its observers next."""
+        with self._lock:
+            self.owner = owner
+            self._taker = taker
+            self._excluded = excluded
+            self._listeners = []
+            self._observers = {}
+            self.snapshot = Snapshot()
+            self._last_index = sys.maxsize
+        self.add_observable(EXECUTORS.name, EXECUTORS.kind, EXECUTORS.unit,
+                            EXECUTORS.description, lambda snap: (Observation(snap.executors),))
 
     def wanted(self, name: str) -> bool:
-        return not any(fnmatch.fnmatchcase(name, pattern) for pattern in self.excluded)
+        return not any(fnmatch.fnmatchcase(name, pattern) for pattern in self._excluded)
 
     def add_listener(self, listener: SnapshotListener) -> None:
         """``listener`` sees each new snapshot once, before any callback reads it."""
         self._listeners.append(listener)
 
     def add_observable(
-        self, name: str, kind: str, unit: str, description: str, observe: Observe
+        self, name: str, kind: Kind, unit: str, description: str, observe: Observe
     ) -> None:
+        """``observe`` answers for the instrument ``name`` (created on first use)."""
         if not self.wanted(name):
             return
-        index = self._count
-        self._count += 1
+        self._observers[name] = observe
+        if name in self._positions:
+            return
+        index = self._positions[name] = len(self._positions)
 
         def callback(options: CallbackOptions) -> Iterable[Observation]:
             try:
-                if not self.active:
+                observer = self._observers.get(name)
+                if observer is None or not self.active:
                     return ()
-                observations = observe(self._snapshot_for(index))
+                observations = observer(self._snapshot_for(index))
                 # Catalog observers already return lists; a generator is run here,
                 # inside the guard, so whatever it raises is counted, not the SDK's.
                 return observations if isinstance(observations, list) else list(observations)
@@ -90,6 +138,17 @@ class Binding:
         getattr(self.meter, _CREATE[kind])(
             name, callbacks=[callback], unit=unit, description=description)
 
+    def histogram(self, name: str, unit: str, description: str,
+                  boundaries: Iterable[float]) -> Histogram:
+        """The provider's histogram ``name``, created once whoever asks again."""
+        found = self._histograms.get(name)
+        if found is None:
+            # The advisory is in every opentelemetry-api this package accepts (>= 1.23).
+            found = self._histograms[name] = self.meter.create_histogram(
+                name, unit=unit, description=description,
+                explicit_bucket_boundaries_advisory=list(boundaries))
+        return found
+
     def _snapshot_for(self, index: int) -> Snapshot:
         with self._lock:
             if index <= self._last_index:
@@ -98,7 +157,9 @@ class Binding:
             return self.snapshot
 
     def _take(self) -> Snapshot:
-        snapshot = self.taker.take()
+        if self._taker is None:
+            return Snapshot()
+        snapshot = self._taker.take()
         self._duration.record(snapshot.duration_s)
         for reason, count in snapshot.dropped.items():
             self._dropped.add(count, {"reason": reason})

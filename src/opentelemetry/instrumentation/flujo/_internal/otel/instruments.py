@@ -79,5 +79,5 @@ def observer(metric: Metric) -> Observe:
 def register_catalog(binding: Binding) -> None:
     for metric in METRICS:
         binding.add_observable(
-            metric.name, metric.kind.value, metric.unit, metric.description, observer(metric)
+            metric.name, metric.kind, metric.unit, metric.description, observer(metric)
         )

@@ -21,7 +21,6 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import Resource
 
 from opentelemetry import metrics
-from opentelemetry.instrumentation.flujo._internal.otel.fork_guard import guard_fork
 from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
 from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
@@ -92,7 +91,7 @@ def build_meter_provider(
     readers = readers_from_env(env) + list(extra_readers)
     provider = MeterProvider(metric_readers=readers, resource=Resource.create(),
                              views=flujo_views(get_runtime().config))
-    guard_fork(provider)
+    # Its fork guard comes with the runtime that serves it (see otel.fork_guard).
     return provider
 
 

@@ -1,28 +1,30 @@
-"""The threshold engine: one engine per runtime, plugged into every binding by a hook.
+"""The threshold engine: one per runtime, plugged into each of its bindings by a hook.
 
 Per binding it registers ``flujo.executor.threshold.status``, a limit gauge per metric
 that has a numeric rule, and ``flujo.otel.alerts.dropped``; a snapshot listener
 evaluates each new snapshot once and the callbacks only hand out the results. The
-hysteresis state is the engine's, shared by every binding, so two MeterProviders do not
-raise every alert twice.
+hysteresis state is the engine's, shared by every binding, so two MeterProviders of one
+runtime do not raise every alert twice. The engine also keeps the overrides made from
+code (``set_thresholds``, ``set_hysteresis``) and the memory of the threshold warnings
+it has given.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections.abc import Callable, Iterable
 
 from opentelemetry.metrics import Observation
 
-from opentelemetry.instrumentation.flujo._internal import alerts
-from opentelemetry.instrumentation.flujo._internal.alerts.dispatch import DISPATCHER
+from opentelemetry.instrumentation.flujo._internal.alerts.dispatch import Dispatcher
 from opentelemetry.instrumentation.flujo._internal.catalog import (
-    SELF_BY_NAME,
+    ALERTS_DROPPED,
     THRESHOLD_STATUS,
+    THRESHOLD_STATUS_DESCRIPTION,
     THRESHOLD_STATUS_KIND,
     THRESHOLD_STATUS_UNIT,
+    Kind,
 )
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import Snapshot
 from opentelemetry.instrumentation.flujo._internal.config import Config
@@ -37,37 +39,9 @@ from opentelemetry.instrumentation.flujo._internal.thresholds.overrides import (
     Entry,
     effective_rules,
 )
+from opentelemetry.instrumentation.flujo._internal.warn_once import WarnOnce
 
 _logger = logging.getLogger(__name__)
-
-ALERTS_DROPPED = "flujo.otel.alerts.dropped"
-_STATUS_DESCRIPTION = ("Threshold state of a metric: 1 for the current state (ok, warning, "
-                       "critical), 0 for the others.")
-
-# The Python API's overrides, and the engines alive in this process that apply them.
-_api: tuple[Entry, ...] = ()
-_api_hysteresis: tuple[int, int] | None = None  # (enter, exit); None: the environment's
-_api_lock = threading.Lock()
-_engines: weakref.WeakSet[ThresholdEngine] = weakref.WeakSet()
-
-
-def publish_hysteresis(values: tuple[int, int] | None) -> None:
-    """``(enter, exit)`` from code, or None to go back to the environment's."""
-    global _api_hysteresis
-    with _api_lock:
-        _api_hysteresis = values
-        engines = list(_engines)
-    for engine in engines:
-        engine.set_hysteresis(values)
-
-
-def publish_api(entries: tuple[Entry, ...], replace: bool) -> None:
-    global _api
-    with _api_lock:
-        _api = entries if replace else _api + entries
-        api, engines = _api, list(_engines)
-    for engine in engines:
-        engine.set_api_overrides(api)
 
 
 class _BoundEngine:
@@ -76,6 +50,7 @@ class _BoundEngine:
     def __init__(self, engine: ThresholdEngine, binding: Binding) -> None:
         self.engine = engine
         self.binding = binding
+        self.owner = binding.owner
         self.results = Results()
         self.gauges: set[str] = set()
 
@@ -86,13 +61,15 @@ class _BoundEngine:
         return self.results.status
 
     def add_gauges(self, checks: tuple[Check, ...]) -> None:
+        if self.binding.owner is not self.owner:  # the provider has a new runtime
+            return
         for check in checks:
             gauge = check.gauge
             if gauge is None or gauge in self.gauges:
                 continue
             self.gauges.add(gauge)
             self.binding.add_observable(
-                gauge, "Gauge", check.unit,
+                gauge, Kind.GAUGE, check.unit,
                 f"Configured warning/critical limit of {check.metric.name}.",
                 self._limits(gauge))
 
@@ -101,49 +78,52 @@ class _BoundEngine:
 
 
 class ThresholdEngine:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, alerts: Dispatcher) -> None:
         self.config = config
+        self.alerts = alerts
         self._lock = threading.Lock()
         self._bound: list[_BoundEngine] = []
-        # Built from the overrides and registered for later ones in one step: one
-        # published in between would otherwise never reach this engine.
-        with _api_lock:
-            enter, leave = _api_hysteresis or (config.hysteresis_enter, config.hysteresis_exit)
-            self.evaluator = Evaluator(compile_rules(effective_rules(config, _api)),
-                                       enter, leave)
-            _engines.add(self)
-        try:
-            alerts.configure(config)
-        except Exception:  # a handler that cannot be built must not stop the metrics
-            _logger.warning("alert handlers could not be configured", exc_info=True)
+        self._overrides: tuple[Entry, ...] = ()  # from code, after the environment's
+        self._warn = WarnOnce(_logger)
+        self.evaluator = Evaluator(self._checks(), config.hysteresis_enter,
+                                   config.hysteresis_exit)
 
-    def bind(self, binding: Binding, _config: Config) -> None:
+    def _checks(self) -> tuple[Check, ...]:
+        return compile_rules(effective_rules(self.config, self._overrides, self._warn))
+
+    def bind(self, binding: Binding) -> None:
         """The runtime hook: this binding's threshold instruments and listener."""
         bound = _BoundEngine(self, binding)
-        binding.add_observable(THRESHOLD_STATUS, THRESHOLD_STATUS_KIND.value, THRESHOLD_STATUS_UNIT,
-                               _STATUS_DESCRIPTION,
-                               bound.status)
+        binding.add_observable(THRESHOLD_STATUS, THRESHOLD_STATUS_KIND, THRESHOLD_STATUS_UNIT,
+                               THRESHOLD_STATUS_DESCRIPTION, bound.status)
         bound.add_gauges(self.evaluator.checks)
-        dropped = SELF_BY_NAME[ALERTS_DROPPED]
         binding.add_observable(
-            dropped.name, dropped.kind, dropped.unit, dropped.description,
+            ALERTS_DROPPED.name, ALERTS_DROPPED.kind, ALERTS_DROPPED.unit,
+            ALERTS_DROPPED.description,
             lambda _snapshot: [Observation(count, {"handler": handler, "reason": reason})
-                               for handler, reason, count in DISPATCHER.dropped_counts()])
+                               for handler, reason, count in self.alerts.dropped_counts()])
         binding.add_listener(bound.on_snapshot)
         with self._lock:
             self._bound.append(bound)
 
-    def set_api_overrides(self, api: tuple[Entry, ...]) -> None:
-        """New rules for the next evaluation; called outside any collection, so new limit
-        gauges can be created (the SDK's collection lock is not re-entrant)."""
-        checks = compile_rules(effective_rules(self.config, api))
+    def release(self, binding: Binding) -> None:
+        """``binding`` is served by another runtime now: no more gauges for it from here."""
         with self._lock:
+            self._bound = [bound for bound in self._bound if bound.binding is not binding]
+
+    def set_overrides(self, entries: tuple[Entry, ...], replace: bool) -> None:
+        """Rules from code for the next evaluation; called outside any collection, so new
+        limit gauges can be created (the SDK's collection lock is not re-entrant)."""
+        with self._lock:
+            self._overrides = entries if replace else self._overrides + entries
+            checks = self._checks()
             self.evaluator.replace(checks)
             bound_list = list(self._bound)
         for bound in bound_list:
             bound.add_gauges(checks)
 
     def set_hysteresis(self, values: tuple[int, int] | None) -> None:
+        """``(enter, exit)`` from code, or None for the configuration's."""
         enter, leave = values or (self.config.hysteresis_enter, self.config.hysteresis_exit)
         with self._lock:
             self.evaluator.enter, self.evaluator.leave = enter, leave
@@ -152,5 +132,5 @@ class ThresholdEngine:
         with self._lock:
             results, events = self.evaluator.evaluate(snapshot)
         if events:
-            DISPATCHER.publish(events)
+            self.alerts.publish(events)
         return results

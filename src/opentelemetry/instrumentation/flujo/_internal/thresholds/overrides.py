@@ -15,16 +15,15 @@ gets one warning naming it and is ignored; everything else still applies.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.instrumentation.flujo import environment_variables as ev
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     BY_NAME,
     CIRCUIT_STATES,
@@ -44,6 +43,7 @@ from opentelemetry.instrumentation.flujo._internal.thresholds.rules import (
     is_state_metric,
     pair_problem,
 )
+from opentelemetry.instrumentation.flujo._internal.warn_once import Warn
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,6 +53,9 @@ else:  # pragma: no cover - Python 3.10
 _logger = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 1024 * 1024
+FILE_SOURCE = ev.OTEL_PYTHON_FLUJO_THRESHOLDS_FILE
+INLINE_SOURCE = ev.OTEL_PYTHON_FLUJO_THRESHOLDS
+API_SOURCE = "set_thresholds()"
 _ORDER = {name: index for index, name in enumerate(BY_NAME)}
 _CLAUSE = re.compile(r"\s*(warning|critical)\s*(.*?)\s*$", re.IGNORECASE | re.DOTALL)
 
@@ -70,8 +73,12 @@ class Change:
 Entry = tuple[str, str, tuple[Change, ...]]
 
 
-def _warn(source: str, label: str, problem: str) -> None:
-    _logger.warning("%s: threshold %r ignored: %s", source, label, problem)
+def _warn_always(message: str) -> None:
+    _logger.warning("%s", message)
+
+
+def _ignored(warn: Warn, source: str, label: str, problem: str) -> None:
+    warn(f"{source}: threshold {label!r} ignored: {problem}")
 
 
 def find_metric(name: str) -> Metric:
@@ -99,7 +106,7 @@ def parse_clause(metric: Metric, level: str, text: str) -> Change:
         metric.name, level, direction, limit.value, limit.relative_to, rate=limit.rate))
 
 
-def parse_inline(text: str, source: str) -> list[Entry]:
+def parse_inline(text: str, source: str, warn: Warn = _warn_always) -> list[Entry]:
     entries: list[Entry] = []
     for part in text.split(";"):
         if not part.strip():
@@ -122,7 +129,7 @@ def parse_inline(text: str, source: str) -> list[Entry]:
                     changes.append(parse_clause(metric, level, match.group(2)))
             entries.append((part.strip(), metric.name, tuple(changes)))
         except LimitError as exc:
-            _warn(source, part.strip(), str(exc))
+            _ignored(warn, source, part.strip(), str(exc))
     return entries
 
 
@@ -136,7 +143,8 @@ def _leaves(tree: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, An
             yield name, value
 
 
-def parse_mapping(tree: Mapping[str, Any], source: str) -> list[Entry]:
+def parse_mapping(tree: Mapping[str, Any], source: str,
+                  warn: Warn = _warn_always) -> list[Entry]:
     entries: list[Entry] = []
     for name, value in _leaves(tree):
         try:
@@ -154,11 +162,11 @@ def parse_mapping(tree: Mapping[str, Any], source: str) -> list[Entry]:
                 changes.append(parse_clause(metric, level, text))
             entries.append((name, metric.name, tuple(changes)))
         except LimitError as exc:
-            _warn(source, name, str(exc))
+            _ignored(warn, source, name, str(exc))
     return entries
 
 
-def read_file(path: str, source: str) -> list[Entry]:
+def read_file(path: str, source: str, warn: Warn = _warn_always) -> list[Entry]:
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
@@ -169,16 +177,17 @@ def read_file(path: str, source: str) -> list[Entry]:
         if not isinstance(tree, Mapping):
             raise ValueError("the top level is not a table")
     except (OSError, ValueError, RecursionError) as exc:  # JSON/TOML/Unicode: ValueError
-        _logger.warning("%s=%r cannot be used (%s); using no file thresholds", source, path, exc)
+        warn(f"{source}={path!r} cannot be used ({exc}); using no file thresholds")
         return []
     try:
-        return parse_mapping(tree, f"{source} {path}")
+        return parse_mapping(tree, f"{source} {path}", warn)
     except RecursionError:  # tables nested thousands deep
-        _logger.warning("%s=%r is nested too deeply; using no file thresholds", source, path)
+        warn(f"{source}={path!r} is nested too deeply; using no file thresholds")
         return []
 
 
-def apply(rules: dict[tuple[str, str], Rule], entries: Iterable[Entry], source: str) -> None:
+def apply(rules: dict[tuple[str, str], Rule], entries: Iterable[Entry], source: str,
+          warn: Warn = _warn_always) -> None:
     """Apply each entry to ``rules`` in place, unless it leaves its metric contradictory."""
     for label, metric, changes in entries:
         trial = dict(rules)
@@ -189,37 +198,24 @@ def apply(rules: dict[tuple[str, str], Rule], entries: Iterable[Entry], source: 
                 trial[(metric, change.rule.level)] = change.rule
         problem = pair_problem([rule for (name, _), rule in trial.items() if name == metric])
         if problem:
-            _warn(source, label, problem)
+            _ignored(warn, source, label, problem)
             continue
         rules.clear()
         rules.update(trial)
 
 
-def _file_stamp(path: str) -> tuple[int, int]:
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return (0, 0)
-    return (stat.st_mtime_ns, stat.st_size)
+def effective_rules(config: Config, api: tuple[Entry, ...] = (),
+                    warn: Warn = _warn_always) -> tuple[Rule, ...]:
+    """The defaults with the user's file, inline and API overrides applied, in that order.
 
-
-@functools.lru_cache(maxsize=16)
-def _effective(inline: str, path: str, _stamp: tuple[int, int],
-               api: tuple[Entry, ...]) -> tuple[Rule, ...]:
-    # Cached on the inputs, so each bad rule is warned about once, not once per binding.
+    Every call reads the file and the inline text again; ``warn`` gets each problem
+    (the threshold engine passes its :class:`WarnOnce`, so a runtime says each once).
+    """
     rules = {(rule.metric, rule.level): rule for rule in default_rules()}
-    if path:
-        apply(rules, read_file(path, "OTEL_PYTHON_FLUJO_THRESHOLDS_FILE"),
-              "OTEL_PYTHON_FLUJO_THRESHOLDS_FILE")
-    if inline:
-        apply(rules, parse_inline(inline, "OTEL_PYTHON_FLUJO_THRESHOLDS"),
-              "OTEL_PYTHON_FLUJO_THRESHOLDS")
-    apply(rules, api, "set_thresholds()")
+    if config.thresholds_file:
+        apply(rules, read_file(config.thresholds_file, FILE_SOURCE, warn), FILE_SOURCE, warn)
+    if config.thresholds:
+        apply(rules, parse_inline(config.thresholds, INLINE_SOURCE, warn), INLINE_SOURCE, warn)
+    apply(rules, api, API_SOURCE, warn)
     # Catalog order, warning before critical: generated files stay stable.
     return tuple(sorted(rules.values(), key=lambda r: (_ORDER[r.metric], LEVELS.index(r.level))))
-
-
-def effective_rules(config: Config, api: tuple[Entry, ...] = ()) -> tuple[Rule, ...]:
-    """The defaults with the user's file, inline and API overrides applied, in that order."""
-    path = config.thresholds_file
-    return _effective(config.thresholds, path, _file_stamp(path) if path else (0, 0), api)

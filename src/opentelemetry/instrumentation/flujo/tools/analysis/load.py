@@ -147,7 +147,7 @@ def _sort(series: Series) -> None:
 def _is_counter(metric: str) -> bool:
     if metric in BY_NAME:
         return BY_NAME[metric].kind is Kind.COUNTER
-    return metric in SELF_BY_NAME and SELF_BY_NAME[metric].kind == "Counter"
+    return metric in SELF_BY_NAME and SELF_BY_NAME[metric].kind is Kind.COUNTER
 
 
 def _to_rate(series: Series) -> None:

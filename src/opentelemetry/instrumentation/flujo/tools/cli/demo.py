@@ -17,8 +17,8 @@ from typing import Any
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from opentelemetry.instrumentation.flujo import instrument_executor
 from opentelemetry.instrumentation.flujo._internal.otel.sdk_setup import build_meter_provider
-from opentelemetry.instrumentation.flujo._internal.runtime import instrument_executor
 from opentelemetry.instrumentation.flujo._internal.samples import from_metrics_data
 from opentelemetry.instrumentation.flujo.tools.demo import ReferenceExecutor, run_workload
 from opentelemetry.instrumentation.flujo.tools.top.board import Board

@@ -131,5 +131,5 @@ def render() -> str:
         "| metric | kind | unit | meaning |",
         "|---|---|---|---|",
     ]
-    lines += [row(f"`{s.name}`", s.kind, f"`{s.unit}`", s.description) for s in SELF_METRICS]
+    lines += [row(f"`{s.name}`", s.kind.value, f"`{s.unit}`", s.description) for s in SELF_METRICS]
     return "\n".join(lines) + "\n"

@@ -16,7 +16,7 @@ def rows() -> list[tuple[str, str, str]]:
     """(metric, unit, kind) of every exported metric with a fixed name."""
     found = [(m.name, m.unit, m.kind.value) for m in METRICS]
     found.append((THRESHOLD_STATUS, THRESHOLD_STATUS_UNIT, THRESHOLD_STATUS_KIND.value))
-    return found + [(s.name, s.unit, s.kind) for s in SELF_METRICS]
+    return found + [(s.name, s.unit, s.kind.value) for s in SELF_METRICS]
 
 
 def render() -> str:

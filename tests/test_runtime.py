@@ -1,0 +1,158 @@
+"""One owner: a runtime per configuration owns its executors, thresholds, alert handlers
+and threads; two of them side by side share nothing, and a new default runtime takes
+over the providers the old one served."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from opentelemetry.instrumentation.flujo import (
+    AlertEvent,
+    add_alert_handler,
+    instrument_executor,
+    set_thresholds,
+)
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    ALERTS_DROPPED,
+    EXECUTOR_NAME,
+    THRESHOLD_STATUS,
+)
+from opentelemetry.instrumentation.flujo._internal.config import load_config
+from opentelemetry.instrumentation.flujo._internal.runtime import (
+    Runtime,
+    get_runtime,
+    reset_runtime,
+)
+
+from conftest import StaticExecutor, collect
+
+MEMORY = "flujo.executor.memory.usage"
+
+
+def _usage(mib: float) -> StaticExecutor:
+    return StaticExecutor({"memory": {"usage_mb": mib}})
+
+
+class Served:
+    """A real SDK provider with an in-memory reader, served by ``runtime``."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.reader = InMemoryMetricReader()
+        self.provider = MeterProvider(metric_readers=[self.reader])
+        runtime.bind(self.provider)
+
+    def names(self, points: dict[Any, Any]) -> set[str]:
+        return {dict(attrs)[EXECUTOR_NAME] for (name, attrs), _ in points.items()
+                if name == MEMORY}
+
+    def state(self, points: dict[Any, Any], executor: str) -> str:
+        (state,) = [dict(attrs)["flujo.threshold.state"] for (name, attrs), value
+                    in points.items() if name == THRESHOLD_STATUS and value == 1
+                    and dict(attrs)[EXECUTOR_NAME] == executor
+                    and dict(attrs)["flujo.threshold.metric"] == MEMORY]
+        return state
+
+
+@pytest.fixture
+def two() -> Iterator[tuple[Served, Served]]:
+    strict = Runtime(load_config({"OTEL_PYTHON_FLUJO_THRESHOLDS": "memory.usage: warning>100MiB"}))
+    lenient = Runtime(load_config({"OTEL_PYTHON_FLUJO_THRESHOLDS": "memory.usage: warning>700MiB"}))
+    pair = Served(strict), Served(lenient)
+    yield pair
+    for served in pair:
+        served.runtime.close()
+        served.provider.shutdown()
+
+
+def test_two_providers_with_their_own_runtimes_are_independent(
+        two: tuple[Served, Served]) -> None:
+    strict, lenient = two
+    events: dict[str, list[AlertEvent]] = {"strict": [], "lenient": []}
+
+    def fails(event: AlertEvent) -> None:
+        raise RuntimeError("strict's handler only")
+
+    strict.runtime.alerts.add(events["strict"].append)
+    strict.runtime.alerts.add(fails)
+    lenient.runtime.alerts.add(events["lenient"].append)
+    held = [_usage(300), _usage(300)]
+    assert instrument_executor(held[0], "a", meter_provider=strict.provider)
+    assert instrument_executor(held[1], "b", meter_provider=lenient.provider)
+    a, b = collect(strict.reader), collect(lenient.reader)
+    assert strict.names(a) == {"a"} and lenient.names(b) == {"b"}
+    assert strict.state(a, "a") == "warning" and lenient.state(b, "b") == "ok"
+    assert strict.runtime.alerts.flush() and lenient.runtime.alerts.flush()
+    assert [e.executor for e in events["strict"]] == ["a"] and events["lenient"] == []
+    # each provider reports its own runtime's dropped alerts
+    dropped = {(name, dict(attrs)["handler"]): v for (name, attrs), v
+               in collect(strict.reader).items() if name == ALERTS_DROPPED.name}
+    assert dropped == {(ALERTS_DROPPED.name, "fails"): 1}
+    assert not any(name == ALERTS_DROPPED.name for name, _ in collect(lenient.reader))
+    # and the default runtime (the public API's) saw none of it
+    assert get_runtime().registry.groups() == []
+
+
+def test_a_new_default_runtime_serves_a_provider_the_old_one_bound() -> None:
+    served = Served(get_runtime())
+    old_events: list[AlertEvent] = []
+    add_alert_handler(old_events.append)
+    before = _usage(50)
+    assert instrument_executor(before, "before")
+    assert served.names(collect(served.reader)) == {"before"}
+    old = get_runtime()
+    new = reset_runtime()
+    assert old.closed and new.bindings() and not old.bindings()
+    after = _usage(900)
+    assert instrument_executor(after, "after")  # into the new runtime, on the same provider
+    points = collect(served.reader)
+    assert served.names(points) == {"after"}
+    assert served.state(points, "after") == "critical"
+    assert new.alerts.flush()
+    assert old_events == []  # the old runtime's handler went with it
+    served.provider.shutdown()
+
+
+def test_close_stops_the_runtimes_threads_and_its_instruments() -> None:
+    runtime = Runtime(load_config({}))
+    served = Served(runtime)
+    release = threading.Event()
+    runtime.alerts.add(lambda event: release.wait(5), name="slow")
+    executor = _usage(900)
+    runtime.registry.add(executor, "x")
+    collect(served.reader)  # one transition: the handler's thread starts
+    threads = [t for t in threading.enumerate() if t.name == "flujo-alerts-slow"]
+    assert threads
+    release.set()
+    runtime.close()
+    for thread in threads:
+        thread.join(5)
+        assert not thread.is_alive()
+    assert not any(name == MEMORY for name, _ in collect(served.reader))
+    served.provider.shutdown()
+
+
+def test_a_bad_threshold_is_warned_once_per_runtime(caplog: pytest.LogCaptureFixture) -> None:
+    env = {"OTEL_PYTHON_FLUJO_THRESHOLDS": "nosuch.metric: warning>1"}
+
+    def warnings() -> list[str]:
+        return [r.getMessage() for r in caplog.records
+                if r.levelno == logging.WARNING and "nosuch.metric" in r.getMessage()]
+
+    with caplog.at_level(logging.WARNING):
+        runtime = reset_runtime(load_config(env))
+        served = [Served(runtime), Served(runtime)]  # two providers, one engine
+        set_thresholds("queue.size: warning>10")  # the environment's rules are read again
+        set_thresholds("queue.size: warning>20")
+        assert len(warnings()) == 1
+        Runtime(load_config(env)).close()  # another runtime has its own memory
+        assert len(warnings()) == 2
+    for each in served:
+        each.provider.shutdown()
