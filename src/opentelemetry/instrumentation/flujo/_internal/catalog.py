@@ -248,7 +248,7 @@ COUNTER_STATS: frozenset[str] = frozenset(
 )
 
 # Synchronous instruments: recorded per execution by the flujo ExecutorCore wrapper
-# (flujo_measured.py), not read from get_optimization_stats(); kept apart from
+# (flujo_hooks/measured.py), not read from get_optimization_stats(); kept apart from
 # METRICS so nothing that walks the stats catalog mistakes them for stats.
 
 
