@@ -130,13 +130,13 @@ def _metric(
     )
 
 
-G, UDC, C = Kind.GAUGE, Kind.UP_DOWN_COUNTER, Kind.COUNTER
-RATE, RATIO, COUNT, MS = Conversion.RATE, Conversion.RATIO, Conversion.COUNT, Conversion.MS
-SUM, MEAN, MAX, MIN = Combine.SUM, Combine.MEAN, Combine.MAX, Combine.MIN
-ABOVE, BELOW = Direction.ABOVE, Direction.BELOW
+# Shorthands for the table below (module-private: elsewhere the enums are spelled out).
+_RATE, _RATIO, _COUNT, _MS = Conversion.RATE, Conversion.RATIO, Conversion.COUNT, Conversion.MS
+_SUM, _MEAN, _MAX, _MIN = Combine.SUM, Combine.MEAN, Combine.MAX, Combine.MIN
+_ABOVE, _BELOW = Direction.ABOVE, Direction.BELOW
 
 _EXECUTIONS = tuple(
-    Stat("execution", key, COUNT, SUM)
+    Stat("execution", key, _COUNT, _SUM)
     for key in ("total_executions", "successful_executions", "failed_executions")
 )
 WEIGHT_STAT, SUCCESS_STAT, FAILED_STAT = (stat.id for stat in _EXECUTIONS)
@@ -144,87 +144,102 @@ FAILURE_RATIO = PREFIX + "execution.failure_ratio"
 
 METRICS: tuple[Metric, ...] = (
     # memory
-    _metric("memory", "object_pool_utilization", "object_pool.utilization", G, "1", RATE, MEAN,
-            "Fraction of the object pool's capacity in use.", Thresholds(ABOVE, warning=0.8)),
-    _metric("memory", "objects_in_pool", "object_pool.objects", UDC, "{object}", COUNT, SUM,
+    _metric("memory", "object_pool_utilization", "object_pool.utilization",
+            Kind.GAUGE, "1", _RATE, _MEAN,
+            "Fraction of the object pool's capacity in use.", Thresholds(_ABOVE, warning=0.8)),
+    _metric("memory", "objects_in_pool", "object_pool.objects",
+            Kind.UP_DOWN_COUNTER, "{object}", _COUNT, _SUM,
             "Objects currently held in the object pool."),
-    _metric("memory", "pool_hit_rate", "object_pool.hit_ratio", G, "1", RATE, MEAN,
-            "Fraction of object requests served from the pool.", Thresholds(BELOW, warning=0.5)),
-    _metric("memory", "pool_miss_rate", "object_pool.miss_ratio", G, "1", RATE, MEAN,
+    _metric("memory", "pool_hit_rate", "object_pool.hit_ratio", Kind.GAUGE, "1", _RATE, _MEAN,
+            "Fraction of object requests served from the pool.", Thresholds(_BELOW, warning=0.5)),
+    _metric("memory", "pool_miss_rate", "object_pool.miss_ratio", Kind.GAUGE, "1", _RATE, _MEAN,
             "Fraction of object requests that needed an allocation.",
-            Thresholds(ABOVE, warning=0.5)),
-    _metric("memory", "usage_mb", "memory.usage", UDC, "By", Conversion.MIB, SUM,
-            "Memory in use.", Thresholds(ABOVE, warning=500 * MIB, critical=800 * MIB)),
-    _metric("memory", "pressure_level", "memory.pressure", G, "1", RATIO, MAX,
-            "Memory pressure, 0 (none) to 1 (at the limit).", Thresholds(ABOVE, warning=0.8)),
-    _metric("memory", "allocation_rate_mb_s", "memory.allocation_rate", G, "By/s",
-            Conversion.MIB_PER_S, SUM, "Memory allocated per second.",
-            Thresholds(ABOVE, warning=10 * MIB)),
-    _metric("memory", "cleanup_events", "memory.cleanup_events", C, "{event}", COUNT, SUM,
+            Thresholds(_ABOVE, warning=0.5)),
+    _metric("memory", "usage_mb", "memory.usage", Kind.UP_DOWN_COUNTER, "By", Conversion.MIB, _SUM,
+            "Memory in use.", Thresholds(_ABOVE, warning=500 * MIB, critical=800 * MIB)),
+    _metric("memory", "pressure_level", "memory.pressure", Kind.GAUGE, "1", _RATIO, _MAX,
+            "Memory pressure, 0 (none) to 1 (at the limit).", Thresholds(_ABOVE, warning=0.8)),
+    _metric("memory", "allocation_rate_mb_s", "memory.allocation_rate", Kind.GAUGE, "By/s",
+            Conversion.MIB_PER_S, _SUM, "Memory allocated per second.",
+            Thresholds(_ABOVE, warning=10 * MIB)),
+    _metric("memory", "cleanup_events", "memory.cleanup_events",
+            Kind.COUNTER, "{event}", _COUNT, _SUM,
             "Memory clean-up events."),
     # execution
-    _metric("execution", "avg_time_ms", "execution.avg_duration", G, "s", MS, MEAN,
-            "Mean execution time.", Thresholds(ABOVE, warning=1.0, critical=5.0)),
-    _metric("execution", "min_time_ms", "execution.min_duration", G, "s", MS, MIN,
+    _metric("execution", "avg_time_ms", "execution.avg_duration", Kind.GAUGE, "s", _MS, _MEAN,
+            "Mean execution time.", Thresholds(_ABOVE, warning=1.0, critical=5.0)),
+    _metric("execution", "min_time_ms", "execution.min_duration", Kind.GAUGE, "s", _MS, _MIN,
             "Shortest execution time."),
-    _metric("execution", "max_time_ms", "execution.max_duration", G, "s", MS, MAX,
-            "Longest execution time.", Thresholds(ABOVE, warning=5.0)),
-    Metric(PREFIX + "executions", C, "{execution}",
+    _metric("execution", "max_time_ms", "execution.max_duration", Kind.GAUGE, "s", _MS, _MAX,
+            "Longest execution time.", Thresholds(_ABOVE, warning=5.0)),
+    Metric(PREFIX + "executions", Kind.COUNTER, "{execution}",
            "Executions by outcome (success, failure, and other for the rest of the total).",
            _EXECUTIONS, attributes=(OUTCOME,)),
-    Metric(FAILURE_RATIO, G, "1",
+    Metric(FAILURE_RATIO, Kind.GAUGE, "1",
            "Failed executions / total executions.", _EXECUTIONS[::-2],  # (failed, total)
-           Thresholds(ABOVE, warning=0.1), derived=True),
+           Thresholds(_ABOVE, warning=0.1), derived=True),
     # cache
-    _metric("cache", "hit_rate", "cache.hit_ratio", G, "1", RATE, MEAN,
-            "Fraction of cache look-ups that hit.", Thresholds(BELOW, warning=0.3, critical=0.1)),
-    _metric("cache", "size", "cache.size", UDC, "{entry}", COUNT, SUM,
+    _metric("cache", "hit_rate", "cache.hit_ratio", Kind.GAUGE, "1", _RATE, _MEAN,
+            "Fraction of cache look-ups that hit.", Thresholds(_BELOW, warning=0.3, critical=0.1)),
+    _metric("cache", "size", "cache.size", Kind.UP_DOWN_COUNTER, "{entry}", _COUNT, _SUM,
             "Entries in the cache.",
-            Thresholds(ABOVE, warning=0.8, relative_to=PREFIX + "cache.max")),
-    _metric("cache", "capacity", "cache.max", UDC, "{entry}", COUNT, SUM,
+            Thresholds(_ABOVE, warning=0.8, relative_to=PREFIX + "cache.max")),
+    _metric("cache", "capacity", "cache.max", Kind.UP_DOWN_COUNTER, "{entry}", _COUNT, _SUM,
             "Cache capacity (extension key `capacity`)."),
-    _metric("cache", "utilization", "cache.utilization", G, "1", RATE, MEAN,
-            "Fraction of the cache's capacity in use.", Thresholds(ABOVE, warning=0.9)),
-    _metric("cache", "evictions", "cache.evictions", C, "{eviction}", COUNT, SUM,
+    _metric("cache", "utilization", "cache.utilization", Kind.GAUGE, "1", _RATE, _MEAN,
+            "Fraction of the cache's capacity in use.", Thresholds(_ABOVE, warning=0.9)),
+    _metric("cache", "evictions", "cache.evictions", Kind.COUNTER, "{eviction}", _COUNT, _SUM,
             "Cache evictions."),
-    _metric("cache", "misses", "cache.misses", C, "{miss}", COUNT, SUM, "Cache misses."),
+    _metric("cache", "misses", "cache.misses",
+            Kind.COUNTER, "{miss}", _COUNT, _SUM, "Cache misses."),
     # concurrency
-    _metric("concurrency", "current_level", "concurrency.level", UDC, "{execution}", COUNT, SUM,
+    _metric("concurrency", "current_level", "concurrency.level",
+            Kind.UP_DOWN_COUNTER, "{execution}", _COUNT, _SUM,
             "Executions running now.",
-            Thresholds(ABOVE, warning=0.8, relative_to=PREFIX + "concurrency.max")),
-    _metric("concurrency", "max_level", "concurrency.max", UDC, "{execution}", COUNT, SUM,
+            Thresholds(_ABOVE, warning=0.8, relative_to=PREFIX + "concurrency.max")),
+    _metric("concurrency", "max_level", "concurrency.max",
+            Kind.UP_DOWN_COUNTER, "{execution}", _COUNT, _SUM,
             "Most executions allowed to run at once."),
-    _metric("concurrency", "avg_wait_time_ms", "concurrency.avg_wait_time", G, "s", MS, MEAN,
-            "Mean wait for an execution slot.", Thresholds(ABOVE, warning=0.1)),
-    _metric("concurrency", "contention_rate", "concurrency.contention_ratio", G, "1", RATE, MEAN,
-            "Fraction of executions that had to wait.", Thresholds(ABOVE, warning=0.2)),
-    _metric("concurrency", "queue_size", "queue.size", UDC, "{execution}", COUNT, SUM,
-            "Executions waiting in the work queue.", Thresholds(ABOVE, warning=50)),
+    _metric("concurrency", "avg_wait_time_ms", "concurrency.avg_wait_time",
+            Kind.GAUGE, "s", _MS, _MEAN,
+            "Mean wait for an execution slot.", Thresholds(_ABOVE, warning=0.1)),
+    _metric("concurrency", "contention_rate", "concurrency.contention_ratio",
+            Kind.GAUGE, "1", _RATE, _MEAN,
+            "Fraction of executions that had to wait.", Thresholds(_ABOVE, warning=0.2)),
+    _metric("concurrency", "queue_size", "queue.size",
+            Kind.UP_DOWN_COUNTER, "{execution}", _COUNT, _SUM,
+            "Executions waiting in the work queue.", Thresholds(_ABOVE, warning=50)),
     # error_handling
-    _metric("error_handling", "error_rate", "error.ratio", G, "1", RATE, MEAN,
+    _metric("error_handling", "error_rate", "error.ratio", Kind.GAUGE, "1", _RATE, _MEAN,
             "Fraction of executions that raised an error.",
-            Thresholds(ABOVE, warning=0.1, critical=0.3)),
-    _metric("error_handling", "recovery_success_rate", "error.recovery_ratio", G, "1", RATE, MEAN,
+            Thresholds(_ABOVE, warning=0.1, critical=0.3)),
+    _metric("error_handling", "recovery_success_rate", "error.recovery_ratio",
+            Kind.GAUGE, "1", _RATE, _MEAN,
             "Fraction of errors recovered from (retry, fallback).",
-            Thresholds(BELOW, warning=0.5)),
-    _metric("error_handling", "cached_patterns", "error.cached_patterns", UDC, "{pattern}", COUNT,
-            SUM, "Error patterns in the error cache."),
-    Metric(PREFIX + "circuit_breaker.status", UDC, "1",
+            Thresholds(_BELOW, warning=0.5)),
+    _metric("error_handling", "cached_patterns", "error.cached_patterns",
+            Kind.UP_DOWN_COUNTER, "{pattern}", _COUNT,
+            _SUM, "Error patterns in the error cache."),
+    Metric(PREFIX + "circuit_breaker.status", Kind.UP_DOWN_COUNTER, "1",
            "Circuit breaker state: 1 for the current state, 0 for the others.",
            (Stat("error_handling", "circuit_breaker_state", Conversion.STATE, Combine.WORST),),
-           Thresholds(ABOVE, state="open"), attributes=(CIRCUIT_STATE,)),
-    _metric("error_handling", "failure_count", "error.consecutive_failures", UDC, "{failure}",
-            COUNT, MAX, "Consecutive failures.", Thresholds(ABOVE, warning=5)),
+           Thresholds(_ABOVE, state="open"), attributes=(CIRCUIT_STATE,)),
+    _metric("error_handling", "failure_count", "error.consecutive_failures",
+            Kind.UP_DOWN_COUNTER, "{failure}",
+            _COUNT, _MAX, "Consecutive failures.", Thresholds(_ABOVE, warning=5)),
     # telemetry
-    _metric("telemetry", "batch_size", "telemetry.batch_size", G, "{metric}", COUNT, MEAN,
+    _metric("telemetry", "batch_size", "telemetry.batch_size",
+            Kind.GAUGE, "{metric}", _COUNT, _MEAN,
             "Telemetry batch size."),
-    _metric("telemetry", "flush_rate", "telemetry.flush_rate", G, "{flush}/s", COUNT, SUM,
+    _metric("telemetry", "flush_rate", "telemetry.flush_rate",
+            Kind.GAUGE, "{flush}/s", _COUNT, _SUM,
             "Telemetry flushes per second."),
-    _metric("telemetry", "overhead_ms", "telemetry.overhead", G, "s", MS, MEAN,
+    _metric("telemetry", "overhead_ms", "telemetry.overhead", Kind.GAUGE, "s", _MS, _MEAN,
             "Time spent on the executor's own telemetry per execution.",
-            Thresholds(ABOVE, warning=0.01)),
-    _metric("telemetry", "metrics_collected", "telemetry.metrics_collected", C, "{metric}", COUNT,
-            SUM, "Metrics collected by the executor's own telemetry."),
+            Thresholds(_ABOVE, warning=0.01)),
+    _metric("telemetry", "metrics_collected", "telemetry.metrics_collected",
+            Kind.COUNTER, "{metric}", _COUNT,
+            _SUM, "Metrics collected by the executor's own telemetry."),
 )
 
 CATEGORIES = ("memory", "execution", "cache", "concurrency", "error_handling", "telemetry")
@@ -282,6 +297,12 @@ THRESHOLD_STATUS_DESCRIPTION = ("Threshold state of a metric: 1 for the current 
 THRESHOLD_LEVEL = "flujo.threshold.level"
 THRESHOLD_METRIC = "flujo.threshold.metric"
 THRESHOLD_STATE = "flujo.threshold.state"
+# The alert event (a log record through the Logs API) and its other attributes.
+ALERT_EVENT_NAME = "flujo.threshold.transition"
+THRESHOLD_PREVIOUS_STATE = "flujo.threshold.previous_state"
+THRESHOLD_VALUE = "flujo.threshold.value"
+THRESHOLD_UNIT = "flujo.threshold.unit"
+THRESHOLD_LIMIT = "flujo.threshold.limit"
 THRESHOLD_STATES = ("ok", "warning", "critical")  # mildest first
 THRESHOLD_SEVERITY = {state: rank for rank, state in enumerate(THRESHOLD_STATES)}
 

@@ -11,10 +11,15 @@ from opentelemetry._logs import (
 
 from opentelemetry.instrumentation.flujo._internal.alerts.event import AlertEvent
 from opentelemetry.instrumentation.flujo._internal.catalog import (
+    ALERT_EVENT_NAME,
     EXECUTOR_NAME,
     SCOPE,
+    THRESHOLD_LIMIT,
     THRESHOLD_METRIC,
+    THRESHOLD_PREVIOUS_STATE,
     THRESHOLD_STATE,
+    THRESHOLD_UNIT,
+    THRESHOLD_VALUE,
 )
 from opentelemetry.instrumentation.flujo.version import __version__
 
@@ -23,7 +28,6 @@ try:  # the API's stand-in until a provider is set (1.30 .. 1.45 keep it here)
 except ImportError:  # pragma: no cover
     ProxyLoggerProvider = NoOpLoggerProvider  # type: ignore[misc,assignment]
 
-EVENT_NAME = "flujo.threshold.transition"
 _SEVERITY = {"ok": SeverityNumber.INFO, "warning": SeverityNumber.WARN,
              "critical": SeverityNumber.ERROR}
 
@@ -33,12 +37,12 @@ def attributes(event: AlertEvent) -> dict[str, str | float]:
         EXECUTOR_NAME: event.executor,
         THRESHOLD_METRIC: event.metric,
         THRESHOLD_STATE: event.new_state,
-        "flujo.threshold.previous_state": event.old_state,
-        "flujo.threshold.value": event.value,
-        "flujo.threshold.unit": event.unit,
+        THRESHOLD_PREVIOUS_STATE: event.old_state,
+        THRESHOLD_VALUE: event.value,
+        THRESHOLD_UNIT: event.unit,
     }
     if event.limit is not None:
-        out["flujo.threshold.limit"] = event.limit
+        out[THRESHOLD_LIMIT] = event.limit
     return out
 
 
@@ -61,5 +65,5 @@ class LogsApiHandler:
             severity_text=event.new_state.upper(),
             body=event.message,
             attributes=attributes(event),
-            event_name=EVENT_NAME,
+            event_name=ALERT_EVENT_NAME,
         )

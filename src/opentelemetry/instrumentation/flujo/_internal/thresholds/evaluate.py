@@ -30,6 +30,7 @@ from opentelemetry.instrumentation.flujo._internal.thresholds.rules import (
     LEVELS,
     Rule,
     is_state_metric,
+    level_beyond,
     value_key,
 )
 
@@ -44,7 +45,7 @@ class Check:
     key: str
     unit: str
     gauge: str | None  # the limit gauge; a state rule has no number to draw
-    above: bool
+    direction: Direction
     limits: tuple[float | None, float | None]
     states: tuple[str | None, str | None]
     other_key: str | None = None
@@ -67,7 +68,7 @@ def compile_rules(rules: tuple[Rule, ...]) -> tuple[Check, ...]:
             key=value_key(metric),
             unit=rate_unit(metric) if first.rate else metric.unit,
             gauge=None if is_state_metric(metric) else THRESHOLD_PREFIX + metric.short_name,
-            above=first.direction is Direction.ABOVE,
+            direction=first.direction,
             limits=(limits[0], limits[1]),
             states=(pair[0].state if pair[0] else None, pair[1].state if pair[1] else None),
             other_key=value_key(other) if other else None,
@@ -185,12 +186,8 @@ class Evaluator:
                 if isinstance(value, str):
                     raw = CRITICAL if value == check.states[1] else \
                         WARNING if value == check.states[0] else OK
-                elif check.above:
-                    raw = CRITICAL if critical is not None and value > critical else \
-                        WARNING if warning is not None and value > warning else OK
                 else:
-                    raw = CRITICAL if critical is not None and value < critical else \
-                        WARNING if warning is not None and value < warning else OK
+                    raw = level_beyond(value, warning, critical, check.direction)
                 old = track.state
                 # Steady (same state, no streak) is the common case: no call then.
                 if (raw != old or track.streak) and track.step(raw, self.enter, self.leave):
@@ -235,6 +232,6 @@ def _event(name: str, check: Check, old: int, new: int, value: float | str,
         value=value,
         limit=limit,
         unit=check.unit,
-        direction="above" if check.above else "below",
+        direction=check.direction.value,
         time_unix_nano=taken_ns,
     )

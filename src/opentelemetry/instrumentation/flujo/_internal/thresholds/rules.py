@@ -48,6 +48,21 @@ def default_rules() -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+def beyond(value: float, limit: float, direction: Direction) -> bool:
+    """``value`` is strictly beyond ``limit`` (a value at the limit is within it): the one
+    comparison of the engine, the offline report and the rule pairs' check."""
+    return value > limit if direction is Direction.ABOVE else value < limit
+
+
+def level_beyond(value: float, warning: float | None, critical: float | None,
+                 direction: Direction) -> int:
+    """The worst level whose limit ``value`` is beyond, as its index in the catalog's
+    ``THRESHOLD_STATES``: 0 (ok), 1 (warning) or 2 (critical)."""
+    if critical is not None and beyond(value, critical, direction):
+        return 2
+    return 1 if warning is not None and beyond(value, warning, direction) else 0
+
+
 def value_key(metric: Metric) -> str:
     """Where the metric's value is in a snapshot group's values."""
     return metric.name if metric.derived else metric.stats[0].id
@@ -71,9 +86,8 @@ def pair_problem(rules: list[Rule]) -> str | None:
                 f"{critical.direction.value} one")
     if (warning.relative_to, warning.rate) != (critical.relative_to, critical.rate):
         return "warning and critical limits are not of the same kind"
-    above = warning.direction is Direction.ABOVE
-    if (warning.limit >= critical.limit) if above else (warning.limit <= critical.limit):
-        sign = ">" if above else "<"
+    if not beyond(critical.limit, warning.limit, warning.direction):
+        sign = ">" if warning.direction is Direction.ABOVE else "<"
         return (f"warning {sign} {warning.limit:g} is beyond critical {sign} "
                 f"{critical.limit:g} (it could never be reached)")
     return None

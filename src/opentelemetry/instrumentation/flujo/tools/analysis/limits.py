@@ -12,11 +12,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from opentelemetry.instrumentation.flujo._internal.catalog import BY_NAME, Direction
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    BY_NAME,
+    THRESHOLD_STATES,
+    Direction,
+)
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import (
-    LEVELS,
     Rule,
     default_rules,
+    level_beyond,
 )
 
 
@@ -67,14 +71,9 @@ def recorded_limits(metric: str, levels: Mapping[str, float]) -> Limits | None:
 
 def level_of(value: float, limits: Limits) -> str:
     """The worst level whose limit ``value`` is strictly beyond; ``ok`` otherwise."""
-    for level in reversed(LEVELS):
-        limit = limits.levels.get(level)
-        if limit is None:
-            continue
-        beyond = value > limit if limits.direction is Direction.ABOVE else value < limit
-        if beyond:
-            return level
-    return "ok"
+    index = level_beyond(value, limits.levels.get("warning"), limits.levels.get("critical"),
+                         limits.direction)
+    return THRESHOLD_STATES[index]
 
 
 def good_direction(metric: str) -> str | None:
