@@ -30,7 +30,9 @@ from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
 from bench.report import Figure
 from bench.timing import interleaved, timed
 
-BOOKKEEPING_GOAL_US = 1.5
+# The aggregates take a plain lock (~0.4-0.7 us here, ~0.02 % of a pure-Python step's
+# execute; the bar for keeping it was 0.1 %): 1.5 us was the lock-free design's goal.
+BOOKKEEPING_GOAL_US = 2.0
 TOTAL_GOAL = 0.03
 MEMORY_GOAL = 1024 * 1024
 PIPELINE_STEPS = 20
