@@ -55,7 +55,17 @@ __all__ = [
 
 
 class FlujoInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Observes flujo's ExecutorCore, and serves ``instrument_executor`` for any executor."""
+    """Observes flujo's ExecutorCore, and serves ``instrument_executor`` for any executor.
+
+    ``instrument(**kwargs)`` binds the default runtime to a MeterProvider and, when
+    flujo 0.6 is installed, measures every ExecutorCore (created before or after);
+    ``uninstrument()`` puts flujo's classes back and silences the instruments. Neither
+    raises into the application.
+
+    Args:
+        meter_provider: (``instrument`` keyword) the provider to report to; the
+            global one when absent.
+    """
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments

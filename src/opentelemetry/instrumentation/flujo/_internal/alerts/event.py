@@ -17,6 +17,17 @@ class AlertEvent:
     ``value`` and ``limit`` are in ``unit`` (the metric's OTel unit; ``unit``/s for a
     counter-rate rule). ``limit`` is the limit that was crossed (multiplied out for a
     relative rule); for the circuit-breaker state rule ``value`` and ``limit`` are states.
+
+    Args:
+        executor: the ``flujo.executor.name``.
+        metric: the catalog metric's full name.
+        old_state: ``ok``, ``warning`` or ``critical``.
+        new_state: likewise.
+        value: the value that made the transition.
+        limit: the limit crossed, or None.
+        unit: the unit of ``value`` and ``limit``.
+        direction: ``above`` or ``below``: the side of the limit that is a breach.
+        time_unix_nano: when the snapshot that saw it was taken.
     """
 
     executor: str

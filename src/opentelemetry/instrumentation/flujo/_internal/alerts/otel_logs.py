@@ -47,7 +47,12 @@ def attributes(event: AlertEvent) -> dict[str, str | float]:
 
 
 class LogsApiHandler:
-    """Emits each event through ``logger_provider``, or the global one once it is set."""
+    """Emits each event as a log record (event ``flujo.threshold.transition``) through
+    ``logger_provider``, or the global one once it is set; nothing while none is.
+
+    Args:
+        logger_provider: the LoggerProvider to emit through; the global one when None.
+    """
 
     name = "otel_logs"
 

@@ -18,7 +18,21 @@ class SmtpError(RuntimeError):
 
 
 class SmtpHandler:
-    """Credentials are kept private: not in the repr, not in what is raised or logged."""
+    """Mails each event (subject ``CRITICAL: <metric> on <executor>``, the JSON payload in
+    the body); raises ``SmtpError`` (counted as dropped) when sending fails. Credentials
+    are kept private: not in the repr, not in what is raised or logged.
+
+    Args:
+        host: the SMTP server.
+        sender: the From address.
+        recipients: the To addresses.
+        port: the server's port; 0 for the security mode's default (587, 465, 25).
+        security: ``starttls``, ``ssl`` (implicit TLS) or ``none`` (ValueError
+            otherwise); certificates are verified.
+        username: login user; no login when empty.
+        password: login password.
+        timeout_s: timeout of the SMTP conversation.
+    """
 
     name = "smtp"
 

@@ -36,6 +36,20 @@ def public_url(url: str) -> str:
 
 
 class WebhookHandler:
+    """POSTs each event as JSON (``AlertEvent.to_dict()``), retrying connection errors,
+    429 and 5xx with exponential backoff; raises ``WebhookError`` (counted as dropped)
+    when every attempt failed. Redirects are not followed, and only the URL's scheme
+    and host are ever logged (the path may hold a token).
+
+    Args:
+        url: an ``http://`` or ``https://`` URL (ValueError otherwise).
+        headers: extra request headers (e.g. ``Authorization``).
+        timeout_s: timeout of one request.
+        retries: attempts after the first.
+        backoff_s: the first retry's delay; each next one doubles it.
+        sleep: how to wait between attempts (tests).
+    """
+
     name = "webhook"
 
     def __init__(self, url: str, headers: Mapping[str, str] | None = None,

@@ -120,6 +120,17 @@ def render_jsonl(batch: list[dict[str, Any]], new_file: bool) -> str:
 
 
 class CsvMetricExporter(_RecordingExporter):
+    """Appends every flujo data point of each export to a CSV file (columns ``FIELDS``;
+    cells that a spreadsheet would run as formulas are escaped). A failed write is a
+    failed export to the SDK, with one warning per streak of failures; never raises.
+
+    Args:
+        path: the file; ``OTEL_PYTHON_FLUJO_CSV_PATH`` (default ``flujo_metrics.csv``)
+            when None.
+        **kwargs: the SDK ``MetricExporter``'s (``preferred_temporality``,
+            ``preferred_aggregation``).
+    """
+
     render = staticmethod(render_csv)
 
     def _configured_path(self) -> str:
@@ -129,6 +140,16 @@ class CsvMetricExporter(_RecordingExporter):
 
 
 class JsonlMetricExporter(_RecordingExporter):
+    """Appends every flujo data point of each export to a file, one JSON object per line
+    (keys ``FIELDS``); otherwise like :class:`CsvMetricExporter`.
+
+    Args:
+        path: the file; ``OTEL_PYTHON_FLUJO_JSONL_PATH`` (default
+            ``flujo_metrics.jsonl``) when None.
+        **kwargs: the SDK ``MetricExporter``'s (``preferred_temporality``,
+            ``preferred_aggregation``).
+    """
+
     render = staticmethod(render_jsonl)
 
     def _configured_path(self) -> str:

@@ -67,6 +67,10 @@ def flujo_views(config: Config | None = None) -> list[View]:
 
     ``flujo-otel``, ``import ...flujo.auto`` and ``flujo-otel demo`` add them to the
     providers they build; add them to your own provider the same way.
+
+    Args:
+        config: the settings whose name caps size the cardinality limits; the
+            defaults when None.
     """
     config = config or Config()
     names = config.max_executor_names + 1  # + "_other"
