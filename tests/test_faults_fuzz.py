@@ -183,7 +183,7 @@ def build_document(shape: str, seed: int) -> Any:
 
 
 NORMALISER = Normaliser()
-READER = StatsFetcher()  # shared: one worker pool for every example
+FETCHER = StatsFetcher()  # shared: one worker pool for every example
 
 
 def _expected_reads(raw: Any) -> tuple[int, int]:
@@ -245,7 +245,7 @@ def test_fuzzed_stats_never_escape_and_every_drop_is_counted(
     # 2. a full snapshot, twice, of the fuzzed executor next to a healthy one that
     # then restarts (and takes the garbage): never raises, counters never go back.
     registry = Registry()
-    taker = SnapshotTaker(registry, NORMALISER, budget_s=5.0, reader=READER)
+    taker = SnapshotTaker(registry, NORMALISER, budget_s=5.0, fetcher=FETCHER)
     fuzzed, healthy = StaticExecutor(raw), StaticExecutor(HEALTHY)
     for executor, name in ((fuzzed, "fuzz"), (healthy, "fuzz" if same_name else "other")):
         # Read inline: the worker hand-off is fault-tested elsewhere, here it is only time.

@@ -121,19 +121,19 @@ class SnapshotTaker:
         registry: Registry,
         normaliser: Normaliser,
         budget_s: float,
-        reader: StatsFetcher | None = None,
+        fetcher: StatsFetcher | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.registry = registry
         self.normaliser = normaliser
         self.budget_s = budget_s
-        self.reader = reader or StatsFetcher()
+        self.fetcher = fetcher or StatsFetcher()
         self._clock = clock
 
     def take(self) -> Snapshot:
         started = self._clock()
         entries = self.registry.entries()
-        raw = self.reader.read(entries, self.budget_s)
+        raw = self.fetcher.read(entries, self.budget_s)
         dropped: Counter[str] = Counter()
         errors: Counter[str] = Counter()
         by_group: dict[str, list[tuple[Entry, Values]]] = {}
