@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from opentelemetry.instrumentation.flujo import instrument_executor
-from opentelemetry.instrumentation.flujo._internal.catalog import METRICS, MIB
+from opentelemetry.instrumentation.flujo._internal.catalog import METRICS, MIB, Kind
 from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 from opentelemetry.instrumentation.flujo.tools.generate.naming import (
     Naming,
@@ -104,14 +104,14 @@ def test_python_names_differ_from_the_collector_names_where_documented(
 ])
 def test_collector_names_follow_the_translator(name: str, unit: str, kind: str,
                                                expected: str) -> None:
-    assert series_name(name, unit, kind, Naming.COLLECTOR) == expected
+    assert series_name(name, unit, Kind(kind), Naming.COLLECTOR) == expected
 
 
 def test_python_names_append_the_unit_unless_the_name_ends_with_it() -> None:
-    assert series_name("a.time_seconds", "s", "Gauge", Naming.PYTHON) == "a_time_seconds"
-    assert series_name("a.seconds.taken", "s", "Gauge", Naming.PYTHON) == \
+    assert series_name("a.time_seconds", "s", Kind.GAUGE, Naming.PYTHON) == "a_time_seconds"
+    assert series_name("a.seconds.taken", "s", Kind.GAUGE, Naming.PYTHON) == \
         "a_seconds_taken_seconds"
-    assert series_name("jobs_total", "{job}", "Counter", Naming.PYTHON) == "jobs_total"
+    assert series_name("jobs_total", "{job}", Kind.COUNTER, Naming.PYTHON) == "jobs_total"
 
 
 def test_attribute_labels() -> None:

@@ -123,7 +123,7 @@ def metric_panel(metric: Metric, rules: list[Rule], naming: Naming, x: int,
 
 
 def status_panel(naming: Naming, y: int) -> dict[str, Any]:
-    series = series_name(THRESHOLD_STATUS, THRESHOLD_STATUS_UNIT, THRESHOLD_STATUS_KIND.value,
+    series = series_name(THRESHOLD_STATUS, THRESHOLD_STATUS_UNIT, THRESHOLD_STATUS_KIND,
                          naming)
     state = label(THRESHOLD_STATE)
     expr = f'{series}{{{EXECUTOR}=~"$executor", {state}!="ok"}} == 1'

@@ -12,6 +12,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     THRESHOLD_STATUS,
     THRESHOLD_STATUS_KIND,
     THRESHOLD_STATUS_UNIT,
+    Kind,
     Metric,
     Thresholds,
 )
@@ -105,8 +106,8 @@ def render() -> str:
         "|---|---|---|---|---|",
     ]
     lines += [
-        row(f"`{h.name}`", "Histogram", f"`{h.unit}`", ", ".join(f"`{a}`" for a in h.attributes),
-            ", ".join(f"{b:g}" for b in h.boundaries))
+        row(f"`{h.name}`", Kind.HISTOGRAM.value, f"`{h.unit}`",
+            ", ".join(f"`{a}`" for a in h.attributes), ", ".join(f"{b:g}" for b in h.boundaries))
         for h in HISTOGRAMS
     ]
     lines += [

@@ -8,15 +8,16 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     THRESHOLD_STATUS,
     THRESHOLD_STATUS_KIND,
     THRESHOLD_STATUS_UNIT,
+    Kind,
 )
 from opentelemetry.instrumentation.flujo.tools.generate.naming import Naming, label, series_name
 
 
-def rows() -> list[tuple[str, str, str]]:
+def rows() -> list[tuple[str, str, Kind]]:
     """(metric, unit, kind) of every exported metric with a fixed name."""
-    found = [(m.name, m.unit, m.kind.value) for m in METRICS]
-    found.append((THRESHOLD_STATUS, THRESHOLD_STATUS_UNIT, THRESHOLD_STATUS_KIND.value))
-    return found + [(s.name, s.unit, s.kind.value) for s in SELF_METRICS]
+    found = [(m.name, m.unit, m.kind) for m in METRICS]
+    found.append((THRESHOLD_STATUS, THRESHOLD_STATUS_UNIT, THRESHOLD_STATUS_KIND))
+    return found + [(s.name, s.unit, s.kind) for s in SELF_METRICS]
 
 
 def render() -> str:
@@ -38,7 +39,7 @@ def render() -> str:
     ]
     for name, unit, kind in rows():
         names = [series_name(name, unit, kind, naming) for naming in Naming]
-        lines.append(f"| `{name}` | {kind} | `{unit}` | `{names[0]}` | `{names[1]}` |")
+        lines.append(f"| `{name}` | {kind.value} | `{unit}` | `{names[0]}` | `{names[1]}` |")
     lines += [
         "",
         "Threshold limits `flujo.executor.threshold.<rest>` are Gauges in the metric's unit:",

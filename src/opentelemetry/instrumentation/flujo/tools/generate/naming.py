@@ -54,37 +54,37 @@ def _unit_words(unit: str) -> tuple[str, str]:
     return _NOT_WORD.sub("_", main_word).strip("_"), _NOT_WORD.sub("_", per_word).strip("_")
 
 
-def _collector(name: str, unit: str, kind: str) -> str:
+def _collector(name: str, unit: str, kind: Kind) -> str:
     words = [w for w in _NOT_WORD.split(name) if w]
     main, per = _unit_words(unit)
     if main and main not in words:
         words.append(main)
     if per and per not in words:
         words += ["per", per]
-    if kind == Kind.COUNTER.value:
+    if kind is Kind.COUNTER:
         words = [w for w in words if w != "total"] + ["total"]
-    if unit == "1" and kind == Kind.GAUGE.value:
+    if unit == "1" and kind is Kind.GAUGE:
         words = [w for w in words if w != "ratio"] + ["ratio"]
     return "_".join(words)
 
 
-def _python(name: str, unit: str, kind: str) -> str:
+def _python(name: str, unit: str, kind: Kind) -> str:
     base = _NOT_NAME.sub("_", name)
     main, per = _unit_words(unit)
     suffix = "_".join(filter(None, (main, "per_" + per if per else "")))
     if suffix and not base.endswith("_" + suffix):
         base += "_" + suffix
-    if kind == Kind.COUNTER.value:
+    if kind is Kind.COUNTER:
         base = base.removesuffix("_total") + "_total"
     return base
 
 
-def series_name(name: str, unit: str, kind: str, naming: Naming) -> str:
-    """The series name of an OpenTelemetry metric (``kind``: an instrument kind name,
-    e.g. ``Counter``; histograms get ``_bucket``/``_sum``/``_count`` on top)."""
+def series_name(name: str, unit: str, kind: Kind, naming: Naming) -> str:
+    """The series name of an OpenTelemetry metric of instrument kind ``kind``
+    (histograms get ``_bucket``/``_sum``/``_count`` on top)."""
     build = _collector if naming is Naming.COLLECTOR else _python
     return build(name, unit, kind)
 
 
 def metric_series(metric: Metric, naming: Naming) -> str:
-    return series_name(metric.name, metric.unit, metric.kind.value, naming)
+    return series_name(metric.name, metric.unit, metric.kind, naming)
