@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from opentelemetry.instrumentation.flujo import environment_variables
+from opentelemetry.instrumentation.flujo._internal.config import load_config
+from opentelemetry.instrumentation.flujo._internal.thresholds.overrides import effective_rules
 from opentelemetry.instrumentation.flujo.tools.cli import build_parser
 
 from conftest import ROOT
@@ -118,6 +120,35 @@ def test_every_variable_named_exists() -> None:
 def test_the_readme_stays_a_short_guide() -> None:
     lines = len(README.read_text().splitlines())
     assert lines <= 260, f"README.md has {lines} lines: move reference material to docs/"
+
+
+def threshold_examples(text: str) -> list[str]:
+    """Every threshold text shown: the variable's values, set_thresholds() arguments and
+    the examples in the variable's table rows."""
+    examples = re.findall(r'OTEL_PYTHON_FLUJO_THRESHOLDS="([^"]*)"', text)
+    for body in blocks(text, "python"):
+        examples += [node.args[0].value for node in ast.walk(ast.parse(body))
+                     if isinstance(node, ast.Call) and getattr(node.func, "id", "")
+                     == "set_thresholds" and isinstance(node.args[0], ast.Constant)]
+    for row in re.findall(r"^\| `OTEL_PYTHON_FLUJO_THRESHOLDS` \|.*$", text, re.M):
+        examples += [span.strip("`") for span in CODE_SPAN.findall(row)
+                     if re.search(r": (warning|critical)", span) and "<op>" not in span]
+    return examples
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_threshold_example_is_accepted_as_shown(page: Path, tmp_path: Path) -> None:
+    text = page.read_text()
+    environments = [{"OTEL_PYTHON_FLUJO_THRESHOLDS": example}
+                    for example in threshold_examples(text)]
+    for number, body in enumerate(blocks(text, "toml")):
+        (tmp_path / f"{number}.toml").write_text(body)
+        environments.append({"OTEL_PYTHON_FLUJO_THRESHOLDS_FILE": str(tmp_path / f"{number}.toml")})
+    for environ in environments:
+        problems: list[str] = []
+        effective_rules(load_config(environ), warn=problems.append)
+        assert not problems, (page.name, environ, problems)
+    assert environments or page.name not in ("README.md", "thresholds.md")
 
 
 def shell_lines(text: str) -> list[list[str]]:
