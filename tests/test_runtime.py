@@ -156,3 +156,17 @@ def test_a_bad_threshold_is_warned_once_per_runtime(caplog: pytest.LogCaptureFix
         assert len(warnings()) == 2
     for each in served:
         each.provider.shutdown()
+
+
+def test_only_the_runtime_serving_a_provider_holds_its_locks_across_fork() -> None:
+    """Two fork guards taking one provider's locks would deadlock the fork."""
+    first, second = Runtime(load_config({})), Runtime(load_config({}))
+    served = Served(first)
+    collect_lock = served.provider._measurement_consumer._lock  # a collection holds it
+    assert collect_lock in first._fork_locks()
+    second.bind(served.provider)  # the provider moves to the second runtime
+    assert first._fork_locks() == [] and collect_lock in second._fork_locks()
+    second.close()
+    assert second._fork_guard.closed  # its fork hooks do nothing from now on
+    first.close()
+    served.provider.shutdown()
