@@ -121,6 +121,7 @@ def test_a_new_default_runtime_serves_a_provider_the_old_one_bound() -> None:
 
 
 def test_close_stops_the_runtimes_threads_and_its_instruments() -> None:
+    before = set(threading.enumerate())
     runtime = Runtime(load_config({}))
     served = Served(runtime)
     release = threading.Event()
@@ -128,8 +129,9 @@ def test_close_stops_the_runtimes_threads_and_its_instruments() -> None:
     executor = _usage(900)
     runtime.registry.add(executor, "x")
     collect(served.reader)  # one transition: the handler's thread starts
-    threads = [t for t in threading.enumerate() if t.name == "flujo-alerts-slow"]
-    assert threads
+    threads = set(threading.enumerate()) - before  # alert and stats-fetch workers
+    assert {t.name for t in threads} == {
+        "flujo-alerts-slow", "flujo-alerts-otel_logs", "flujo-otel-stats"}
     release.set()
     runtime.close()
     for thread in threads:

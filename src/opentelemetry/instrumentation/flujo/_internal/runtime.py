@@ -82,18 +82,20 @@ class Runtime:
         """Serve ``meter_provider`` (the global one when None), taking it over from the
         runtime that served it before, if any."""
         provider = meter_provider or metrics.get_meter_provider()
+        previous = None
         with self._lock:
             binding = binding_of(provider) or new_binding(
                 provider, provider.get_meter(SCOPE, __version__, schema_url=SCHEMA_URL))
             if binding.owner is not self:
-                self._serve(binding, sdk_locks(provider))
+                previous = self._serve(binding, sdk_locks(provider))
             binding.active = True
-            return binding
-
-    def _serve(self, binding: Binding, locks: list[Any]) -> None:
-        previous = binding.owner
-        if isinstance(previous, Runtime):
+        if previous is not None:  # outside this runtime's lock: it takes its own
             previous.release(binding)
+        return binding
+
+    def _serve(self, binding: Binding, locks: list[Any]) -> Runtime | None:
+        """Serve ``binding``; returns the runtime that served it, to be told."""
+        previous = binding.owner
         binding.serve(self, self.taker, self.config.excluded_metrics)
         binding.locks = locks
         for hook in self.hooks:
@@ -101,6 +103,7 @@ class Runtime:
         self._bindings = [*self._bindings, binding]  # replaced: read without the lock
         if locks:
             self._fork_guard.register()
+        return previous if isinstance(previous, Runtime) else None
 
     def release(self, binding: Binding) -> None:
         """``binding``'s provider is served by another runtime from now on."""
@@ -119,6 +122,7 @@ class Runtime:
                 active = binding.active
                 self._serve(binding, binding.locks)
                 binding.active = active
+            other.release(binding)
 
     def add_hook(self, hook: BindingHook) -> None:
         """Run ``hook`` on every binding this runtime serves, now and later."""
@@ -142,7 +146,8 @@ class Runtime:
 
     def deactivate(self) -> None:
         for binding in self.bindings():
-            binding.active = False
+            if binding.owner is self:
+                binding.active = False
 
     def close(self) -> None:
         """Stop serving: the providers' instruments report nothing (until a runtime binds
@@ -156,14 +161,18 @@ class Runtime:
             self._fork_guard.closed = True
             served, self._bindings = self._bindings, []
         for binding in served:
-            binding.active = False
+            if binding.owner is self:
+                binding.active = False
         self.flujo.close()
+        self.fetcher.close()
         self.alerts.close(CLOSE_FLUSH_S)
         self.registry.clear()
         atexit.unregister(self.close)
 
     def _fork_locks(self) -> list[Any]:
-        return [lock for binding in self._bindings for lock in binding.locks]
+        # The owner decides: a binding another runtime took over is not released yet.
+        return [lock for binding in self._bindings if binding.owner is self
+                for lock in binding.locks]
 
 
 _default: Runtime | None = None

@@ -65,6 +65,7 @@ class StatsFetcher:
         # Entries a worker is reading now: their in_flight flag must not outlive
         # the worker, which a fork() does not copy.
         self._reading: set[Entry] = set()
+        self._closed = False
 
     def read(self, entries: Iterable[Entry], budget_s: float) -> Result:
         started = time.perf_counter()
@@ -120,6 +121,8 @@ class StatsFetcher:
     def _wake(self) -> None:
         """A worker for the pending reads: an idle one, else a new one (up to the cap).
         Called holding ``self._cv``."""
+        if self._closed:
+            return
         if self._idle == 0 and self._workers < MAX_WORKERS:
             self._spawn()
         self._cv.notify()
@@ -129,9 +132,14 @@ class StatsFetcher:
         self._idle += 1
         threading.Thread(target=self._work, name="flujo-otel-stats", daemon=True).start()
 
-    def _next(self) -> tuple[_Batch, Entry]:
+    def _next(self) -> tuple[_Batch, Entry] | None:
+        """The next entry to read, or None once the fetcher is closed."""
         with self._cv:
             while True:
+                if self._closed:
+                    self._workers -= 1
+                    self._idle -= 1
+                    return None
                 while self._batches:
                     batch = self._batches[0]
                     with batch.lock:
@@ -145,8 +153,8 @@ class StatsFetcher:
                 self._cv.wait()
 
     def _work(self) -> None:
-        while True:
-            batch, entry = self._next()
+        while (item := self._next()) is not None:
+            batch, entry = item
             t0 = time.perf_counter()
             try:
                 result = _call(entry)
@@ -162,6 +170,13 @@ class StatsFetcher:
             entry.fast_reads = entry.fast_reads + 1 if elapsed < batch.fast else 0
             with self._cv:
                 self._idle += 1
+
+    def close(self) -> None:
+        """End the worker threads: idle ones now, one still in a hung source when that
+        returns. Reads after this time out."""
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
 
     def after_fork(self) -> None:
         """In a forked child (the runtime's fork guard calls it): worker threads do not
