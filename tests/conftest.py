@@ -165,20 +165,17 @@ def stand_in_threshold_view(meter: Any, executor: str, metric: str, state: str,
                             limit: float, level: str) -> None:
     """The threshold engine's two output metrics for one metric of one executor, as fixed
     observations: for consumers (dashboard, recorders) tested on exact states."""
-    from opentelemetry.metrics import CallbackOptions, Observation
+    from opentelemetry.metrics import Observation
 
     from opentelemetry.instrumentation.flujo._internal import catalog
 
     name = {catalog.EXECUTOR_NAME: executor}
-
-    def status(_: CallbackOptions) -> list[Observation]:
-        return [Observation(1 if each == state else 0,
-                            {**name, catalog.THRESHOLD_METRIC: metric,
-                             catalog.THRESHOLD_STATE: each})
-                for each in ("ok", "warning", "critical")]
-
-    unit = catalog.BY_NAME[metric].unit
-    meter.create_observable_up_down_counter(catalog.THRESHOLD_STATUS, [status], unit="1")
+    checked = catalog.BY_NAME[metric]
+    severity = catalog.THRESHOLD_SEVERITY[state]
     meter.create_observable_gauge(
-        catalog.THRESHOLD_PREFIX + catalog.BY_NAME[metric].short_name,
+        catalog.status_gauge(checked), [lambda _: [Observation(severity, name)]],
+        unit=catalog.THRESHOLD_STATUS_UNIT)
+    unit = checked.unit
+    meter.create_observable_gauge(
+        catalog.limit_gauge(checked),
         [lambda _: [Observation(limit, {**name, catalog.THRESHOLD_LEVEL: level})]], unit=unit)

@@ -52,7 +52,9 @@ def test_queries_use_the_naming_and_the_executor_variable() -> None:
     variables = {v["name"]: v for v in board["templating"]["list"]}
     assert variables["executor"]["query"] == "label_values(flujo_executor_name)"
     status = next(p for p in board["panels"] if p["type"] == "table")
-    assert status["targets"][0]["expr"].startswith("flujo_executor_threshold_status{")
+    assert status["targets"][0]["expr"].startswith(
+        'label_replace({__name__=~"flujo_executor_threshold_status_.+", '
+        'flujo_executor_name=~"$executor"}')
 
 
 def test_threshold_lines_come_from_the_rules() -> None:

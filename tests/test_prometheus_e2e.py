@@ -19,7 +19,7 @@ import pytest
 
 from opentelemetry.instrumentation.flujo._internal.catalog import METRICS, MIB, PREFIX
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import default_rules
-from opentelemetry.instrumentation.flujo.tools.generate import prometheus_rules
+from opentelemetry.instrumentation.flujo.tools.generate import grafana, prometheus_rules
 from opentelemetry.instrumentation.flujo.tools.generate.naming import Naming, metric_series
 from test_prometheus_naming import EVERY_STAT
 
@@ -207,3 +207,19 @@ def test_alerts_fire_in_prometheus_and_every_metric_has_its_documented_name(
              "the reference executor's circuit breaker to open")
     wait_for(lambda: firing(prometheus, "FlujoExecutionFailureRatioWarning", "reference"), 20,
              "the failure-ratio alert from the executions counter")
+
+    # Without our rules: the engine's severity per (name, metric) is one query away,
+    # the dashboard's "Thresholds exceeded now" query finds it, and the fixed limit is
+    # one series for every name (no executor label), drawable next to the value.
+    status_series = "flujo_executor_threshold_status_memory_usage" + static
+    wait_for(lambda: value(prometheus, status_series) == 2, 20, "the critical status")
+    exceeded = grafana.status_panel(Naming.PYTHON, 0)["targets"][0]["expr"].replace(
+        "$executor", "static")
+    rows = {r["metric"]["flujo_threshold_metric"]: float(r["value"][1])
+            for r in prometheus.api("query", query=exceeded)["result"]}
+    assert rows["memory_usage"] == 2
+    assert all(level in (1, 2) for level in rows.values())
+    limit = prometheus.api("query", query='flujo_executor_threshold_memory_usage_bytes'
+                                          '{flujo_threshold_level="critical"}')["result"]
+    assert [(r["metric"].get("flujo_executor_name"), float(r["value"][1])) for r in limit] == [
+        (None, 800 * MIB)]

@@ -12,6 +12,8 @@ import pytest
 import yaml
 
 from opentelemetry.instrumentation.flujo._internal.catalog import MIB, PREFIX, Direction
+from opentelemetry.instrumentation.flujo._internal.config import Config
+from opentelemetry.instrumentation.flujo._internal.thresholds.overrides import effective_rules
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import Rule, default_rules
 from opentelemetry.instrumentation.flujo.tools.cli import main
 from opentelemetry.instrumentation.flujo.tools.generate import (
@@ -48,23 +50,35 @@ def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           timeout=120, check=False)
 
 
+# Per-pipeline rules: an exact name, globs of different specificity on one metric, a
+# character class, and scoped state, ratio, relative and rate rules.
+SCOPED = effective_rules(Config(thresholds=(
+    "checkout:execution.avg_duration: warning>2s; check*:execution.avg_duration: critical>9s;"
+    "payments-[ab]?:memory.usage: warning>100MiB; eu.*:execution.failure_ratio: warning>5%;"
+    "checkout:circuit_breaker.status: warning=half_open;"
+    "*-batch:cache.size: warning>0.95*cache.max; checkout:cache.evictions: warning>5/s")))
+
+
 def write_pair(directory: Path, rules: tuple[Rule, ...], tested: tuple[Rule, ...], *,
-               naming: Naming, for_: str, window: str) -> None:
+               naming: Naming, for_: str, window: str, keep: str | None = None) -> None:
     (directory / "rules.yml").write_text(
-        prometheus_rules.render(rules, naming, for_, window), encoding="utf-8")
+        prometheus_rules.render(rules, naming, for_, window, keep), encoding="utf-8")
     (directory / "rules.test.yml").write_text(
-        promtool_tests.render(tested, naming, "rules.yml", for_, window), encoding="utf-8")
+        promtool_tests.render(tested, naming, "rules.yml", for_, window, keep), encoding="utf-8")
 
 
-@pytest.mark.parametrize(("rules", "naming", "for_", "window"), [
-    (DEFAULTS, Naming.COLLECTOR, "1m", "5m"),
-    (DEFAULTS, Naming.PYTHON, "0s", "2m"),
-    (WITH_OVERRIDES, Naming.COLLECTOR, "2m30s", "10m"),
-    (WITH_OVERRIDES, Naming.PYTHON, "1m", "5m"),
-], ids=["defaults-collector", "defaults-python-for0", "overrides-collector", "overrides-python"])
+@pytest.mark.parametrize(("rules", "naming", "for_", "window", "keep"), [
+    (DEFAULTS, Naming.COLLECTOR, "1m", "5m", None),
+    (DEFAULTS, Naming.PYTHON, "0s", "2m", None),
+    (WITH_OVERRIDES, Naming.COLLECTOR, "2m30s", "10m", None),
+    (WITH_OVERRIDES, Naming.PYTHON, "1m", "5m", "1m30s"),
+    (SCOPED, Naming.COLLECTOR, "30s", "5m", "2m"),
+    (SCOPED, Naming.PYTHON, "0s", "2m", None),
+], ids=["defaults-collector", "defaults-python-for0", "overrides-collector",
+        "overrides-python-keep", "scoped-collector-keep", "scoped-python"])
 def test_generated_rules_pass_promtool(tmp_path: Path, rules: tuple[Rule, ...], naming: Naming,
-                                       for_: str, window: str) -> None:
-    write_pair(tmp_path, rules, rules, naming=naming, for_=for_, window=window)
+                                       for_: str, window: str, keep: str | None) -> None:
+    write_pair(tmp_path, rules, rules, naming=naming, for_=for_, window=window, keep=keep)
     checked = promtool("check", "rules", "rules.yml", cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"SUCCESS: {len(rules)} rules found" in checked.stdout
@@ -84,6 +98,59 @@ def test_a_wrong_rule_fails_its_promtool_test(tmp_path: Path, change: dict[str, 
     tested = promtool("test", "rules", "rules.test.yml", cwd=tmp_path)
     assert tested.returncode != 0
     assert "FlujoMemoryUsageWarning" in tested.stdout + tested.stderr
+
+
+def test_scoped_rules_exclude_each_other_in_their_matchers() -> None:
+    alerts = [a for a in prometheus_rules.alerts(SCOPED, Naming.COLLECTOR)
+              if a.name == "FlujoExecutionAvgDurationWarning"]
+    assert [a.expr for a in alerts] == [
+        'flujo_executor_execution_avg_duration_seconds{flujo_executor_name!~"checkout|check.*"}'
+        " > 1",
+        'flujo_executor_execution_avg_duration_seconds{flujo_executor_name=~"checkout"} > 2',
+        'flujo_executor_execution_avg_duration_seconds{flujo_executor_name=~"check.*", '
+        'flujo_executor_name!~"checkout"} > 1',
+    ]
+    eu = next(a for a in prometheus_rules.alerts(SCOPED, Naming.COLLECTOR)
+              if a.rule.scope == "eu.*")
+    assert 'flujo_executor_name=~"eu\\\\..*"' in eu.expr  # the dot is literal
+
+
+def test_a_scoped_rule_without_its_exclusion_fires_twice_and_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without the unscoped rule's exclusion, a scoped name is checked by both rules.
+    monkeypatch.setattr(prometheus_rules, "scope_matchers", lambda rule, _rules: [
+        f'{prometheus_rules.EXECUTOR_LABEL}=~"{prometheus_rules.glob_regex(rule.scope)}"'
+    ] if rule.scope else [])
+    (tmp_path / "rules.yml").write_text(
+        prometheus_rules.render(SCOPED, Naming.COLLECTOR, "0s", "5m"), encoding="utf-8")
+    monkeypatch.undo()
+    (tmp_path / "rules.test.yml").write_text(
+        promtool_tests.render(SCOPED, Naming.COLLECTOR, "rules.yml", "0s", "5m"),
+        encoding="utf-8")
+    tested = promtool("test", "rules", "rules.test.yml", cwd=tmp_path)
+    assert tested.returncode != 0
+    assert "FlujoExecutionAvgDurationWarning" in tested.stdout + tested.stderr
+
+
+def test_a_wrong_keep_firing_for_fails_its_promtool_test(tmp_path: Path) -> None:
+    (tmp_path / "rules.yml").write_text(
+        prometheus_rules.render(DEFAULTS, Naming.COLLECTOR, "0s", "5m", "1m"), encoding="utf-8")
+    (tmp_path / "rules.test.yml").write_text(promtool_tests.render(
+        DEFAULTS, Naming.COLLECTOR, "rules.yml", "0s", "5m", "2m"), encoding="utf-8")
+    assert promtool("test", "rules", "rules.test.yml", cwd=tmp_path).returncode != 0
+
+
+def test_for_and_keep_firing_for_default_to_the_engines_settings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_PYTHON_FLUJO_THRESHOLD_FOR", "2m")
+    monkeypatch.setenv("OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR", "90s")
+    rules = yaml.safe_load(prometheus_rules.render(DEFAULTS, Naming.COLLECTOR))
+    first = rules["groups"][0]["rules"][0]
+    assert (first["for"], first["keep_firing_for"]) == ("2m", "1m30s")
+    monkeypatch.delenv("OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR")
+    first = yaml.safe_load(prometheus_rules.render(DEFAULTS, Naming.COLLECTOR))["groups"][0][
+        "rules"][0]
+    assert "keep_firing_for" not in first  # 0s: left out, for Prometheus < 2.42
 
 
 def test_a_wrong_for_duration_fails_its_promtool_test(tmp_path: Path) -> None:

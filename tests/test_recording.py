@@ -121,8 +121,8 @@ def test_formula_executor_names_are_neutralised_and_read_back(tmp_path: Path) ->
     assert ("=HYPERLINK(\"x\")", MEMORY, ()) in recording.series
 
 
-def test_threshold_state_comes_from_the_threshold_view_points() -> None:
-    """The view's state-set status becomes each metric's threshold_state column; its
+def test_threshold_state_comes_from_the_threshold_status_gauge() -> None:
+    """The engine's status gauge becomes each metric's threshold_state column; its
     limit gauges are rows of their own."""
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
@@ -134,7 +134,7 @@ def test_threshold_state_comes_from_the_threshold_view_points() -> None:
     recorded = rows(reader.get_metrics_data())
     provider.shutdown()
     by_metric = {r["metric"]: r for r in recorded}
-    assert catalog.THRESHOLD_STATUS not in by_metric
+    assert catalog.status_gauge(catalog.BY_NAME[MEMORY]) not in by_metric
     assert by_metric[MEMORY]["threshold_state"] == "critical"
     limit = by_metric[catalog.THRESHOLD_PREFIX + "memory.usage"]
     assert limit["attributes"] == {catalog.THRESHOLD_LEVEL: "critical"}

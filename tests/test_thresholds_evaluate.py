@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import (
     AlertEvent,
@@ -19,13 +21,16 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     MIB,
     PREFIX,
     THRESHOLD_PREFIX,
-    THRESHOLD_STATUS,
+    THRESHOLD_STATES,
     Conversion,
     Direction,
+    checked_metric,
 )
+from opentelemetry.instrumentation.flujo._internal.config import load_config
+from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
 from opentelemetry.instrumentation.flujo._internal.thresholds import Rule, default_rules
 
-from conftest import OneExecutorRig, StaticExecutor, collect
+from conftest import OneExecutorRig, StaticExecutor, collect, full_stats
 
 P = PREFIX
 _TO_RAW = {Conversion.RATE: 100.0, Conversion.RATIO: 1.0, Conversion.MIB: 1 / MIB,
@@ -66,8 +71,9 @@ def states(points: dict[tuple[str, frozenset[tuple[str, Any]]], Any],
     out = {}
     for (name, attrs), value in points.items():
         a = dict(attrs)
-        if name == THRESHOLD_STATUS and value == 1 and a["flujo.executor.name"] == executor:
-            out[a["flujo.threshold.metric"]] = a["flujo.threshold.state"]
+        found = checked_metric(name)
+        if found and found[1] and a["flujo.executor.name"] == executor:
+            out[found[0]] = THRESHOLD_STATES[int(value)]
     return out
 
 
@@ -201,46 +207,120 @@ def test_counter_rate_rule_per_second_over_the_collection_window() -> None:
         view.close()
 
 
-def test_hysteresis_flapping_raises_nothing_and_a_breach_raises_once() -> None:
-    view = View({"OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER": "2", "OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT": "2"})
+class Clock:
+    """Monotonic nanoseconds that move only when told: the engine's clock in tests."""
+
+    def __init__(self) -> None:
+        self.ns = 0
+
+    def __call__(self) -> int:
+        return self.ns
+
+    def advance(self, seconds: float) -> None:
+        self.ns += int(seconds * 1e9)
+
+
+def timed_view(env: dict[str, str]) -> tuple[View, Clock]:
+    view, clock = View(env), Clock()
+    view.runtime.thresholds.evaluator.clock = clock
+    return view, clock
+
+
+def test_a_state_is_entered_after_for_and_left_after_keep_for_in_time() -> None:
+    view, clock = timed_view({"OTEL_PYTHON_FLUJO_THRESHOLD_FOR": "30s",
+                              "OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR": "20s"})
     high, low = {"memory": {"usage_mb": 600}}, {"memory": {"usage_mb": 100}}
     try:
-        for i in range(8):
+        for i in range(8):  # beyond for 10 s at a time: never for 30 s
             assert view.states(low if i % 2 else high) == {P + "memory.usage": "ok"}
+            clock.advance(10)
         assert view.alerts() == []
-        seen = [view.states(high)[P + "memory.usage"] for _ in range(5)]
-        assert seen == ["ok", "warning", "warning", "warning", "warning"]
-        view.states(low)  # one dip: still warning (exit needs 2)
-        assert view.states(high) == {P + "memory.usage": "warning"}
-        assert view.alerts() == [(P + "memory.usage", "ok", "warning")]
-        view.states(low)
-        view.states(low)
-        assert view.alerts()[-1] == (P + "memory.usage", "warning", "ok")
+        seen = []
+        for _ in range(5):
+            seen.append(view.states(high)[P + "memory.usage"])
+            clock.advance(10)
+        assert seen == ["ok", "ok", "ok", "warning", "warning"]  # at 0, 10, 20, 30, 40 s
+        assert view.states(low) == {P + "memory.usage": "warning"}  # within since 50 s
+        clock.advance(19)
+        assert view.states(low) == {P + "memory.usage": "warning"}  # 19 s < 20 s
+        clock.advance(1)
+        assert view.states(low) == {P + "memory.usage": "ok"}
+        assert view.alerts() == [(P + "memory.usage", "ok", "warning"),
+                                 (P + "memory.usage", "warning", "ok")]
     finally:
         view.close()
 
 
-def test_hysteresis_from_code_overrides_the_environment(caplog: pytest.LogCaptureFixture) -> None:
-    view = View({"OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER": "1"})
-    high, low = {"memory": {"usage_mb": 600}}, {"memory": {"usage_mb": 100}}
+def test_critical_needs_its_own_breach_to_hold_for_the_duration() -> None:
+    view, clock = timed_view({"OTEL_PYTHON_FLUJO_THRESHOLD_FOR": "1m"})
     try:
-        set_hysteresis(2, 1)
-        set_hysteresis(0, 1)  # refused with a warning; (2, 1) stays
-        assert "set_hysteresis(enter=0, exit=1)" in caplog.text
-        for i in range(6):
-            view.states(low if i % 2 else high)
-        assert view.alerts() == []
-        assert [view.states(high)[P + "memory.usage"] for _ in range(2)] == ["ok", "warning"]
-        clear_thresholds()  # back to the environment's 1/1: the next flap alerts at once
-        view.states(low)
-        view.states(high)
-        assert [a[2] for a in view.alerts()] == ["warning", "ok", "warning"]
+        view.states({"memory": {"usage_mb": 600}})  # warning breach from 0 s
+        clock.advance(40)
+        view.states({"memory": {"usage_mb": 900}})  # critical breach from 40 s
+        clock.advance(20)
+        assert view.states({"memory": {"usage_mb": 900}}) == {P + "memory.usage": "warning"}
+        clock.advance(40)
+        assert view.states({"memory": {"usage_mb": 900}}) == {P + "memory.usage": "critical"}
+        assert [a[2] for a in view.alerts()] == ["warning", "critical"]
     finally:
-        clear_thresholds()
         view.close()
 
 
-def test_default_hysteresis_alerts_every_transition(view: View) -> None:
+def _first_warning(intervals: tuple[float, ...]) -> tuple[float, int]:
+    """(when the state was first warning in any reader's collection, how many alerts),
+    for readers collecting every ``intervals`` seconds over 60 s with FOR=30s."""
+    runtime = reset_runtime(load_config({"OTEL_PYTHON_FLUJO_THRESHOLD_FOR": "30s"}))
+    readers = [InMemoryMetricReader() for _ in intervals]
+    provider = MeterProvider(metric_readers=readers)
+    runtime.bind(provider)
+    clock = Clock()
+    runtime.thresholds.evaluator.clock = clock
+    executor = StaticExecutor({"memory": {"usage_mb": 600}})
+    runtime.registry.add(executor, "two-readers")
+    events: list[AlertEvent] = []
+    add_alert_handler(events.append)
+    try:
+        # Every reader's collection times, in order (integer milliseconds: no drift).
+        times = sorted({(ms, i) for i, every in enumerate(intervals)
+                        for ms in range(0, 60_001, int(every * 1000))})
+        first = None
+        for ms, i in times:
+            clock.ns = ms * 1_000_000
+            state = states(collect(readers[i]), "two-readers")[P + "memory.usage"]
+            if state == "warning" and first is None:
+                first = ms / 1000
+        assert DISPATCHER.flush()
+        assert first is not None
+        return first, len([e for e in events if e.executor == "two-readers"])
+    finally:
+        remove_alert_handler(events.append)
+        runtime.deactivate()
+        provider.shutdown()
+
+
+def test_readers_and_their_intervals_change_nothing() -> None:
+    # With collection counts, a second reader made alerts fire sooner; in time they
+    # fire once the breach has held 30 s, whoever collects.
+    assert _first_warning((10.0,)) == (30.0, 1)
+    assert _first_warning((10.0, 3.0)) == (30.0, 1)
+    assert _first_warning((10.0, 7.0)) == (30.0, 1)
+
+
+def test_collection_counts_are_no_longer_read_and_say_what_replaced_them(
+        caplog: pytest.LogCaptureFixture) -> None:
+    config = load_config({"OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER": "3",
+                          "OTEL_PYTHON_FLUJO_THRESHOLD_FOR": "2 minutes"})
+    assert config.threshold_for_s == 0.0
+    assert "OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER is no longer read" in caplog.text
+    assert "set OTEL_PYTHON_FLUJO_THRESHOLD_FOR" in caplog.text
+    assert "OTEL_PYTHON_FLUJO_THRESHOLD_FOR='2 minutes'" in caplog.text
+    set_hysteresis(2, 1)
+    assert "OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR" in caplog.text
+    assert load_config({"OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR": "1h30m"}
+                       ).threshold_keep_for_s == 5400.0
+
+
+def test_default_timing_alerts_every_transition(view: View) -> None:
     for usage in (600, 900, 600, 100, 900):
         view.states({"memory": {"usage_mb": usage}})
     assert view.alerts() == [(P + "memory.usage", "ok", "warning"),
@@ -263,9 +343,9 @@ def test_python_api_overrides_apply_from_the_next_collection(view: View) -> None
         view.executor.stats = {"concurrency": {"queue_size": 30}, "cache": {"misses": 5}}
         points = collect(view.reader)
         assert states(points)[P + "queue.size"] == "critical"
-        # a metric that had no rule before gets its limit gauge too
+        # a metric that had no rule before gets its limit gauge too (one for every name)
         assert (THRESHOLD_PREFIX + "cache.misses", frozenset(
-            {("flujo.executor.name", "x"), ("flujo.threshold.level", "warning")})) in points
+            {("flujo.threshold.level", "warning")})) in points
         clear_thresholds()
         assert view.states({"concurrency": {"queue_size": 30}}) == {P + "queue.size": "ok"}
     finally:
@@ -295,3 +375,61 @@ def test_a_name_that_leaves_the_registry_has_its_state_freed(view: View) -> None
     # ... and a new executor under that name starts at ok.
     assert view.states(high, "y") == {P + "memory.usage": "warning"}
     assert y_alerts() == [("ok", "warning"), ("ok", "warning")]
+
+
+def _limits(points: dict[tuple[str, frozenset[tuple[str, Any]]], Any], metric: str
+            ) -> dict[tuple[str | None, str], float]:
+    """{(executor name or None, level): limit} of ``metric``'s limit gauge."""
+    out = {}
+    for (name, attrs), value in points.items():
+        if name == THRESHOLD_PREFIX + metric:
+            a = dict(attrs)
+            out[(a.get("flujo.executor.name"), a["flujo.threshold.level"])] = value
+    return out
+
+
+def test_fixed_limits_are_exported_once_without_an_executor_name() -> None:
+    rig = OneExecutorRig({}, "a")
+    other = StaticExecutor(full_stats())
+    rig.executor.stats = full_stats()
+    rig.runtime.registry.add(other, "b")
+    try:
+        points = collect(rig.reader)
+        assert _limits(points, "memory.usage") == {(None, "warning"): 500 * MIB,
+                                                   (None, "critical"): 800 * MIB}
+        # Relative limits depend on each name's capacity: per name.
+        assert {k[0] for k in _limits(points, "cache.size")} == {"a", "b"}
+        assert set(states(points, "a")) == set(states(points, "b")) == {
+            r.metric for r in default_rules()}
+    finally:
+        rig.runtime.deactivate()
+        rig.provider.shutdown()
+
+
+def test_per_pipeline_limits_most_specific_wins_and_differences_are_exported_per_name(
+        ) -> None:
+    rig = OneExecutorRig({"OTEL_PYTHON_FLUJO_THRESHOLDS": (
+        "execution.avg_duration: warning>3s; checkout*:execution.avg_duration: warning>2s;"
+        "checkout-eu:execution.avg_duration: warning>4s, critical>8s;"
+        "check*:execution.avg_duration: warning>1500ms")}, "checkout-us")
+    executors = {name: StaticExecutor({"execution": {"avg_time_ms": 2500}})
+                 for name in ("checkout-eu", "search", "checker")}
+    rig.executor.stats = {"execution": {"avg_time_ms": 2500}}
+    for name, executor in executors.items():
+        rig.runtime.registry.add(executor, name)
+    try:
+        points = collect(rig.reader)
+        metric = P + "execution.avg_duration"
+        # 2.5 s against: checkout* 2 s, checkout-eu 4 s (exact name), unscoped 3 s, check* 1.5 s
+        assert {name: states(points, name)[metric] for name in
+                ("checkout-us", "checkout-eu", "search", "checker")} == {
+            "checkout-us": "warning", "checkout-eu": "ok", "search": "ok", "checker": "warning"}
+        # The unscoped limits once; a name whose limits differ, per name; 'search' none.
+        assert _limits(points, "execution.avg_duration") == {
+            (None, "warning"): 3.0, (None, "critical"): 5.0,
+            ("checkout-us", "warning"): 2.0, ("checkout-us", "critical"): 5.0,
+            ("checkout-eu", "warning"): 4.0, ("checkout-eu", "critical"): 8.0,
+            ("checker", "warning"): 1.5, ("checker", "critical"): 5.0}
+    finally:
+        rig.runtime.deactivate()
+        rig.provider.shutdown()

@@ -1,21 +1,30 @@
-"""Threshold metrics over real OTLP/HTTP: names, units, kinds and attributes on the wire."""
+"""Threshold metrics over real OTLP/HTTP: names, units, kinds and attributes on the wire,
+and the series economy of issue 12: every name's points through SDK defaults (no views,
+as under ``opentelemetry-instrument``), at most 60 points and 4 KB per name."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, PeriodicExportingMetricReader
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
+    EXECUTOR_NAME,
     MIB,
     THRESHOLD_PREFIX,
-    THRESHOLD_STATUS,
+    THRESHOLD_STATUS_PREFIX,
+    THRESHOLD_STATUS_UNIT,
 )
-from opentelemetry.instrumentation.flujo._internal.config import load_config
-from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
+from opentelemetry.instrumentation.flujo._internal.config import Config, load_config
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, reset_runtime
+from opentelemetry.instrumentation.flujo._internal.thresholds.rules import default_rules
 
-from conftest import StaticExecutor
+from conftest import StaticExecutor, full_stats
 from receivers import HttpReceiver, Point, latest
+
+NAMES = 100  # the default cap (OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES)
 
 
 def test_threshold_metrics_arrive_over_otlp() -> None:
@@ -32,31 +41,91 @@ def test_threshold_metrics_arrive_over_otlp() -> None:
         runtime.bind(provider)
         provider.force_flush()
         provider.force_flush()  # the second collection has a window for the rate rule
-        points = receiver.wait_for(lambda ps: sum(p.metric == THRESHOLD_STATUS for p in ps) > 12)
+        points = receiver.wait_for(lambda ps: any(
+            p.metric == THRESHOLD_STATUS_PREFIX + "cache.evictions" for p in ps))
         provider.shutdown()
     runtime.deactivate()
+    last = max(p.time_unix_nano for p in points)
 
     def one(metric: str, **attributes: str) -> Point:
-        return latest(points, metric, **{"flujo.executor.name": "api", **attributes})
+        return latest(points, metric, **attributes)
 
+    # Fixed limits: once, without an executor name; relative ones per name.
     usage = one(THRESHOLD_PREFIX + "memory.usage", **{"flujo.threshold.level": "critical"})
     assert (usage.unit, usage.kind, usage.value) == ("By", "gauge", 800 * MIB)
+    assert EXECUTOR_NAME not in usage.attributes
     hit = one(THRESHOLD_PREFIX + "cache.hit_ratio", **{"flujo.threshold.level": "warning"})
     assert (hit.unit, hit.value) == ("1", 0.3)
-    size = one(THRESHOLD_PREFIX + "cache.size", **{"flujo.threshold.level": "warning"})
+    size = one(THRESHOLD_PREFIX + "cache.size",
+               **{EXECUTOR_NAME: "api", "flujo.threshold.level": "warning"})
     assert (size.unit, size.value) == ("{entry}", 80.0)  # 0.8 x cache.max, multiplied out
     rate = one(THRESHOLD_PREFIX + "cache.evictions", **{"flujo.threshold.level": "warning"})
     assert (rate.unit, rate.value) == ("{eviction}/s", 5.0)
 
-    status = {(p.attributes["flujo.threshold.metric"], p.attributes["flujo.threshold.state"]):
-              p.value for p in points if p.metric == THRESHOLD_STATUS
-              and p.time_unix_nano == max(q.time_unix_nano for q in points)}
-    assert status[("flujo.executor.memory.usage", "critical")] == 1
-    assert status[("flujo.executor.memory.usage", "ok")] == 0
-    assert status[("flujo.executor.cache.hit_ratio", "warning")] == 1
-    assert status[("flujo.executor.cache.size", "ok")] == 1
-    assert status[("flujo.executor.cache.evictions", "ok")] == 1  # 0 per second since
-    assert ("flujo.executor.queue.size", "ok") not in status  # absent: no status point
-    st = one(THRESHOLD_STATUS, **{"flujo.threshold.metric": "flujo.executor.memory.usage",
-                                  "flujo.threshold.state": "critical"})
-    assert (st.unit, st.kind, st.is_monotonic) == ("1", "sum", False)
+    status = {p.metric.removeprefix(THRESHOLD_STATUS_PREFIX): p.value for p in points
+              if p.metric.startswith(THRESHOLD_STATUS_PREFIX) and p.time_unix_nano == last}
+    assert status == {"memory.usage": 2, "cache.hit_ratio": 1, "cache.size": 0,
+                      "cache.evictions": 0}  # 0 per second since; absent metrics: no point
+    st = one(THRESHOLD_STATUS_PREFIX + "memory.usage", **{EXECUTOR_NAME: "api"})
+    assert (st.unit, st.kind, st.attributes) == (THRESHOLD_STATUS_UNIT, "gauge",
+                                                 {EXECUTOR_NAME: "api"})
+
+
+def test_sdk_defaults_keep_every_names_points_at_the_name_cap() -> None:
+    """The zero-code configuration: a provider with no views and the SDK's default
+    cardinality limit (2,000 per metric since 1.44), 100 names, every stat present and
+    every default rule on, over real OTLP: nothing folded into ``otel.metric.overflow``."""
+    runtime = Runtime(Config())
+    executors = [StaticExecutor(full_stats()) for _ in range(NAMES)]
+    for i, executor in enumerate(executors):
+        runtime.registry.add(executor, f"pipeline-{i:03d}")
+    with HttpReceiver() as receiver:
+        reader = PeriodicExportingMetricReader(
+            OTLPMetricExporter(endpoint=receiver.endpoint + "/v1/metrics"),
+            export_interval_millis=60_000)
+        provider = MeterProvider(metric_readers=[reader])
+        runtime.bind(provider)
+        provider.force_flush()
+        points = receiver.wait_for(lambda ps: len(ps) > NAMES * 50)
+        provider.shutdown()
+    runtime.deactivate()
+    assert not [p for p in points if p.attributes.get("otel.metric.overflow")]
+    per_name = Counter(p.attributes.get(EXECUTOR_NAME) for p in points)
+    assert set(per_name) - {None} == {f"pipeline-{i:03d}" for i in range(NAMES)}
+    assert max(n for name, n in per_name.items() if name) <= 60
+    checked = {r.metric for r in default_rules()}
+    for i in range(NAMES):
+        name = f"pipeline-{i:03d}"
+        assert {p.metric for p in points if p.attributes.get(EXECUTOR_NAME) == name and
+                p.metric.startswith(THRESHOLD_STATUS_PREFIX)} == {
+            THRESHOLD_STATUS_PREFIX + m.removeprefix("flujo.executor.") for m in checked}
+
+
+def _export_bytes(names: int) -> int:
+    try:
+        from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
+    except ImportError:  # older releases: the private path the exporters use
+        from opentelemetry.exporter.otlp.proto.common._internal.metrics_encoder import (
+            encode_metrics,
+        )
+    runtime = Runtime(Config())
+    # The bench's executor (bench/subjects.py): every stat, executions all success or
+    # failure. An executor that also reports an "other" outcome adds that point (~108 B).
+    executors = [StaticExecutor(full_stats(execution__successful_executions=90,
+                                           execution__failed_executions=10))
+                 for _ in range(names)]
+    for i, executor in enumerate(executors):
+        runtime.registry.add(executor, f"executor-{i:05d}")
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    runtime.bind(provider)
+    try:
+        data = reader.get_metrics_data()
+        return len(encode_metrics(data).SerializeToString())
+    finally:
+        runtime.deactivate()
+        provider.shutdown()
+
+
+def test_at_most_4_kib_of_otlp_per_name_per_export() -> None:
+    assert (_export_bytes(21) - _export_bytes(1)) / 20 <= 4096

@@ -85,19 +85,39 @@ metric: ``["memory.usage"]`` ``warning = ">600MiB"``. Applied before
 ``OTEL_PYTHON_FLUJO_THRESHOLDS``.
 """
 
+OTEL_PYTHON_FLUJO_THRESHOLD_FOR = "OTEL_PYTHON_FLUJO_THRESHOLD_FOR"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_THRESHOLD_FOR
+
+How long a value must stay beyond a limit before its state (warning, critical) is
+entered, as a duration (``0s`` default, ``30s``, ``2m``, ``1h30m``). Time, not
+collections: how many readers collect, and how often, changes nothing. Also the
+default ``for:`` of the generated Prometheus rules.
+"""
+
+OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR = "OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR
+
+How long a value must stay within a limit before its state is left, as a duration
+(``0s`` default). Also the default ``keep_firing_for:`` of the generated Prometheus
+rules.
+"""
+
 OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER = "OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER"
 """
 .. envvar:: OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER
 
-Consecutive collections beyond a limit before its state (warning, critical) is entered
-(default 1).
+No longer read (it counted collections): setting it logs a warning naming
+``OTEL_PYTHON_FLUJO_THRESHOLD_FOR``, its replacement.
 """
 
 OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT = "OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT"
 """
 .. envvar:: OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT
 
-Consecutive collections within a limit before its state is left (default 1).
+No longer read (it counted collections): setting it logs a warning naming
+``OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR``, its replacement.
 """
 
 OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE = "OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE"

@@ -96,28 +96,26 @@ def set_thresholds(spec: str | Mapping[str, Any], *, replace: bool = False) -> N
 
 
 def clear_thresholds() -> None:
-    """Drop every override made from code (:func:`set_thresholds`, :func:`set_hysteresis`):
-    the environment's thresholds and hysteresis apply again."""
-    engine = get_runtime().thresholds
-    engine.set_overrides((), replace=True)
-    engine.set_hysteresis(None)
+    """Drop every override made from code (:func:`set_thresholds`): the environment's
+    thresholds apply again."""
+    get_runtime().thresholds.set_overrides((), replace=True)
 
 
 def set_hysteresis(enter: int = 1, exit: int = 1) -> None:
-    """Overrides ``OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER`` / ``_EXIT`` from the next
-    collection on. Values outside 1..1000 get one warning and are ignored.
+    """No longer has an effect: alert timing is in time, not collections.
+
+    Logs a warning naming the replacement, ``OTEL_PYTHON_FLUJO_THRESHOLD_FOR`` and
+    ``OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR`` (durations); kept so that callers do not
+    break before 1.0.
 
     Args:
-        enter: consecutive evaluations beyond a limit before its state is entered.
-        exit: consecutive evaluations within it before the state is left.
+        enter: ignored (it counted collections).
+        exit: ignored (it counted collections).
     """
-    values = (enter, exit)
-    if not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1000
-               for v in values):
-        _logger.warning("set_hysteresis(enter=%r, exit=%r): each must be a whole number "
-                        "from 1 to 1000; ignored", enter, exit)
-        return
-    get_runtime().thresholds.set_hysteresis(values)
+    _logger.warning("set_hysteresis(enter=%r, exit=%r) has no effect: alert timing is in "
+                    "time, not collections; set OTEL_PYTHON_FLUJO_THRESHOLD_FOR and "
+                    "OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR (durations such as 30s) instead",
+                    enter, exit)
 
 
 def add_alert_handler(handler: AlertHandler, *, min_level: str = "warning",

@@ -289,11 +289,14 @@ EXECUTION_DURATION = HistogramMetric(
 )
 HISTOGRAMS: tuple[HistogramMetric, ...] = (EXECUTION_DURATION,)
 
+# The threshold engine's metrics (docs/thresholds.md): per checked metric, a limit
+# gauge ``flujo.executor.threshold.<short name>`` and an ordered severity gauge
+# ``flujo.executor.threshold.status.<short name>`` (0 ok, 1 warning, 2 critical).
 THRESHOLD_PREFIX = PREFIX + "threshold."
-THRESHOLD_STATUS = THRESHOLD_PREFIX + "status"
-THRESHOLD_STATUS_KIND, THRESHOLD_STATUS_UNIT = Kind.UP_DOWN_COUNTER, "1"
-THRESHOLD_STATUS_DESCRIPTION = ("Threshold state of a metric: 1 for the current state (ok, "
-                                "warning, critical), 0 for the others.")
+THRESHOLD_STATUS_PREFIX = THRESHOLD_PREFIX + "status."
+# ``{severity}`` is dimensionless (UCUM annotation); unit ``1`` would make the
+# Collector's Prometheus translation append ``_ratio`` to a gauge.
+THRESHOLD_STATUS_KIND, THRESHOLD_STATUS_UNIT = Kind.GAUGE, "{severity}"
 THRESHOLD_LEVEL = "flujo.threshold.level"
 THRESHOLD_METRIC = "flujo.threshold.metric"
 THRESHOLD_STATE = "flujo.threshold.state"
@@ -305,6 +308,26 @@ THRESHOLD_UNIT = "flujo.threshold.unit"
 THRESHOLD_LIMIT = "flujo.threshold.limit"
 THRESHOLD_STATES = ("ok", "warning", "critical")  # mildest first
 THRESHOLD_SEVERITY = {state: rank for rank, state in enumerate(THRESHOLD_STATES)}
+
+
+def limit_gauge(metric: Metric) -> str:
+    """The name of ``metric``'s threshold limit gauge."""
+    return THRESHOLD_PREFIX + metric.short_name
+
+
+def status_gauge(metric: Metric) -> str:
+    """The name of ``metric``'s threshold status gauge."""
+    return THRESHOLD_STATUS_PREFIX + metric.short_name
+
+
+def checked_metric(name: str) -> tuple[str, bool] | None:
+    """(the catalog metric, whether ``name`` is its status) for a threshold gauge's
+    name; None for any other name."""
+    if not name.startswith(THRESHOLD_PREFIX):
+        return None
+    status = name.startswith(THRESHOLD_STATUS_PREFIX)
+    short = name.removeprefix(THRESHOLD_STATUS_PREFIX if status else THRESHOLD_PREFIX)
+    return (PREFIX + short, status) if PREFIX + short in BY_NAME else None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -57,8 +58,8 @@ class Config:
     # threshold engine (thresholds/)
     thresholds: str = ""
     thresholds_file: str = ""
-    hysteresis_enter: int = 1
-    hysteresis_exit: int = 1
+    threshold_for_s: float = 0.0
+    threshold_keep_for_s: float = 0.0
     alerts: AlertConfig = field(default_factory=AlertConfig)
     max_step_names: int = 100
 
@@ -234,9 +235,41 @@ def _secret(env: Mapping[str, str], variable: str, parse: Callable[[str], T], de
         return default
 
 
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+_DURATION_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800,
+               "y": 31536000}
+# Collection counts are not time: these name what replaced them (pre-1.0 change).
+_REPLACED = {
+    ev.OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER: ev.OTEL_PYTHON_FLUJO_THRESHOLD_FOR,
+    ev.OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT: ev.OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR,
+}
+
+
+def parse_duration(text: str) -> float:
+    """A Prometheus duration (``30s``, ``2m``, ``1h30m``, ``0s``) in seconds; the same
+    syntax as the generated rules' ``for:``, so one value serves both."""
+    parts = _DURATION.findall(text)
+    if not text or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{text!r} is not a Prometheus duration such as 0s, 30s, 2m or 1h30m")
+    return float(sum(int(n) * _DURATION_S[u] for n, u in parts))
+
+
+def _duration(env: Mapping[str, str], variable: str, default: float) -> float:
+    return read(env, variable, parse_duration, default,
+                "is not a duration such as 0s, 30s, 2m or 1h30m")
+
+
+def _warn_replaced(env: Mapping[str, str]) -> None:
+    for old, new in _REPLACED.items():
+        if env.get(old, "").strip():
+            _logger.warning("%s is no longer read: alert timing is in time, not collections; "
+                            "set %s (a duration such as 30s) instead", old, new)
+
+
 def load_config(environ: Mapping[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
     default = Config()
+    _warn_replaced(env)
     return Config(
         enabled=read(env, ev.OTEL_PYTHON_FLUJO_ENABLED, parse_bool, default.enabled,
                      "is not true or false"),
@@ -254,10 +287,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
                         "is unusable"),
         thresholds=env.get(ev.OTEL_PYTHON_FLUJO_THRESHOLDS, "").strip(),
         thresholds_file=env.get(ev.OTEL_PYTHON_FLUJO_THRESHOLDS_FILE, "").strip(),
-        hysteresis_enter=read(env, ev.OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER, parse_int(1, 1000),
-                              default.hysteresis_enter, "is not a whole number from 1 to 1000"),
-        hysteresis_exit=read(env, ev.OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT, parse_int(1, 1000),
-                             default.hysteresis_exit, "is not a whole number from 1 to 1000"),
+        threshold_for_s=_duration(env, ev.OTEL_PYTHON_FLUJO_THRESHOLD_FOR,
+                                  default.threshold_for_s),
+        threshold_keep_for_s=_duration(env, ev.OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR,
+                                       default.threshold_keep_for_s),
         alerts=_alert_config(env),
         max_step_names=read(env, ev.OTEL_PYTHON_FLUJO_MAX_STEP_NAMES, parse_int(0, 10_000),
                             default.max_step_names, "is not a whole number from 0 to 10000"),

@@ -8,23 +8,22 @@ read back into a state and limits per executor and metric.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     EXECUTOR_NAME,
     PREFIX,
     SELF_BY_NAME,
     THRESHOLD_LEVEL,
-    THRESHOLD_METRIC,
-    THRESHOLD_PREFIX,
-    THRESHOLD_STATE,
     THRESHOLD_STATES,
-    THRESHOLD_STATUS,
+    checked_metric,
 )
 
 Attributes = tuple[tuple[str, str], ...]
+T = TypeVar("T")
+_SEVERITY = frozenset(float(rank) for rank in range(len(THRESHOLD_STATES)))
 
 
 @dataclass(frozen=True)
@@ -72,18 +71,35 @@ def from_metrics_data(data: Any) -> list[Sample]:
 
 
 def is_limit(metric: str) -> bool:
-    """A threshold limit gauge (``flujo.executor.threshold.<rest>``), not the status."""
-    return metric.startswith(THRESHOLD_PREFIX) and metric != THRESHOLD_STATUS
+    """A threshold limit gauge (``flujo.executor.threshold.<metric>``)."""
+    found = checked_metric(metric)
+    return found is not None and not found[1]
+
+
+def is_status(metric: str) -> bool:
+    """A threshold status gauge (``flujo.executor.threshold.status.<metric>``)."""
+    found = checked_metric(metric)
+    return found is not None and found[1]
 
 
 def limit_of(metric: str) -> str:
-    """The metric a threshold limit gauge is the limit of."""
-    return PREFIX + metric.removeprefix(THRESHOLD_PREFIX)
+    """The metric a threshold limit or status gauge is about."""
+    found = checked_metric(metric)
+    return found[0] if found else metric
+
+
+def levels_for(limits: Mapping[tuple[str, str, str], T], executor: str,
+               metric: str) -> dict[str, T]:
+    """``executor``'s limits of ``metric`` by level: its own where the engine exported
+    any (a relative or per-pipeline limit), else the metric's, exported without a name."""
+    own = {level: v for (e, m, level), v in limits.items() if e == executor and m == metric}
+    return own or {level: v for (e, m, level), v in limits.items() if not e and m == metric}
 
 
 @dataclass
 class ThresholdPoints:
-    """What the threshold engine said in one batch: state and limits per executor and metric."""
+    """What the threshold engine said in one batch: state and limits per executor and
+    metric (limits exported without a name are under executor ``""``)."""
 
     states: dict[tuple[str, str], str] = field(default_factory=dict)
     limits: dict[tuple[str, str, str], float] = field(default_factory=dict)
@@ -92,21 +108,23 @@ class ThresholdPoints:
     def of(cls, samples: Iterable[Sample]) -> ThresholdPoints:
         view = cls()
         for s in samples:
-            if s.metric == THRESHOLD_STATUS and s.value >= 1:
-                metric, state = s.attribute(THRESHOLD_METRIC), s.attribute(THRESHOLD_STATE)
-                if metric and state in THRESHOLD_STATES:
-                    view.states[(s.executor, metric)] = state
-            elif is_limit(s.metric):
+            found = checked_metric(s.metric)
+            if found is None:
+                continue
+            metric, status = found
+            if status:
+                if s.value in _SEVERITY:
+                    view.states[(s.executor, metric)] = THRESHOLD_STATES[int(s.value)]
+            else:
                 level = s.attribute(THRESHOLD_LEVEL)
                 if level:
-                    view.limits[(s.executor, limit_of(s.metric), level)] = s.value
+                    view.limits[(s.executor, metric, level)] = s.value
         return view
 
 
 def flujo_samples(samples: Iterable[Sample]) -> Iterator[Sample]:
-    """The points worth recording or showing: flujo's, minus the state-set status points
+    """The points worth recording or showing: flujo's, minus the threshold status points
     (their content travels as each metric's threshold state)."""
     for s in samples:
-        if (s.metric.startswith(PREFIX) or s.metric in SELF_BY_NAME) and \
-                s.metric != THRESHOLD_STATUS:
+        if (s.metric.startswith(PREFIX) or s.metric in SELF_BY_NAME) and not is_status(s.metric):
             yield s

@@ -1,11 +1,11 @@
-"""SDK views for this package's instruments: every name's points kept, no dead exemplars.
+"""SDK views for this package's instruments: what they still buy over SDK defaults.
 
-- **Cardinality.** Since opentelemetry-sdk 1.44 a reader keeps at most 2,000
-  attribute sets per metric and folds the rest into one overflow point.
-  ``flujo.executor.threshold.status`` has three points per checked metric per name
-  (63 per name with the defaults), so past ~31 names some names' states would
-  silently disappear; the duration histogram has one series per name, step and
-  outcome. The views raise those limits to what the name and step caps allow.
+The observable instruments need no view to keep every name's points: each has at
+most one point per executor name and level/state/outcome, so with the default cap of
+100 names (+ ``_other``) none comes near the SDK's default limit of 2,000 attribute
+sets per metric (since opentelemetry-sdk 1.44); the zero-code path, whose provider we
+cannot give views, loses nothing (docs/thresholds.md). The views still buy:
+
 - **Exemplars.** An observable instrument's values come from a collection callback,
   where no span is sampled: its default reservoir (one per series) is offered
   nothing, or with an always-on filter only the point's own value without a trace,
@@ -13,6 +13,9 @@
   SDK's collection time. The views give those instruments one shared empty
   reservoir. The duration histogram keeps the SDK's: it is recorded inside the
   step's span, where an exemplar links a slow bucket to its trace.
+- **The duration histogram's step dimension.** It has a series per name, step and
+  outcome: past ~6 steps per name at 100 names that exceeds 2,000, so its view
+  raises the limit to what the name and step caps allow.
 
 The views select by instrument type within this package's meter, so no instrument
 matches two of them (the SDK exports an instrument once per matching view).
@@ -34,10 +37,8 @@ from opentelemetry.sdk.metrics.view import View
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     EXECUTION_DURATION,
-    METRICS,
     OUTCOMES,
     SCOPE,
-    THRESHOLD_STATES,
 )
 from opentelemetry.instrumentation.flujo._internal.config import Config
 
@@ -75,20 +76,11 @@ def flujo_views(config: Config | None = None) -> list[View]:
     config = config or Config()
     names = config.max_executor_names + 1  # + "_other"
     steps = max(config.max_step_names, 1) + 1
-    # Every metric may get a rule (rate rules on counters too): a bound, not a guess.
-    # The limit is a bound, not an allocation: raising it for every observable
-    # up-down counter (status among them) costs the others nothing.
-    status: dict[str, Any] = {}
-    duration: dict[str, Any] = {}
-    if CARDINALITY_LIMITS:
-        status["aggregation_cardinality_limit"] = names * len(METRICS) * len(THRESHOLD_STATES)
-        duration["aggregation_cardinality_limit"] = names * steps * len(OUTCOMES)
     views = [
-        View(meter_name=SCOPE, instrument_type=kind, exemplar_reservoir_factory=_no_exemplars,
-             **(status if kind is ObservableUpDownCounter else {}))
+        View(meter_name=SCOPE, instrument_type=kind, exemplar_reservoir_factory=_no_exemplars)
         for kind in (ObservableGauge, ObservableCounter, ObservableUpDownCounter)
     ]
-    if duration:
+    if CARDINALITY_LIMITS:
         views.append(View(meter_name=SCOPE, instrument_name=EXECUTION_DURATION.name,
-                          **duration))
+                          aggregation_cardinality_limit=names * steps * len(OUTCOMES)))
     return views

@@ -1,12 +1,13 @@
 """The threshold engine: one per runtime, plugged into each of its bindings by a hook.
 
-Per binding it registers ``flujo.executor.threshold.status``, a limit gauge per metric
-that has a numeric rule, and ``flujo.otel.alerts.dropped``; a snapshot listener
-evaluates each new snapshot once and the callbacks only hand out the results. The
-hysteresis state is the engine's, shared by every binding, so two MeterProviders of one
-runtime do not raise every alert twice. The engine also keeps the overrides made from
-code (``set_thresholds``, ``set_hysteresis``) and the memory of the threshold warnings
-it has given.
+Per binding it registers, per checked metric, ``flujo.executor.threshold.status.<metric>``
+and (for a numeric rule) the limit gauge ``flujo.executor.threshold.<metric>``, and
+``flujo.otel.alerts.dropped``; a snapshot listener evaluates each new snapshot once and
+the callbacks only hand out the results. The timing state is the engine's, shared by
+every binding, so two MeterProviders of one runtime do not raise every alert twice, and
+it counts time, not collections: how many readers collect, and how often, changes
+nothing. The engine also keeps the overrides made from code (``set_thresholds``) and
+the memory of the threshold warnings it has given.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from opentelemetry.metrics import Observation
 from opentelemetry.instrumentation.flujo._internal.alerts.dispatch import Dispatcher
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     ALERTS_DROPPED,
-    THRESHOLD_STATUS,
-    THRESHOLD_STATUS_DESCRIPTION,
+    THRESHOLD_STATES,
     THRESHOLD_STATUS_KIND,
     THRESHOLD_STATUS_UNIT,
     Kind,
@@ -32,6 +32,7 @@ from opentelemetry.instrumentation.flujo._internal.otel.binding import Binding
 from opentelemetry.instrumentation.flujo._internal.thresholds.evaluate import (
     Check,
     Evaluator,
+    MetricChecks,
     Results,
     compile_rules,
 )
@@ -42,6 +43,7 @@ from opentelemetry.instrumentation.flujo._internal.thresholds.overrides import (
 from opentelemetry.instrumentation.flujo._internal.warn_once import WarnOnce
 
 _logger = logging.getLogger(__name__)
+_SEVERITIES = ", ".join(f"{rank} {state}" for rank, state in enumerate(THRESHOLD_STATES))
 
 
 class _BoundEngine:
@@ -52,29 +54,35 @@ class _BoundEngine:
         self.binding = binding
         self.owner = binding.owner
         self.results = Results()
-        self.gauges: set[str] = set()
+        self.instruments: set[str] = set()
 
     def on_snapshot(self, snapshot: Snapshot) -> None:
         self.results = self.engine.evaluate(snapshot)
 
-    def status(self, _snapshot: Snapshot) -> Iterable[Observation]:
-        return self.results.status
-
-    def add_gauges(self, checks: tuple[Check, ...]) -> None:
+    def add_instruments(self, checks: list[Check]) -> None:
+        """The status and limit gauges of ``checks`` not registered yet."""
         if self.binding.owner is not self.owner:  # the provider has a new runtime
             return
         for check in checks:
-            gauge = check.gauge
-            if gauge is None or gauge in self.gauges:
-                continue
-            self.gauges.add(gauge)
-            self.binding.add_observable(
-                gauge, Kind.GAUGE, check.unit,
-                f"Configured warning/critical limit of {check.metric.name}.",
-                self._limits(gauge))
+            metric = check.metric.name
+            if check.status not in self.instruments:
+                self.instruments.add(check.status)
+                self.binding.add_observable(
+                    check.status, THRESHOLD_STATUS_KIND, THRESHOLD_STATUS_UNIT,
+                    f"Threshold state of {metric} per executor name ({_SEVERITIES}).",
+                    self._points(check.status, status=True))
+            if check.gauge is not None and check.gauge not in self.instruments:
+                self.instruments.add(check.gauge)
+                self.binding.add_observable(
+                    check.gauge, Kind.GAUGE, check.unit,
+                    f"Warning/critical limit of {metric}: without an executor name for "
+                    "the names it applies to unchanged, with one where it differs.",
+                    self._points(check.gauge, status=False))
 
-    def _limits(self, gauge: str) -> Callable[[Snapshot], Iterable[Observation]]:
-        return lambda _snapshot: self.results.limits.get(gauge, ())
+    def _points(self, name: str, status: bool) -> Callable[[Snapshot], Iterable[Observation]]:
+        if status:
+            return lambda _snapshot: self.results.status.get(name, ())
+        return lambda _snapshot: self.results.limits.get(name, ())
 
 
 class ThresholdEngine:
@@ -85,18 +93,16 @@ class ThresholdEngine:
         self._bound: list[_BoundEngine] = []
         self._overrides: tuple[Entry, ...] = ()  # from code, after the environment's
         self._warn = WarnOnce(_logger)
-        self.evaluator = Evaluator(self._checks(), config.hysteresis_enter,
-                                   config.hysteresis_exit)
+        self.evaluator = Evaluator(self._checks(), config.threshold_for_s,
+                                   config.threshold_keep_for_s)
 
-    def _checks(self) -> tuple[Check, ...]:
+    def _checks(self) -> tuple[MetricChecks, ...]:
         return compile_rules(effective_rules(self.config, self._overrides, self._warn))
 
     def bind(self, binding: Binding) -> None:
         """The runtime hook: this binding's threshold instruments and listener."""
         bound = _BoundEngine(self, binding)
-        binding.add_observable(THRESHOLD_STATUS, THRESHOLD_STATUS_KIND, THRESHOLD_STATUS_UNIT,
-                               THRESHOLD_STATUS_DESCRIPTION, bound.status)
-        bound.add_gauges(self.evaluator.checks)
+        bound.add_instruments(self.evaluator.all_checks())
         binding.add_observable(
             ALERTS_DROPPED.name, ALERTS_DROPPED.kind, ALERTS_DROPPED.unit,
             ALERTS_DROPPED.description,
@@ -116,17 +122,11 @@ class ThresholdEngine:
         limit gauges can be created (the SDK's collection lock is not re-entrant)."""
         with self._lock:
             self._overrides = entries if replace else self._overrides + entries
-            checks = self._checks()
-            self.evaluator.replace(checks)
+            self.evaluator.replace(self._checks())
+            checks = self.evaluator.all_checks()
             bound_list = list(self._bound)
         for bound in bound_list:
-            bound.add_gauges(checks)
-
-    def set_hysteresis(self, values: tuple[int, int] | None) -> None:
-        """``(enter, exit)`` from code, or None for the configuration's."""
-        enter, leave = values or (self.config.hysteresis_enter, self.config.hysteresis_exit)
-        with self._lock:
-            self.evaluator.enter, self.evaluator.leave = enter, leave
+            bound.add_instruments(checks)
 
     def evaluate(self, snapshot: Snapshot) -> Results:
         with self._lock:

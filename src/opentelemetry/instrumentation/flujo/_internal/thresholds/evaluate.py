@@ -1,13 +1,20 @@
-"""Evaluation: each snapshot's values against the compiled rules, with hysteresis.
+"""Evaluation: each snapshot's values against the compiled rules, timed in seconds.
 
 Runs once per snapshot, on the collection thread, so it is kept to a dictionary look-up
-and a comparison or two per metric: rules are compiled per metric ahead of time, and
-the observations a state or a fixed limit produces are built once per executor name
-and reused.
+and a comparison or two per metric: rules are compiled per metric (and scope) ahead of
+time, each executor name's rule per metric is resolved once, and the observations a
+state or a fixed limit produces are built once per executor name and reused.
+
+What it exports (docs/thresholds.md): per checked metric, a status gauge with one
+point per executor name (0 ok, 1 warning, 2 critical), and a limit gauge with one
+point per level for the metric's unscoped rule plus one per level for each name whose
+limit differs from it (a relative limit, or a scoped rule with other limits).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from opentelemetry.metrics import Observation
@@ -17,18 +24,18 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     BY_NAME,
     EXECUTOR_NAME,
     THRESHOLD_LEVEL,
-    THRESHOLD_METRIC,
-    THRESHOLD_PREFIX,
-    THRESHOLD_STATE,
     THRESHOLD_STATES,
     Direction,
     Metric,
+    limit_gauge,
+    status_gauge,
 )
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import Snapshot
 from opentelemetry.instrumentation.flujo._internal.thresholds.limit_syntax import rate_unit
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import (
     LEVELS,
     Rule,
+    in_scope,
     is_state_metric,
     level_beyond,
     value_key,
@@ -39,125 +46,190 @@ OK, WARNING, CRITICAL = 0, 1, 2
 
 @dataclass(frozen=True)
 class Check:
-    """Every rule of one metric, ready to compare."""
+    """Every rule of one metric for one scope, ready to compare."""
 
     metric: Metric
     key: str
     unit: str
+    status: str  # the status gauge
     gauge: str | None  # the limit gauge; a state rule has no number to draw
     direction: Direction
     limits: tuple[float | None, float | None]
     states: tuple[str | None, str | None]
     other_key: str | None = None
     rate: bool = False
+    scope: str | None = None
+
+    def same_limits(self, other: Check | None) -> bool:
+        return other is not None and (self.limits, self.states, self.other_key) == (
+            other.limits, other.states, other.other_key)
 
 
-def compile_rules(rules: tuple[Rule, ...]) -> tuple[Check, ...]:
-    by_metric: dict[str, dict[str, Rule]] = {}
+@dataclass(frozen=True)
+class MetricChecks:
+    """A metric's unscoped check (None when only scopes check it) and its scoped checks,
+    the most specific first."""
+
+    default: Check | None
+    scoped: tuple[Check, ...]
+
+    def for_name(self, name: str) -> Check | None:
+        for check in self.scoped:
+            if in_scope(check.scope or "", name):
+                return check
+        return self.default
+
+
+def _check(levels: dict[str, Rule]) -> Check:
+    pair = (levels.get("warning"), levels.get("critical"))
+    first = next(rule for rule in pair if rule is not None)
+    metric = BY_NAME[first.metric]
+    limits = tuple(None if r is None or r.state else float(r.limit) for r in pair)
+    other = BY_NAME[first.relative_to] if first.relative_to else None
+    return Check(
+        metric=metric,
+        key=value_key(metric),
+        unit=rate_unit(metric) if first.rate else metric.unit,
+        status=status_gauge(metric),
+        gauge=None if is_state_metric(metric) else limit_gauge(metric),
+        direction=first.direction,
+        limits=(limits[0], limits[1]),
+        states=(pair[0].state if pair[0] else None, pair[1].state if pair[1] else None),
+        other_key=value_key(other) if other else None,
+        rate=first.rate,
+        scope=first.scope,
+    )
+
+
+def compile_rules(rules: tuple[Rule, ...]) -> tuple[MetricChecks, ...]:
+    """Checks per metric, in the order of ``rules`` (scoped rules come most specific
+    first from ``effective_rules``)."""
+    by_metric: dict[str, dict[str | None, dict[str, Rule]]] = {}
     for rule in rules:
-        by_metric.setdefault(rule.metric, {})[rule.level] = rule
-    checks = []
-    for name, levels in by_metric.items():
-        metric = BY_NAME[name]
-        pair = (levels.get("warning"), levels.get("critical"))
-        first = next(rule for rule in pair if rule is not None)
-        limits = tuple(None if r is None or r.state else float(r.limit) for r in pair)
-        other = BY_NAME[first.relative_to] if first.relative_to else None
-        checks.append(Check(
-            metric=metric,
-            key=value_key(metric),
-            unit=rate_unit(metric) if first.rate else metric.unit,
-            gauge=None if is_state_metric(metric) else THRESHOLD_PREFIX + metric.short_name,
-            direction=first.direction,
-            limits=(limits[0], limits[1]),
-            states=(pair[0].state if pair[0] else None, pair[1].state if pair[1] else None),
-            other_key=value_key(other) if other else None,
-            rate=first.rate,
-        ))
-    return tuple(checks)
+        by_metric.setdefault(rule.metric, {}).setdefault(rule.scope, {})[rule.level] = rule
+    out = []
+    for scopes in by_metric.values():
+        default = scopes.pop(None, None)
+        out.append(MetricChecks(_check(default) if default else None,
+                                tuple(_check(levels) for levels in scopes.values())))
+    return tuple(out)
 
 
 class Track:
-    """The state of one metric of one executor name, and its hysteresis streak."""
+    """The state of one metric of one executor name, and how long each level's
+    condition has held (Prometheus's ``for`` / ``keep_firing_for``, per level)."""
 
-    __slots__ = ("prev", "prev_ns", "rising", "state", "streak", "target")
+    __slots__ = ("busy", "clear_since", "firing", "prev", "prev_ns", "since", "state")
 
     def __init__(self) -> None:
         self.state = OK
-        self.streak = 0
-        self.rising = True
-        self.target = OK
+        self.busy = False  # a level is pending or being kept: step even when steady
+        self.firing = [False, False, False]  # by level: [unused, warning, critical]
+        # By level: when (monotonic ns) its breach began, and when a firing level went
+        # back within its limit; None while that is not the case.
+        self.since: list[int | None] = [None, None, None]
+        self.clear_since: list[int | None] = [None, None, None]
         self.prev: float | None = None
         self.prev_ns = 0
 
-    def step(self, raw: int, enter: int, leave: int) -> bool:
-        """Count ``raw`` towards a transition; True when the state changed."""
-        if raw == self.state:
-            self.streak = 0
-            return False
-        rising = raw > self.state
-        if self.streak and rising == self.rising:
-            self.streak += 1
-            # Entering: the mildest level seen throughout the streak; leaving: the worst.
-            self.target = min(self.target, raw) if rising else max(self.target, raw)
-        else:
-            self.streak, self.rising, self.target = 1, rising, raw
-        if self.streak < (enter if rising else leave):
-            return False
-        self.state, self.streak = self.target, 0
-        return True
+    def step(self, raw: int, now: int, enter_ns: int, leave_ns: int) -> bool:
+        """Take ``raw`` (the level the value is beyond now) at ``now``; True when the
+        state changed. A level fires once its breach has held ``enter_ns`` and stops
+        once the value has been within it for ``leave_ns``."""
+        busy = False
+        for level in (WARNING, CRITICAL):
+            if raw >= level:
+                self.clear_since[level] = None
+                if not self.firing[level]:
+                    since = self.since[level]
+                    if since is None:
+                        since = self.since[level] = now
+                    self.firing[level] = now - since >= enter_ns
+                    busy |= not self.firing[level]
+            else:
+                self.since[level] = None
+                if self.firing[level]:
+                    cleared = self.clear_since[level]
+                    if cleared is None:
+                        cleared = self.clear_since[level] = now
+                    self.firing[level] = now - cleared < leave_ns
+                    busy |= self.firing[level]
+                    if not self.firing[level]:
+                        self.clear_since[level] = None
+        self.busy = busy
+        old = self.state
+        self.state = CRITICAL if self.firing[CRITICAL] else WARNING if self.firing[WARNING] \
+            else OK
+        return self.state != old
 
 
 @dataclass
 class Results:
-    status: list[Observation] = field(default_factory=list)
+    status: dict[str, list[Observation]] = field(default_factory=dict)
     limits: dict[str, list[Observation]] = field(default_factory=dict)
 
 
+# Per executor name, per checked metric: its check, and the per-name fixed-limit points
+# (empty when the name's limits are the metric's unscoped ones, or relative).
+Prebuilt = tuple[tuple[Observation, ...], list[tuple[Check, tuple[Observation, ...]]]]
+
+
+def _limit_points(check: Check, extra: dict[str, str]) -> tuple[Observation, ...]:
+    return tuple(Observation(limit, {**extra, THRESHOLD_LEVEL: level})
+                 for level, limit in zip(LEVELS, check.limits, strict=True) if limit is not None)
+
+
 class Evaluator:
-    def __init__(self, checks: tuple[Check, ...], enter: int = 1, leave: int = 1) -> None:
-        self.checks = checks
-        self.enter = enter
-        self.leave = leave
+    def __init__(self, checks: tuple[MetricChecks, ...], enter_s: float = 0.0,
+                 leave_s: float = 0.0, clock: Callable[[], int] = time.monotonic_ns) -> None:
+        self.clock = clock  # monotonic nanoseconds; tests inject their own
+        self.enter_ns = 0
+        self.leave_ns = 0
+        self.set_timing(enter_s, leave_s)
+        self.replace(checks)
         self._tracks: dict[str, dict[str, Track]] = {}
-        # name -> per check: (status observations by state, fixed-limit observations)
-        self._prebuilt: dict[str, list[tuple[tuple[tuple[Observation, ...], ...],
-                                             tuple[Observation, ...]]]] = {}
 
-    def replace(self, checks: tuple[Check, ...]) -> None:
+    def set_timing(self, enter_s: float, leave_s: float) -> None:
+        self.enter_ns, self.leave_ns = int(enter_s * 1e9), int(leave_s * 1e9)
+
+    def replace(self, checks: tuple[MetricChecks, ...]) -> None:
         self.checks = checks
-        self._prebuilt = {}
+        # The unscoped limits, exported once per metric without an executor name.
+        self._shared = {c.default.gauge: _limit_points(c.default, {}) for c in checks
+                        if c.default and c.default.gauge and not c.default.other_key}
+        self._prebuilt: dict[str, Prebuilt] = {}
 
-    def _build(self, name: str) -> list[tuple[tuple[tuple[Observation, ...], ...],
-                                              tuple[Observation, ...]]]:
-        built = []
-        for check in self.checks:
-            attrs = [{EXECUTOR_NAME: name, THRESHOLD_METRIC: check.metric.name,
-                      THRESHOLD_STATE: state} for state in THRESHOLD_STATES]
-            # Six observations, not nine: each state's 0 and 1 point is shared by the
-            # three current-state tuples (they are only read).
-            off = [Observation(0, a) for a in attrs]
-            on = [Observation(1, a) for a in attrs]
-            status = tuple(tuple(on[i] if i == current else off[i] for i in range(3))
-                           for current in range(3))
-            fixed = () if check.other_key or check.gauge is None else tuple(
-                Observation(limit, {EXECUTOR_NAME: name, THRESHOLD_LEVEL: level})
-                for level, limit in zip(LEVELS, check.limits, strict=True) if limit is not None)
-            built.append((status, fixed))
-        self._prebuilt[name] = built
+    def all_checks(self) -> list[Check]:
+        return [check for c in self.checks
+                for check in ((c.default,) if c.default else ()) + c.scoped]
+
+    def _build(self, name: str) -> Prebuilt:
+        attrs = {EXECUTOR_NAME: name}
+        levels = tuple(Observation(level, attrs) for level in range(len(THRESHOLD_STATES)))
+        resolved = []
+        for checks in self.checks:
+            check = checks.for_name(name)
+            if check is None:
+                continue
+            own = () if check.other_key or check.gauge is None or \
+                check.same_limits(checks.default) else _limit_points(check, attrs)
+            resolved.append((check, own))
+        built = self._prebuilt[name] = (levels, resolved)
         return built
 
     def evaluate(self, snapshot: Snapshot) -> tuple[Results, list[AlertEvent]]:
-        results = Results(limits={c.gauge: [] for c in self.checks if c.gauge})
+        results = Results()
         status, limits = results.status, results.limits
+        shared_used: set[str] = set()
         events: list[AlertEvent] = []
         self._forget(snapshot.names)
-        taken_ns = snapshot.taken_ns
+        now = self.clock()
+        enter, leave = self.enter_ns, self.leave_ns
         for group in snapshot.groups:
             values = group.values
             tracks = self._tracks.setdefault(group.name, {})
-            prebuilt = self._prebuilt.get(group.name) or self._build(group.name)
-            for check, (by_state, fixed) in zip(self.checks, prebuilt, strict=True):
+            levels, resolved = self._prebuilt.get(group.name) or self._build(group.name)
+            for check, own in resolved:
                 value = values.get(check.key)
                 if value is None:
                     continue  # absent is not ok: no status point
@@ -166,20 +238,22 @@ class Evaluator:
                     track = tracks[check.metric.name] = Track()
                 warning, critical = check.limits
                 if check.gauge:
-                    if fixed:
-                        limits[check.gauge].extend(fixed)
-                    elif check.other_key:
+                    if check.other_key:
                         capacity = values.get(check.other_key)
                         if not isinstance(capacity, float):
                             continue  # relative to an unknown capacity: not evaluated
                         warning = None if warning is None else warning * capacity
                         critical = None if critical is None else critical * capacity
-                        limits[check.gauge].extend(
+                        limits.setdefault(check.gauge, []).extend(
                             Observation(limit, {EXECUTOR_NAME: group.name, THRESHOLD_LEVEL: lv})
                             for lv, limit in zip(LEVELS, (warning, critical), strict=True)
                             if limit is not None)
+                    elif own:
+                        limits.setdefault(check.gauge, []).extend(own)
+                    else:
+                        shared_used.add(check.gauge)
                 if check.rate:
-                    rate = self._rate(track, float(value), taken_ns)
+                    rate = self._rate(track, float(value), snapshot.taken_ns)
                     if rate is None:
                         continue
                     value = rate
@@ -189,18 +263,20 @@ class Evaluator:
                 else:
                     raw = level_beyond(value, warning, critical, check.direction)
                 old = track.state
-                # Steady (same state, no streak) is the common case: no call then.
-                if (raw != old or track.streak) and track.step(raw, self.enter, self.leave):
+                # Steady (same state, nothing pending) is the common case: no call then.
+                if (raw != old or track.busy) and track.step(raw, now, enter, leave):
                     events.append(_event(group.name, check, old, track.state, value,
-                                         (warning, critical), taken_ns))
-                status.extend(by_state[track.state])
+                                         (warning, critical), snapshot.taken_ns))
+                status.setdefault(check.status, []).append(levels[track.state])
+        for gauge in shared_used:
+            limits.setdefault(gauge, []).extend(self._shared[gauge])
         return results, events
 
     def _forget(self, names: frozenset[str]) -> None:
         """Free the state of names no longer registered (their executors are gone).
 
         A name still registered keeps its state while it has no values (a read that
-        timed out must not reset its hysteresis); one that comes back starts at ok.
+        timed out must not restart its timing); one that comes back starts at ok.
         """
         for state in (self._tracks, self._prebuilt):
             if not state.keys() <= names:

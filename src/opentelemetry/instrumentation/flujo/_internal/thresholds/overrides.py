@@ -11,6 +11,12 @@ a table per metric whose ``warning`` / ``critical`` hold the same text after the
 (``">600MiB"``, ``"=open"``, ``"off"``). Later sources win: defaults, file, inline, API.
 A clause that cannot be read, or a metric whose rules would contradict each other,
 gets one warning naming it and is ignored; everything else still applies.
+
+Limits per pipeline: an entry whose metric is prefixed with a glob of executor names
+and a colon (``checkout:execution.avg_duration: warning>2s``; in the file, the
+quoted table ``["checkout:execution.avg_duration"]``) applies to the names the glob
+matches. It changes only the levels it names: the others are the metric's unscoped
+ones. The most specific scope matching a name wins (``rules.scope_rank``).
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ import json
 import logging
 import re
 import sys
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from opentelemetry.instrumentation.flujo import environment_variables as ev
@@ -42,6 +49,7 @@ from opentelemetry.instrumentation.flujo._internal.thresholds.rules import (
     default_rules,
     is_state_metric,
     pair_problem,
+    scope_rank,
 )
 from opentelemetry.instrumentation.flujo._internal.warn_once import Warn
 
@@ -69,8 +77,28 @@ class Change:
     rule: Rule | None = None
 
 
-# One entry is applied or ignored as a whole: (label for warnings, metric, changes).
-Entry = tuple[str, str, tuple[Change, ...]]
+@dataclass(frozen=True)
+class Entry:
+    """One entry, applied or ignored as a whole; ``label`` names it in warnings."""
+
+    label: str
+    scope: str | None
+    metric: str
+    changes: tuple[Change, ...]
+
+
+_NOT_SCOPE = re.compile(r"[;,:]")
+
+
+def split_scope(name: str) -> tuple[str | None, str]:
+    """``"checkout:cache.size"`` -> ``("checkout", "cache.size")``; no colon: no scope."""
+    scope, colon, metric = name.partition(":")
+    if not colon:
+        return None, name
+    scope = scope.strip()
+    if not scope or _NOT_SCOPE.search(scope):
+        raise LimitError(f"{scope!r} is not an executor name or glob (no ';', ',' or ':')")
+    return scope, metric
 
 
 def _warn_always(message: str) -> None:
@@ -115,6 +143,10 @@ def parse_inline(text: str, source: str, warn: Warn = _warn_always) -> list[Entr
         try:
             if not colon:
                 raise LimitError("expected metric: warning>limit, critical>limit")
+            scope = None
+            if ":" in clauses:  # scope:metric: clauses
+                scope, _ = split_scope(name + ":")
+                name, _, clauses = clauses.partition(":")
             metric = find_metric(name)
             changes = []
             if clauses.strip().lower() == "off":
@@ -127,7 +159,7 @@ def parse_inline(text: str, source: str, warn: Warn = _warn_always) -> list[Entr
                                          "warning or critical")
                     level = match.group(1).lower()
                     changes.append(parse_clause(metric, level, match.group(2)))
-            entries.append((part.strip(), metric.name, tuple(changes)))
+            entries.append(Entry(part.strip(), scope, metric.name, tuple(changes)))
         except LimitError as exc:
             _ignored(warn, source, part.strip(), str(exc))
     return entries
@@ -148,9 +180,10 @@ def parse_mapping(tree: Mapping[str, Any], source: str,
     entries: list[Entry] = []
     for name, value in _leaves(tree):
         try:
-            metric = find_metric(name)
+            scope, metric_name = split_scope(name)
+            metric = find_metric(metric_name)
             if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
-                entries.append((name, metric.name, (Change(metric.name, None),)))
+                entries.append(Entry(name, scope, metric.name, (Change(metric.name, None),)))
                 continue
             if not isinstance(value, Mapping) or not set(value) <= set(LEVELS):
                 raise LimitError("expected a table of warning / critical, or \"off\"")
@@ -160,7 +193,7 @@ def parse_mapping(tree: Mapping[str, Any], source: str,
                 if not isinstance(text, str):
                     raise LimitError(f"{level} = {text!r} is not text like \">600MiB\"")
                 changes.append(parse_clause(metric, level, text))
-            entries.append((name, metric.name, tuple(changes)))
+            entries.append(Entry(name, scope, metric.name, tuple(changes)))
         except LimitError as exc:
             _ignored(warn, source, name, str(exc))
     return entries
@@ -186,22 +219,68 @@ def read_file(path: str, source: str, warn: Warn = _warn_always) -> list[Entry]:
         return []
 
 
-def apply(rules: dict[tuple[str, str], Rule], entries: Iterable[Entry], source: str,
-          warn: Warn = _warn_always) -> None:
-    """Apply each entry to ``rules`` in place, unless it leaves its metric contradictory."""
-    for label, metric, changes in entries:
-        trial = dict(rules)
-        for change in changes:
-            for level in (change.level,) if change.level else LEVELS:
-                trial.pop((metric, level), None)
-            if change.rule is not None:
-                trial[(metric, change.rule.level)] = change.rule
-        problem = pair_problem([rule for (name, _), rule in trial.items() if name == metric])
+Rules = dict[tuple[str, str], Rule]  # (metric, level) -> rule
+
+
+def _applied(rules: Rules, entry: Entry) -> Rules:
+    trial = dict(rules)
+    for change in entry.changes:
+        for level in (change.level,) if change.level else LEVELS:
+            trial.pop((entry.metric, level), None)
+        if change.rule is not None:
+            trial[(entry.metric, change.rule.level)] = change.rule
+    return trial
+
+
+def _problem(rules: Rules, metric: str) -> str | None:
+    return pair_problem([rule for (name, _), rule in rules.items() if name == metric])
+
+
+def apply(rules: Rules, entries: Iterable[Entry], source: str, warn: Warn = _warn_always,
+          scoped: list[tuple[str, Entry]] | None = None) -> None:
+    """Apply each unscoped entry to ``rules`` in place, unless it leaves its metric
+    contradictory; scoped entries are kept in ``scoped`` for :func:`_scoped_rules`."""
+    for entry in entries:
+        if entry.scope is not None:
+            if scoped is not None:
+                scoped.append((source, entry))
+            continue
+        trial = _applied(rules, entry)
+        problem = _problem(trial, entry.metric)
         if problem:
-            _ignored(warn, source, label, problem)
+            _ignored(warn, source, entry.label, problem)
             continue
         rules.clear()
         rules.update(trial)
+
+
+def _scoped_rules(rules: Rules, scoped: list[tuple[str, Entry]], warn: Warn) -> list[Rule]:
+    """Each (scope, metric)'s rules: the metric's unscoped ones with the scope's
+    entries applied in order; per metric, the most specific scope first."""
+    sets: dict[tuple[str, str], Rules] = {}
+    last: dict[tuple[str, str], int] = {}
+    for index, (source, entry) in enumerate(scoped):
+        assert entry.scope is not None
+        key = (entry.scope, entry.metric)
+        base = sets.get(key) or {k: v for k, v in rules.items() if k[0] == entry.metric}
+        trial = _applied(base, entry)
+        problem = _problem(trial, entry.metric) or (
+            None if trial else "a scope cannot switch every level off; raise its limits")
+        if problem:
+            _ignored(warn, source, entry.label, problem)
+            continue
+        sets[key] = trial
+        last[key] = index
+    by_metric: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key in sets:
+        by_metric[key[1]].append(key)
+    out = []
+    for metric in sorted(by_metric, key=_ORDER.__getitem__):
+        keys = sorted(by_metric[metric], key=lambda k: (scope_rank(k[0]), last[k]), reverse=True)
+        for scope, _ in keys:
+            out += [replace(sets[(scope, metric)][(metric, level)], scope=scope)
+                    for level in LEVELS if (metric, level) in sets[(scope, metric)]]
+    return out
 
 
 def effective_rules(config: Config, api: tuple[Entry, ...] = (),
@@ -212,10 +291,15 @@ def effective_rules(config: Config, api: tuple[Entry, ...] = (),
     (the threshold engine passes its :class:`WarnOnce`, so a runtime says each once).
     """
     rules = {(rule.metric, rule.level): rule for rule in default_rules()}
+    scoped: list[tuple[str, Entry]] = []
     if config.thresholds_file:
-        apply(rules, read_file(config.thresholds_file, FILE_SOURCE, warn), FILE_SOURCE, warn)
+        apply(rules, read_file(config.thresholds_file, FILE_SOURCE, warn), FILE_SOURCE, warn,
+              scoped)
     if config.thresholds:
-        apply(rules, parse_inline(config.thresholds, INLINE_SOURCE, warn), INLINE_SOURCE, warn)
-    apply(rules, api, API_SOURCE, warn)
-    # Catalog order, warning before critical: generated files stay stable.
-    return tuple(sorted(rules.values(), key=lambda r: (_ORDER[r.metric], LEVELS.index(r.level))))
+        apply(rules, parse_inline(config.thresholds, INLINE_SOURCE, warn), INLINE_SOURCE, warn,
+              scoped)
+    apply(rules, api, API_SOURCE, warn, scoped)
+    # Catalog order, warning before critical, unscoped rules first: generated files
+    # stay stable.
+    unscoped = sorted(rules.values(), key=lambda r: (_ORDER[r.metric], LEVELS.index(r.level)))
+    return (*unscoped, *_scoped_rules(rules, scoped, warn))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from dataclasses import dataclass
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
@@ -22,6 +24,10 @@ class Rule:
     it is a fraction of ``relative_to``'s value. A state rule matches when the metric's
     state equals ``state``. A rate rule compares the counter's per-second increase
     over the collection window.
+
+    ``scope`` limits the rule to executor names matching a glob (``checkout``,
+    ``checkout-*``); None applies to every name that no scoped rule of the metric
+    matches (see :func:`scope_rank`).
     """
 
     metric: str
@@ -31,6 +37,32 @@ class Rule:
     relative_to: str | None = None
     state: str | None = None
     rate: bool = False
+    scope: str | None = None
+
+
+_GLOB_CHARS = re.compile(r"\[[^\]]*\]|[*?]")
+
+
+def is_glob(scope: str) -> bool:
+    return _GLOB_CHARS.search(scope) is not None
+
+
+def scope_rank(scope: str | None) -> tuple[int, int]:
+    """How specific a scope is; the most specific matching scope wins.
+
+    An exact name beats any glob, a glob beats no scope, and of two globs the one
+    with more literal characters wins (``checkout-eu-*`` over ``checkout-*``). Equal
+    ranks: the rule given later wins (file, then environment, then code).
+    """
+    if scope is None:
+        return (0, 0)
+    if not is_glob(scope):
+        return (2, len(scope))
+    return (1, len(_GLOB_CHARS.sub("", scope)))
+
+
+def in_scope(scope: str, name: str) -> bool:
+    return fnmatch.fnmatchcase(name, scope)
 
 
 def default_rules() -> tuple[Rule, ...]:

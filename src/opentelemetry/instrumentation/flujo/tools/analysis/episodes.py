@@ -15,6 +15,7 @@ import statistics
 from dataclasses import dataclass
 
 from opentelemetry.instrumentation.flujo._internal.catalog import THRESHOLD_SEVERITY
+from opentelemetry.instrumentation.flujo._internal.samples import levels_for
 from opentelemetry.instrumentation.flujo.tools.analysis.limits import (
     default_limits,
     good_direction,
@@ -59,8 +60,7 @@ def point_states(series: Series, recording: Recording) -> list[str] | None:
                 for v, s in zip(series.values, series.states, strict=True)]
     if series.rate:
         return None
-    recorded = {level: pts for (e, m, level), pts in recording.limits.items()
-                if e == series.executor and m == series.metric}
+    recorded = levels_for(recording.limits, series.executor, series.metric)
     # The other unattributed series of this executor that a relative limit reads
     # (e.g. cache size vs capacity), paired up on first use only.
     others: dict[str, list[tuple[float, float]]] = {}

@@ -58,8 +58,12 @@ def generator_parser(commands: Any, command: str, help_text: str, backend: str,
 def add_parser(commands: Any) -> None:
     parser = generator_parser(commands, "rules", "generate alerting rules from the thresholds",
                               "prometheus", "Prometheus alerting rules (YAML)")
-    parser.add_argument("--for", dest="for_", default="1m", metavar="DURATION",
-                        help="how long a limit must be exceeded before the alert fires (1m)")
+    parser.add_argument("--for", dest="for_", default=None, metavar="DURATION",
+                        help="how long a limit must be exceeded before the alert fires "
+                             "(default: OTEL_PYTHON_FLUJO_THRESHOLD_FOR, 0s)")
+    parser.add_argument("--keep-firing-for", dest="keep_for", default=None, metavar="DURATION",
+                        help="how long an alert keeps firing once back within its limit "
+                             "(default: OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR, 0s)")
     parser.add_argument("--rate-window", default="5m", metavar="DURATION",
                         help="window of rate() for counter-rate limits and the failure "
                              "ratio (5m)")
@@ -74,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     naming = Naming(args.naming)
     rules = threshold_rules()
     try:
-        text = prometheus_rules.render(rules, naming, args.for_, args.rate_window)
+        text = prometheus_rules.render(rules, naming, args.for_, args.rate_window,
+                                       args.keep_for)
     except ValueError as error:
         raise UsageError(str(error)) from error
     if args.tests:
@@ -82,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--tests needs -o FILE: the tests name the rules file")
         rule_file = os.path.relpath(Path(args.output).resolve(),
                                     Path(args.tests).resolve().parent)
-        write(promtool_tests.render(rules, naming, rule_file, args.for_, args.rate_window),
-              args.tests)
+        write(promtool_tests.render(rules, naming, rule_file, args.for_, args.rate_window,
+                                    args.keep_for), args.tests)
     write(text, args.output)
     return 0

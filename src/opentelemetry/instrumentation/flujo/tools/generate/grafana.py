@@ -17,15 +17,18 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     CATEGORIES,
     EXECUTOR_NAME,
     METRICS,
+    THRESHOLD_LEVEL,
     THRESHOLD_METRIC,
-    THRESHOLD_STATE,
-    THRESHOLD_STATUS,
+    THRESHOLD_STATES,
     THRESHOLD_STATUS_KIND,
+    THRESHOLD_STATUS_PREFIX,
     THRESHOLD_STATUS_UNIT,
     Direction,
     Kind,
     Metric,
+    limit_gauge,
 )
+from opentelemetry.instrumentation.flujo._internal.thresholds.limit_syntax import rate_unit
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import Rule
 from opentelemetry.instrumentation.flujo.tools.generate.naming import (
     Naming,
@@ -81,16 +84,26 @@ def _targets(metric: Metric, rules: list[Rule], naming: Naming) -> list[dict[str
         expr = f"{series}{selector}"
     targets = [_target(expr, legend, "A")]
     for i, rule in enumerate(rules):
-        if rule.relative_to is None:
+        if rule.relative_to is None or rule.scope is not None:
             continue
         other = metric_series(BY_NAME[rule.relative_to], naming)
         targets.append(_target(f"{number(rule.limit)} * {other}{selector}",
                                f"{{{{{EXECUTOR}}}}} {rule.level} limit", chr(ord("B") + i)))
+    scoped = next((r for r in rules if r.scope is not None and r.state is None), None)
+    if scoped is not None:
+        # Per-pipeline limits: the engine exports them per name, where they differ.
+        gauge = series_name(limit_gauge(metric), rate_unit(metric) if scoped.rate else metric.unit,
+                            Kind.GAUGE, naming)
+        targets.append(_target(f"{gauge}{selector}",
+                               f"{{{{{EXECUTOR}}}}} {{{{{label(THRESHOLD_LEVEL)}}}}} limit",
+                               "S"))
     return targets
 
 
 def _overrides(rules: list[Rule]) -> list[dict[str, Any]]:
-    relative = [r for r in rules if r.relative_to is not None]
+    drawn = {r.level: r for r in rules if r.relative_to is not None or
+             (r.scope is not None and r.state is None)}
+    relative = [drawn[level] for level in _COLORS if level in drawn]
     return [{
         "matcher": {"id": "byRegexp", "options": f".* {rule.level} limit"},
         "properties": [
@@ -103,7 +116,7 @@ def _overrides(rules: list[Rule]) -> list[dict[str, Any]]:
 def metric_panel(metric: Metric, rules: list[Rule], naming: Naming, x: int,
                  y: int) -> dict[str, Any]:
     title = metric.short_name + (" (per second)" if metric.kind is Kind.COUNTER else "")
-    steps = _steps(rules)
+    steps = _steps([r for r in rules if r.scope is None])
     return {
         "type": "timeseries",
         "title": title,
@@ -123,20 +136,29 @@ def metric_panel(metric: Metric, rules: list[Rule], naming: Naming, x: int,
 
 
 def status_panel(naming: Naming, y: int) -> dict[str, Any]:
-    series = series_name(THRESHOLD_STATUS, THRESHOLD_STATUS_UNIT, THRESHOLD_STATUS_KIND,
-                         naming)
-    state = label(THRESHOLD_STATE)
-    expr = f'{series}{{{EXECUTOR}=~"$executor", {state}!="ok"}} == 1'
+    # Every status gauge's series name is this prefix + the metric's words.
+    prefix = series_name(THRESHOLD_STATUS_PREFIX + "x", THRESHOLD_STATUS_UNIT,
+                         THRESHOLD_STATUS_KIND, naming).removesuffix("x")
+    metric = label(THRESHOLD_METRIC)
+    selector = f'{{__name__=~"{prefix}.+", {EXECUTOR}=~"$executor"}}'
+    expr = f'label_replace({selector}, "{metric}", "$1", "__name__", "{prefix}(.+)") > 0'
     return {
         "type": "table",
         "title": "Thresholds exceeded now",
         "description": f"Metrics whose threshold state is warning or critical "
-                       f"({THRESHOLD_STATUS}).",
+                       f"({THRESHOLD_STATUS_PREFIX}<metric>: 1 warning, 2 critical).",
         "datasource": DATASOURCE,
         "gridPos": {"h": _HEIGHT, "w": 24, "x": 0, "y": y},
+        "fieldConfig": {"defaults": {}, "overrides": [{
+            "matcher": {"id": "byName", "options": "Value"},
+            "properties": [{"id": "mappings", "value": [{"type": "value", "options": {
+                str(rank): {"text": state, "color": _COLORS[state]}
+                for rank, state in enumerate(THRESHOLD_STATES) if state in _COLORS}}]}],
+        }]},
         "targets": [{**_target(expr, "", "A"), "instant": True, "format": "table"}],
         "transformations": [{"id": "organize", "options": {
-            "indexByName": {EXECUTOR: 0, label(THRESHOLD_METRIC): 1, state: 2}}}],
+            "excludeByName": {"Time": True, "__name__": True},
+            "indexByName": {EXECUTOR: 0, metric: 1, "Value": 2}}}],
     }
 
 

@@ -9,8 +9,8 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     MIB,
     SELF_METRICS,
     THRESHOLD_PREFIX,
-    THRESHOLD_STATUS,
     THRESHOLD_STATUS_KIND,
+    THRESHOLD_STATUS_PREFIX,
     THRESHOLD_STATUS_UNIT,
     Kind,
     Metric,
@@ -114,18 +114,20 @@ def render() -> str:
         "",
         "## Threshold metrics",
         "",
-        f"For each metric with a threshold: `{THRESHOLD_PREFIX}<rest>` (Gauge, the metric's "
-        "unit, attribute `flujo.threshold.level` = `warning` | `critical`) carries the limit; "
-        f"`{THRESHOLD_STATUS}` ({THRESHOLD_STATUS_KIND.value}, unit `{THRESHOLD_STATUS_UNIT}`, "
-        "attributes `flujo.threshold.metric`, "
-        "`flujo.threshold.state` = `ok` | `warning` | `critical`) is 1 for the current state.",
-        "",
-        "Both carry `flujo.executor.name` and are exported only while the metric has a value "
-        "(absent is not ok). A relative limit is exported multiplied out (e.g. 0.8 x "
-        "`cache.max`); a rate limit on a counter is per second, in the counter's unit + `/s` "
-        "(e.g. `{eviction}/s`); the circuit-breaker state rule has a status but no limit "
-        "gauge. The limits are the effective ones: these defaults with the user's "
-        "overrides (`OTEL_PYTHON_FLUJO_THRESHOLDS`, `..._FILE`, `set_thresholds()`).",
+        f"For each checked metric (`<metric>` is its name without `flujo.executor.`): "
+        f"`{THRESHOLD_STATUS_PREFIX}<metric>` ({THRESHOLD_STATUS_KIND.value}, unit "
+        f"`{THRESHOLD_STATUS_UNIT}`) is its state per `flujo.executor.name`: 0 ok, "
+        "1 warning, 2 critical; exported only while the metric has a value (absent is "
+        f"not ok). `{THRESHOLD_PREFIX}<metric>` (Gauge, the metric's unit, attribute "
+        "`flujo.threshold.level` = `warning` | `critical`) carries the limit: once per "
+        "level without `flujo.executor.name` for every name it applies to unchanged, and "
+        "with `flujo.executor.name` only where a name's limit differs (a per-pipeline "
+        "rule) or is relative to another metric, exported multiplied out (e.g. 0.8 x "
+        "`cache.max`). A rate limit on a counter is per second, in the counter's unit + "
+        "`/s` (e.g. `{eviction}/s`); the circuit-breaker state rule has a status but no "
+        "limit gauge. The limits are the effective ones: these defaults with the user's "
+        "overrides (`OTEL_PYTHON_FLUJO_THRESHOLDS`, `..._FILE`, `set_thresholds()`); "
+        "docs/thresholds.md explains the design.",
         "",
         "## Self-telemetry",
         "",

@@ -5,18 +5,24 @@ from __future__ import annotations
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     METRICS,
     SELF_METRICS,
-    THRESHOLD_STATUS,
+    THRESHOLD_PREFIX,
     THRESHOLD_STATUS_KIND,
+    THRESHOLD_STATUS_PREFIX,
     THRESHOLD_STATUS_UNIT,
     Kind,
 )
 from opentelemetry.instrumentation.flujo.tools.generate.naming import Naming, label, series_name
 
+METRIC, _WORD = "<metric>", "zzmetriczz"
+EXAMPLE_STATUS = series_name(THRESHOLD_STATUS_PREFIX + "memory.usage", THRESHOLD_STATUS_UNIT,
+                             THRESHOLD_STATUS_KIND, Naming.COLLECTOR)
+
 
 def rows() -> list[tuple[str, str, Kind]]:
     """(metric, unit, kind) of every exported metric with a fixed name."""
     found = [(m.name, m.unit, m.kind) for m in METRICS]
-    found.append((THRESHOLD_STATUS, THRESHOLD_STATUS_UNIT, THRESHOLD_STATUS_KIND))
+    found.append((THRESHOLD_STATUS_PREFIX + METRIC, THRESHOLD_STATUS_UNIT,
+                  THRESHOLD_STATUS_KIND))
     return found + [(s.name, s.unit, s.kind) for s in SELF_METRICS]
 
 
@@ -38,11 +44,15 @@ def render() -> str:
         "|---|---|---|---|---|",
     ]
     for name, unit, kind in rows():
-        names = [series_name(name, unit, kind, naming) for naming in Naming]
+        # A family of names (``<metric>``): translated with a word in its place.
+        names = [series_name(name.replace(METRIC, _WORD), unit, kind, naming).replace(
+            _WORD, METRIC) for naming in Naming]
         lines.append(f"| `{name}` | {kind.value} | `{unit}` | `{names[0]}` | `{names[1]}` |")
     lines += [
         "",
-        "Threshold limits `flujo.executor.threshold.<rest>` are Gauges in the metric's unit:",
-        "`collector` appends `_ratio` for unit `1`, `python` does not.",
+        f"Threshold limits `{THRESHOLD_PREFIX}<metric>` are Gauges in the metric's unit:",
+        "`collector` appends `_ratio` for unit `1`, `python` does not. `<metric>` is the",
+        "checked metric's name without `flujo.executor.` (`memory.usage` ->",
+        f"`{EXAMPLE_STATUS}` on both paths).",
     ]
     return "\n".join(lines) + "\n"

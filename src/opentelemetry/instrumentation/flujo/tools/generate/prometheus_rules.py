@@ -12,11 +12,20 @@ strictly, like the in-process view layer:
   failing now, and is absent (no alert) when nothing ran in the window;
 - a state rule (circuit breaker): ``status{state="open"} == 1``;
 - a rate rule on a counter: ``rate(counter[rate_window]) > limit`` (per second).
+
+Per-pipeline rules carry their scope as label matchers: a scoped rule selects
+``flujo_executor_name=~"<glob>"`` minus the names of more specific scopes of the same
+metric, and the unscoped rule excludes every scope of the metric, so each name is
+checked by exactly the rule the in-process engine uses and nothing fires twice.
+
+``for:`` and ``keep_firing_for:`` default to ``OTEL_PYTHON_FLUJO_THRESHOLD_FOR`` and
+``..._KEEP_FOR``, so in-process alerts and backend alerts fire at the same moments.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
@@ -30,6 +39,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     Kind,
     Metric,
 )
+from opentelemetry.instrumentation.flujo._internal.config import load_config, parse_duration
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import Rule
 from opentelemetry.instrumentation.flujo.tools.generate.humanize import human, value_template
 from opentelemetry.instrumentation.flujo.tools.generate.naming import Naming, label, metric_series
@@ -39,16 +49,68 @@ GROUP = "flujo-executor"
 EXECUTIONS = next(m for m in METRICS if m.attributes == (OUTCOME,))
 EXECUTOR_LABEL = label(EXECUTOR_NAME)
 METRIC_LABEL = label(THRESHOLD_METRIC)
-_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
-_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+SCOPE_LABEL = "flujo_threshold_scope"
+_REGEX_SPECIAL = set(".^$+(){}|\\")
+_UNITS_S = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
 
 def seconds(duration: str) -> float:
     """A Prometheus duration (``1m30s``) in seconds; ValueError if it is not one."""
-    parts = _DURATION.findall(duration)
-    if not duration or "".join(n + u for n, u in parts) != duration:
-        raise ValueError(f"{duration!r} is not a Prometheus duration such as 30s, 1m or 1h30m")
-    return sum(int(n) * _SECONDS[u] for n, u in parts)
+    return parse_duration(duration)
+
+
+def duration_text(value: float) -> str:
+    """Seconds as a Prometheus duration: 90 -> ``1m30s``, 0 -> ``0s``."""
+    rest, parts = round(value * 1000), []
+    for unit, size in (*_UNITS_S, ("ms", 0.001)):
+        count, rest = divmod(rest, round(size * 1000))
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+def default_timing() -> tuple[str, str]:
+    """(``for``, ``keep_firing_for``) from the environment, as the engine reads them."""
+    config = load_config()
+    return duration_text(config.threshold_for_s), duration_text(config.threshold_keep_for_s)
+
+
+def glob_regex(glob: str) -> str:
+    """An executor-name glob as an RE2 regex inside a PromQL string (fully anchored)."""
+    out, i = [], 0
+    while i < len(glob):
+        char = glob[i]
+        end = glob.find("]", i + 2) if char == "[" else -1
+        if char == "*":
+            out.append(".*")
+        elif char == "?":
+            out.append(".")
+        elif end != -1:
+            body = glob[i + 1:end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            i = end
+        else:
+            out.append("\\\\" + char if char in _REGEX_SPECIAL else
+                       '\\"' if char == '"' else char)
+        i += 1
+    return "".join(out)
+
+
+def scope_matchers(rule: Rule, rules: Sequence[Rule]) -> list[str]:
+    """The label matchers that give ``rule`` the names the engine checks with it."""
+    scopes = list(dict.fromkeys(r.scope for r in rules
+                                if r.metric == rule.metric and r.scope is not None))
+    matchers = []
+    if rule.scope is not None:
+        matchers.append(f'{EXECUTOR_LABEL}=~"{glob_regex(rule.scope)}"')
+        scopes = scopes[:scopes.index(rule.scope)]
+    if scopes:
+        matchers.append(f'{EXECUTOR_LABEL}!~"{"|".join(glob_regex(s) for s in scopes)}"')
+    return matchers
+
+
+def _select(series: str, *matchers: str) -> str:
+    return f"{series}{{{', '.join(matchers)}}}" if matchers else series
 
 
 @dataclass(frozen=True)
@@ -61,8 +123,10 @@ class Alert:
     @property
     def labels(self) -> dict[str, str]:
         """The rule's labels: severity, and the metric, so that Alertmanager can
-        inhibit a metric's warning while its critical alert fires."""
-        return {"severity": self.rule.level, METRIC_LABEL: self.metric.name}
+        inhibit a metric's warning while its critical alert fires; a per-pipeline rule
+        adds its scope (two rules with one name and the same labels are ambiguous)."""
+        scope = {SCOPE_LABEL: self.rule.scope} if self.rule.scope is not None else {}
+        return {"severity": self.rule.level, METRIC_LABEL: self.metric.name, **scope}
 
     @property
     def windowed(self) -> bool:
@@ -99,48 +163,59 @@ def alert_name(rule: Rule) -> str:
     return "Flujo" + "".join(w.capitalize() for w in [*words, *rate, rule.level])
 
 
-def _failure_ratio(naming: Naming, window: str) -> str:
+def _failure_ratio(naming: Naming, window: str, scope: list[str]) -> str:
     series, outcome = metric_series(EXECUTIONS, naming), label(OUTCOME)
-    failed = f'rate({series}{{{outcome}="failure"}}[{window}])'
-    every = f"rate({series}[{window}])"
+    failure = f'{outcome}="failure"'
+    failed = f"rate({_select(series, failure, *scope)}[{window}])"
+    every = f"rate({_select(series, *scope)}[{window}])"
     return (f"sum without ({outcome}) ({failed})"
             f" / sum without ({outcome}) ({every})")
 
 
-def expression(rule: Rule, naming: Naming, rate_window: str) -> str:
+def expression(rule: Rule, naming: Naming, rate_window: str,
+               scope: list[str] | None = None) -> str:
+    """The alert's PromQL; ``scope``: label matchers every series it reads gets."""
+    scope = scope or []
     metric = BY_NAME[rule.metric]
     series = metric_series(metric, naming)
     if rule.state is not None:
-        return f'{series}{{{label(metric.attributes[0])}="{rule.state}"}} == 1'
+        state = f'{label(metric.attributes[0])}="{rule.state}"'
+        return f"{_select(series, state, *scope)} == 1"
     op = ">" if rule.direction is Direction.ABOVE else "<"
     limit = number(rule.limit)
     if rule.metric == FAILURE_RATIO:
-        return f"{_failure_ratio(naming, rate_window)} {op} {limit}"
+        return f"{_failure_ratio(naming, rate_window, scope)} {op} {limit}"
     if rule.rate:
         if metric.kind is not Kind.COUNTER:
             raise ValueError(f"rate rule on {rule.metric}, which is not a counter")
-        return f"rate({series}[{rate_window}]) {op} {limit}"
+        return f"rate({_select(series, *scope)}[{rate_window}]) {op} {limit}"
     if rule.relative_to is not None:
         other = metric_series(BY_NAME[rule.relative_to], naming)
-        return f"{series} {op} {limit} * {other}"
-    return f"{series} {op} {limit}"
+        return f"{_select(series, *scope)} {op} {limit} * {_select(other, *scope)}"
+    return f"{_select(series, *scope)} {op} {limit}"
 
 
-def alerts(rules: tuple[Rule, ...] | list[Rule], naming: Naming,
-           rate_window: str = "5m") -> list[Alert]:
+def alerts(rules: Sequence[Rule], naming: Naming, rate_window: str = "5m") -> list[Alert]:
     seconds(rate_window)
     return [Alert(rule, BY_NAME[rule.metric], alert_name(rule),
-                  expression(rule, naming, rate_window)) for rule in rules]
+                  expression(rule, naming, rate_window, scope_matchers(rule, rules)))
+            for rule in rules]
 
 
-def render(rules: tuple[Rule, ...] | list[Rule], naming: Naming, for_: str = "1m",
-           rate_window: str = "5m") -> str:
+def render(rules: Sequence[Rule], naming: Naming, for_: str | None = None,
+           rate_window: str = "5m", keep_for: str | None = None) -> str:
+    """The rules file; ``for_`` / ``keep_for`` default to the engine's settings
+    (``keep_firing_for`` is written only when not zero: Prometheus < 2.42 rejects it)."""
+    default_for, default_keep = default_timing()
+    for_, keep_for = for_ or default_for, keep_for or default_keep
     seconds(for_)
+    keep = {"keep_firing_for": keep_for} if seconds(keep_for) else {}
     entries = [
         {
             "alert": alert.name,
             "expr": alert.expr,
             "for": for_,
+            **keep,
             "labels": alert.labels,
             "annotations": alert.annotations(
                 f"{{{{ $labels.{EXECUTOR_LABEL} }}}}",
@@ -148,7 +223,8 @@ def render(rules: tuple[Rule, ...] | list[Rule], naming: Naming, for_: str = "1m
         }
         for alert in alerts(rules, naming, rate_window)
     ]
+    keep_option = f" --keep-firing-for {keep_for}" if keep else ""
     header = (f"Generated by `flujo-otel rules prometheus --naming {naming.value} "
-              f"--for {for_} --rate-window {rate_window}`; do not edit.\n"
+              f"--for {for_}{keep_option} --rate-window {rate_window}`; do not edit.\n"
               "Series names are those of the chosen path (docs/prometheus-names.md).")
     return dump({"groups": [{"name": GROUP, "rules": entries}]}, header)

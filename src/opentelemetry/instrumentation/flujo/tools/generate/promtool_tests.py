@@ -4,12 +4,19 @@ One test group per alert, with two executors: ``beyond`` is past the limit from 
 start and must fire once ``for`` has elapsed (not one evaluation earlier), with its
 annotations rendered in human units; ``within`` sits exactly at the limit (the
 comparison is strict) or, where the value comes out of ``rate()``, clearly inside
-it, and must never fire.
+it, and must never fire. With ``keep_firing_for``, ``beyond`` then goes back within
+its limit and the alert must keep firing that long and not one evaluation longer. A
+per-pipeline (scoped) rule is tested on names its glob matches, an unscoped one on
+names no scope of its metric matches: as every rule of an alert name is evaluated in
+each test, a name that two rules checked would fire twice and fail the test.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import math
+import re
+from collections.abc import Sequence
 
 from opentelemetry.instrumentation.flujo._internal.catalog import BY_NAME, CIRCUIT_STATES, Direction
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import Rule
@@ -20,6 +27,7 @@ from opentelemetry.instrumentation.flujo.tools.generate.prometheus_rules import 
     EXECUTOR_LABEL,
     Alert,
     alerts,
+    default_timing,
     seconds,
 )
 from opentelemetry.instrumentation.flujo.tools.generate.yamltext import dump, number
@@ -46,23 +54,47 @@ def inside(limit: float, direction: Direction, unit: str) -> float:
 
 
 def _series(name: str, labels: dict[str, str], start: float, step: float,
-            samples: int) -> dict[str, str]:
+            samples: int, then: tuple[float, int] | None = None) -> dict[str, str]:
+    """``samples`` + 1 values from ``start`` by ``step``; ``then``: (value, count) after."""
     selector = ",".join(f'{k}="{v}"' for k, v in labels.items())
     sign = "+" if step >= 0 else "-"
-    return {"series": f"{name}{{{selector}}}",
-            "values": f"{number(start)}{sign}{number(abs(step))}x{samples}"}
+    values = f"{number(start)}{sign}{number(abs(step))}x{samples}"
+    if then is not None:
+        values += f" {number(then[0])}+0x{then[1]}"
+    return {"series": f"{name}{{{selector}}}", "values": values}
+
+
+def example_name(alert: Alert, rules: Sequence[Rule], base: str) -> str:
+    """A name the alert's rule checks: matching its scope (if any) and no scope of the
+    same metric that is more specific (or, unscoped, any scope of the metric)."""
+    scopes = list(dict.fromkeys(r.scope for r in rules
+                                if r.metric == alert.rule.metric and r.scope is not None))
+    own = alert.rule.scope
+    before = scopes[:scopes.index(own)] if own is not None else scopes
+    for suffix in ("", "-a", "-b9", "_z"):
+        name = base + suffix
+        if own is not None:
+            pattern = re.sub(r"\[![^\]]*\]", "_", own)  # [!ab]: a character not in it
+            pattern = re.sub(r"\[(.)[^\]]*\]", r"\1", pattern)  # [ab]: its first
+            name = pattern.replace("*", name).replace("?", "x")
+        if not any(fnmatch.fnmatchcase(name, s) for s in before) and (
+                own is None or fnmatch.fnmatchcase(name, own)):
+            return name
+    raise ValueError(f"no executor name found that {alert.name} (scope {own!r}) alone checks")
 
 
 def _case(alert: Alert, executor: str, *, fire: bool, naming: Naming, interval: float,
-          samples: int) -> tuple[list[dict[str, str]], dict[str, str], float]:
-    """(input series, labels of the alert, the alert's value) for one executor."""
+          samples: int, back: int = 0) -> tuple[list[dict[str, str]], dict[str, str], float]:
+    """(input series, labels of the alert, the alert's value) for one executor;
+    ``back``: that many samples back at the limit after ``samples`` (non-windowed)."""
     rule, metric = alert.rule, alert.metric
     name = metric_series(metric, naming)
     labels = {EXECUTOR_LABEL: executor}
     if rule.state is not None:
         current = rule.state if fire else next(s for s in CIRCUIT_STATES if s != rule.state)
         state = label(metric.attributes[0])
-        series = [_series(name, {**labels, state: s}, float(s == current), 0, samples)
+        series = [_series(name, {**labels, state: s}, float(s == current), 0, samples,
+                          (float(s == "closed"), back) if back else None)
                   for s in CIRCUIT_STATES]
         return series, {**labels, state: rule.state}, 1.0
     if alert.windowed:
@@ -80,12 +112,13 @@ def _case(alert: Alert, executor: str, *, fire: bool, naming: Naming, interval: 
         ]
         return series, labels, value
     value = beyond(rule.limit, rule.direction, metric.unit) if fire else rule.limit
-    if rule.relative_to is None:
-        return [_series(name, labels, value, 0, samples)], labels, value
-    other = metric_series(BY_NAME[rule.relative_to], naming)
-    value *= OTHER
-    return ([_series(name, labels, value, 0, samples), _series(other, labels, OTHER, 0, samples)],
-            labels, value)
+    scale = 1.0 if rule.relative_to is None else OTHER
+    then = (rule.limit * scale, back) if back else None
+    series = [_series(name, labels, value * scale, 0, samples, then)]
+    if rule.relative_to is not None:
+        other = metric_series(BY_NAME[rule.relative_to], naming)
+        series.append(_series(other, labels, OTHER, 0, samples + back + 1 if back else samples))
+    return series, labels, value * scale
 
 
 def _duration(value: float) -> str:
@@ -111,46 +144,58 @@ def _checks(alert: Alert, at: list[tuple[float, list[dict[str, object]]]]) -> li
             for t, expected in at]
 
 
-def groups(alert: Alert, naming: Naming, for_s: float, window_s: float,
-           interval: float) -> list[dict[str, object]]:
-    """Two test groups: ``beyond`` fires after ``for`` and not one evaluation sooner;
-    ``within`` has not fired once its values have settled (a window after the start)."""
+def groups(alert: Alert, rules: Sequence[Rule], naming: Naming, for_s: float,
+           window_s: float, interval: float, keep_s: float = 0.0) -> list[dict[str, object]]:
+    """Two test groups: ``beyond`` fires after ``for`` and not one evaluation sooner
+    (and, with ``keep_firing_for``, stops that long after going back within, not
+    sooner); ``within`` has not fired once its values have settled (a window after
+    the start)."""
     first = _first_true(alert, window_s, interval)
     # Checked once rate() shows the true value, so the annotation shows it too.
     settled = (window_s + interval if alert.windowed else 0) + for_s
     fires = max(first + interval if alert.rule.rate else first, settled - for_s) + for_s
     samples = int(fires / interval) + 2
-    fired, fired_labels, value = _case(alert, "beyond", fire=True, naming=naming,
-                                       interval=interval, samples=samples)
-    quiet, _, _ = _case(alert, "within", fire=False, naming=naming, interval=interval,
-                        samples=samples)
+    back = int(keep_s / interval) + 2 if keep_s and not alert.windowed else 0
+    fired, fired_labels, value = _case(alert, example_name(alert, rules, "beyond"),
+                                       fire=True, naming=naming, interval=interval,
+                                       samples=samples, back=back)
+    quiet, _, _ = _case(alert, example_name(alert, rules, "within"), fire=False,
+                        naming=naming, interval=interval, samples=samples)
     expected: dict[str, object] = {
         "exp_labels": {**alert.labels, **fired_labels},
         "exp_annotations": alert.annotations(
-            "beyond", human(value, alert.metric.unit, alert.rule.rate)),
+            fired_labels[EXECUTOR_LABEL], human(value, alert.metric.unit, alert.rule.rate)),
     }
     not_yet = first + for_s - interval
     beyond_at: list[tuple[float, list[dict[str, object]]]] = (
         [(not_yet, [])] if not_yet >= 0 else [])
+    beyond_at.append((fires, [expected]))
+    if back:
+        within_from = (samples + 1) * interval
+        beyond_at += [(within_from + keep_s - interval, [expected]), (within_from + keep_s, [])]
     return [
         {"interval": _duration(interval), "input_series": fired,
-         "alert_rule_test": _checks(alert, [*beyond_at, (fires, [expected])])},
+         "alert_rule_test": _checks(alert, beyond_at)},
         {"interval": _duration(interval), "input_series": quiet,
          "alert_rule_test": _checks(alert, [(settled, [])])},
     ]
 
 
-def render(rules: tuple[Rule, ...] | list[Rule], naming: Naming, rule_file: str,
-           for_: str = "1m", rate_window: str = "5m") -> str:
-    """The test file; ``rule_file`` is the rules' path relative to the test file."""
-    for_s, window_s = seconds(for_), seconds(rate_window)
+def render(rules: Sequence[Rule], naming: Naming, rule_file: str, for_: str | None = None,
+           rate_window: str = "5m", keep_for: str | None = None) -> str:
+    """The test file; ``rule_file`` is the rules' path relative to the test file.
+    ``for_`` / ``keep_for`` default like the rules'."""
+    default_for, default_keep = default_timing()
+    for_, keep_for = for_ or default_for, keep_for or default_keep
+    for_s, window_s, keep_s = seconds(for_), seconds(rate_window), seconds(keep_for)
     # Every evaluation lands on the times the checks name, and a window holds at
     # least two samples.
-    interval = float(math.gcd(*(int(s) for s in (60, for_s, window_s // 2) if s >= 1)))
+    interval = float(math.gcd(*(int(s) for s in (60, for_s, window_s // 2, keep_s) if s >= 1)))
     tests = [group for alert in alerts(rules, naming, rate_window)
-             for group in groups(alert, naming, for_s, window_s, interval)]
-    header = (f"Generated by `flujo-otel rules prometheus --naming {naming.value} --for {for_} "
-              f"--rate-window {rate_window} --tests FILE`; do not edit.\n"
+             for group in groups(alert, rules, naming, for_s, window_s, interval, keep_s)]
+    keep_option = f" --keep-firing-for {keep_for}" if keep_s else ""
+    header = (f"Generated by `flujo-otel rules prometheus --naming {naming.value} --for {for_}"
+              f"{keep_option} --rate-window {rate_window} --tests FILE`; do not edit.\n"
               "Run: promtool test rules FILE")
     return dump({"rule_files": [rule_file], "evaluation_interval": _duration(interval),
                  "tests": tests}, header)

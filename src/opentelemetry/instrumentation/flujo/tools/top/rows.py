@@ -7,7 +7,12 @@ from dataclasses import dataclass
 
 from opentelemetry.instrumentation.flujo._internal.catalog import BY_NAME, METRICS, PREFIX
 from opentelemetry.instrumentation.flujo._internal.formatting import human
-from opentelemetry.instrumentation.flujo._internal.samples import Sample, is_limit, label
+from opentelemetry.instrumentation.flujo._internal.samples import (
+    Sample,
+    is_limit,
+    label,
+    levels_for,
+)
 from opentelemetry.instrumentation.flujo.tools.analysis.limits import (
     Limits,
     default_limits,
@@ -43,8 +48,7 @@ def _state_set_row(metric: str, points: list[Sample], state: str | None) -> Row:
 
 def _limits(board: Board, executor: str, metric: str,
             reference: Callable[[str], float | None]) -> tuple[Limits | None, bool]:
-    recorded = {level: v for (e, m, level), v in board.thresholds.limits.items()
-                if e == executor and m == metric}
+    recorded = levels_for(board.thresholds.limits, executor, metric)
     limits = recorded_limits(metric, recorded)
     if limits is not None:
         return limits, False
