@@ -7,7 +7,7 @@ import logging
 import time
 from pathlib import Path
 
-from bench import collection, flujo_wrapper, memory, otlp, thresholds
+from bench import collection, flujo_wrapper, memory, otlp, shape, thresholds
 from bench.report import RESULTS, Figure, table, write
 
 
@@ -59,6 +59,7 @@ def run(mode: str) -> list[Figure]:
     figures.extend(memory.per_executor(per_executor))
     figures.append(memory.churn(churned))
     figures.extend(otlp.bytes_per_executor())
+    figures.extend(shape.figures(100 if mode != "smoke" else 10, rounds))
     figures.extend(flujo_wrapper.run(mode != "full"))
     return figures
 

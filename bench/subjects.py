@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.metrics import CallbackOptions, ObservableUpDownCounter, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     Gauge,
@@ -21,13 +21,21 @@ from opentelemetry.sdk.metrics.export import (
     MetricsData,
     Sum,
 )
+from opentelemetry.sdk.metrics.view import View
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
+    EXECUTOR_NAME,
     METRICS,
+    PREFIX,
     SCOPE,
     SELF_METRICS,
     STATS,
+    THRESHOLD_LEVEL,
+    THRESHOLD_METRIC,
     THRESHOLD_PREFIX,
+    THRESHOLD_STATE,
+    THRESHOLD_STATES,
+    THRESHOLD_STATUS_PREFIX,
     Conversion,
     Kind,
 )
@@ -37,8 +45,10 @@ from opentelemetry.instrumentation.flujo._internal.collect.snapshot import Snaps
 from opentelemetry.instrumentation.flujo._internal.config import Config
 from opentelemetry.instrumentation.flujo._internal.otel.binding import Binding
 from opentelemetry.instrumentation.flujo._internal.otel.instruments import observer
-from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
+from opentelemetry.instrumentation.flujo._internal.otel.views import NoExemplars, flujo_views
 from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
+from opentelemetry.instrumentation.flujo._internal.thresholds.engine import ThresholdEngine
+from opentelemetry.instrumentation.flujo._internal.thresholds.evaluate import Results
 
 # A plausible value, in the guide's units, for every stat the catalog reads.
 _SAMPLE = {
@@ -128,7 +138,10 @@ class Subject:
 
     def __init__(self) -> None:
         self.reader = PatientReader()
-        self.provider = MeterProvider(metric_readers=[self.reader], views=flujo_views(CONFIG))
+        self.provider = MeterProvider(metric_readers=[self.reader], views=self.views())
+
+    def views(self) -> list[View]:
+        return flujo_views(CONFIG)
 
     def collect(self) -> MetricsData | None:
         return self.reader.get_metrics_data()
@@ -241,7 +254,7 @@ class Plugin(Subject):
     def __init__(self, executors: Iterable[tuple[Any, str]], probe: HookProbe | None = None
                  ) -> None:
         super().__init__()
-        self.runtime = Runtime(CONFIG)
+        self.runtime = self._runtime()
         if probe is not None:
             probe.wrap_hooks(self.runtime)
         self.binding = self.runtime.bind(self.provider)
@@ -251,6 +264,9 @@ class Plugin(Subject):
     def close(self) -> None:
         self.runtime.close()
         super().close()
+
+    def _runtime(self) -> Runtime:
+        return Runtime(CONFIG)
 
 
 @dataclass(frozen=True)
@@ -343,6 +359,93 @@ class Floor(Subject):
             return observations
 
         return callback
+
+
+class StateSetThresholds:
+    """The previous threshold design's export shape, for side-by-side figures.
+
+    ``flujo.executor.threshold.status`` as a state-set (three points per executor name
+    and checked metric, attributes ``flujo.threshold.metric`` and ``.state``) and every
+    limit under every name. Fed by the engine's own results, so the evaluation is the
+    same and only the exported shape differs; observations are prebuilt per name, as
+    the previous engine did, so the time compared is the SDK's and the shape's.
+    """
+
+    STATUS = THRESHOLD_PREFIX + "status"
+
+    def __init__(self, engine: ThresholdEngine) -> None:
+        self.engine = engine
+        self.results = Results()
+        self._states: dict[tuple[str, str, int], tuple[Observation, ...]] = {}
+        self._limits: dict[tuple[str, float, str], Observation] = {}
+
+    def bind(self, binding: Binding, _config: Config) -> None:
+        binding.add_listener(self._evaluate)
+        binding.add_observable(self.STATUS, "UpDownCounter", "1", "state-set", self._state_set)
+        for check in self.engine.evaluator.all_checks():
+            if check.gauge is not None:
+                binding.add_observable(check.gauge, "Gauge", check.unit, "limit",
+                                       self._per_name(check.status, check.gauge))
+
+    def _evaluate(self, snapshot: Any) -> None:
+        self.results = self.engine.evaluate(snapshot)
+
+    def _state_set(self, _snapshot: Any) -> list[Observation]:
+        out: list[Observation] = []
+        for status, points in self.results.status.items():
+            for point in points:
+                name = str((point.attributes or {})[EXECUTOR_NAME])
+                key = (name, status, int(point.value))
+                cached = self._states.get(key)
+                if cached is None:
+                    metric = PREFIX + status.removeprefix(THRESHOLD_STATUS_PREFIX)
+                    cached = self._states[key] = tuple(
+                        Observation(int(rank == point.value), {
+                            EXECUTOR_NAME: name, THRESHOLD_METRIC: metric,
+                            THRESHOLD_STATE: state})
+                        for rank, state in enumerate(THRESHOLD_STATES))
+                out.extend(cached)
+        return out
+
+    def _per_name(self, status: str, gauge: str) -> Callable[[Any], list[Observation]]:
+        def observe(_snapshot: Any) -> list[Observation]:
+            limits = self.results.limits.get(gauge, ())
+            own = [p for p in limits if EXECUTOR_NAME in (p.attributes or {})]
+            shared = [p for p in limits if EXECUTOR_NAME not in (p.attributes or {})]
+            out = list(own)
+            for point in self.results.status.get(status, ()):
+                name = str((point.attributes or {})[EXECUTOR_NAME])
+                for limit in shared:
+                    level = str((limit.attributes or {})[THRESHOLD_LEVEL])
+                    key = (name, float(limit.value), level)
+                    cached = self._limits.get(key)
+                    if cached is None:
+                        cached = self._limits[key] = Observation(
+                            limit.value, {EXECUTOR_NAME: name, THRESHOLD_LEVEL: level})
+                    out.append(cached)
+            return out
+
+        return observe
+
+
+class PreviousShape(Plugin):
+    """The plugin with the previous threshold export shape (:class:`StateSetThresholds`)
+    in place of the current one; everything else the same."""
+
+    def views(self) -> list[View]:
+        """The previous views: the state-set needed its limit raised past the SDK's
+        default 2,000 attribute sets (three per name and checked metric)."""
+        views = [v for v in flujo_views(CONFIG)
+                 if getattr(v, "_instrument_type", None) is not ObservableUpDownCounter]
+        return [*views, View(meter_name=SCOPE, instrument_type=ObservableUpDownCounter,
+                             exemplar_reservoir_factory=lambda **_: NoExemplars(),
+                             aggregation_cardinality_limit=CONFIG.max_executor_names * 200)]
+
+    def _runtime(self) -> Runtime:
+        runtime = Runtime(CONFIG)
+        engine = runtime.thresholds
+        runtime.hooks[runtime.hooks.index(engine.bind)] = StateSetThresholds(engine).bind
+        return runtime
 
 
 class Naive(Plugin):

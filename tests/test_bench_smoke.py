@@ -15,6 +15,7 @@ FIGURES = {
     "plugin.share", "prometheus",
     "memory.per_executor", "memory.per_name", "memory.churn", "otlp.bytes",
     "otlp.bytes_gzip", "flujo.bookkeeping", "flujo.total", "flujo.memory",
+    "shape.points", "shape.bytes", "shape.collection", "shape.previous",
 }
 # Measured only where their layer is installed; otherwise "n/a" with the reason.
 OPTIONAL = {"thresholds.share", "flujo.bookkeeping", "flujo.total", "flujo.memory"}
@@ -36,7 +37,10 @@ def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
         else:
             assert figure["value"] >= 0, figure
         assert figure["label"] in done.stdout
-    # Counted, not timed: exactly one stats read per executor per collection.
+    # Counted, not timed: exactly one stats read per executor per collection, and the
+    # export shape (issue 12): <= 60 points and 4 KB per name, the previous one beside.
     assert figures["stats_calls"]["met"] is True
+    assert figures["shape.points"]["met"] is True and figures["shape.bytes"]["met"] is True
+    assert figures["shape.previous"]["value"] > 2 * figures["shape.points"]["value"]
     assert results["machine"]["nproc"]
     assert results["machine"]["python"]
