@@ -438,7 +438,7 @@ class PreviousShape(Plugin):
         views = [v for v in flujo_views(CONFIG)
                  if getattr(v, "_instrument_type", None) is not ObservableUpDownCounter]
         return [*views, View(meter_name=SCOPE, instrument_type=ObservableUpDownCounter,
-                             exemplar_reservoir_factory=lambda **_: NoExemplars(),
+                             exemplar_reservoir_factory=lambda _kind: lambda **_: NoExemplars(),
                              aggregation_cardinality_limit=CONFIG.max_executor_names * 200)]
 
     def _runtime(self) -> Runtime:
