@@ -72,8 +72,9 @@ Threshold overrides, ``metric: level<op>limit, ...; metric: ...``, e.g.
 ``memory.usage: warning>600MiB, critical>900MiB; cache.hit_ratio: warning<40%``.
 Limits carry their unit (``MiB``/``MB``, ``ms``/``s``, ``%`` or a 0..1 ratio, ``/s`` for
 counter rates, ``0.9*cache.max`` for relative limits); ``level=off`` or ``metric: off``
-removes rules (syntax: docs/thresholds.md). A bad entry gets one warning
-and is ignored.
+removes rules. ``checkout:execution.avg_duration: warning>2s`` scopes an entry to the
+executor names a glob matches; the most specific scope wins (syntax:
+docs/thresholds.md). A bad entry gets one warning and is ignored.
 """
 
 OTEL_PYTHON_FLUJO_THRESHOLDS_FILE = "OTEL_PYTHON_FLUJO_THRESHOLDS_FILE"
@@ -81,8 +82,8 @@ OTEL_PYTHON_FLUJO_THRESHOLDS_FILE = "OTEL_PYTHON_FLUJO_THRESHOLDS_FILE"
 .. envvar:: OTEL_PYTHON_FLUJO_THRESHOLDS_FILE
 
 Path of a TOML file (JSON if it ends in ``.json``, at most 1 MiB) with a table per
-metric: ``["memory.usage"]`` ``warning = ">600MiB"``. Applied before
-``OTEL_PYTHON_FLUJO_THRESHOLDS``.
+metric: ``["memory.usage"]`` ``warning = ">600MiB"``, or per pipeline
+``["checkout:memory.usage"]``. Applied before ``OTEL_PYTHON_FLUJO_THRESHOLDS``.
 """
 
 OTEL_PYTHON_FLUJO_THRESHOLD_FOR = "OTEL_PYTHON_FLUJO_THRESHOLD_FOR"
