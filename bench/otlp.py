@@ -8,28 +8,40 @@ a 1-executor and an N-executor export, so the resource and scope overhead drops 
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
+from typing import Any
 
 from bench.report import Figure
-from bench.subjects import Plugin, named_executors
+from bench.subjects import Plugin, named_executors, shape
 
 
-def _encoded(n: int) -> tuple[int, int]:
+def encode(data: Any) -> bytes:
+    """``data`` as the exporters send it: an ExportMetricsServiceRequest protobuf."""
     try:
         from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
     except ImportError:  # older releases: the private path the exporters use
         from opentelemetry.exporter.otlp.proto.common._internal.metrics_encoder import (
             encode_metrics,
         )
-    executors = named_executors(n)
-    plugin = Plugin(executors)
+    return bytes(encode_metrics(data).SerializeToString())
+
+
+def exported(make: Callable[[Any], Plugin], n: int) -> tuple[int, int, int]:
+    """(points, protobuf bytes, gzip bytes) of the second collection of ``n`` names."""
+    executors = named_executors(n)  # held here: the registry's references are weak
+    subject = make(executors)
     try:
-        plugin.collect()
-        data = plugin.collect()
+        subject.collect()
+        data = subject.collect()
     finally:
-        plugin.close()
-    assert data is not None
-    body = encode_metrics(data).SerializeToString()
-    return len(body), len(gzip.compress(body))
+        subject.close()
+    body = encode(data)
+    return shape(data).points, len(body), len(gzip.compress(body))
+
+
+def _encoded(n: int) -> tuple[int, int]:
+    _, raw, gz = exported(Plugin, n)
+    return raw, gz
 
 
 def bytes_per_executor(n: int = 100) -> list[Figure]:

@@ -11,43 +11,20 @@ every name) from the same engine, so only the shape differs.
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Callable
 from typing import Any
 
+from bench.otlp import exported
 from bench.report import Figure
-from bench.subjects import Plugin, PreviousShape, named_executors, shape
+from bench.subjects import Plugin, PreviousShape, named_executors
 from bench.timing import interleaved
 
 POINTS_GOAL, BYTES_GOAL = 60, 4096
 SUBJECTS: dict[str, Callable[[Any], Plugin]] = {"current": Plugin, "previous": PreviousShape}
 
 
-def encode(data: Any) -> bytes:
-    try:
-        from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
-    except ImportError:  # older releases: the private path the exporters use
-        from opentelemetry.exporter.otlp.proto.common._internal.metrics_encoder import (
-            encode_metrics,
-        )
-    return bytes(encode_metrics(data).SerializeToString())
-
-
-def _exported(make: Callable[[Any], Plugin], n: int) -> tuple[int, int, int]:
-    """(points, protobuf bytes, gzip bytes) of the second collection of ``n`` names."""
-    executors = named_executors(n)  # held here: the registry's references are weak
-    subject = make(executors)
-    try:
-        subject.collect()
-        data = subject.collect()
-    finally:
-        subject.close()
-    body = encode(data)
-    return shape(data).points, len(body), len(gzip.compress(body))
-
-
 def _per_name(make: Callable[[Any], Plugin], n: int) -> tuple[float, float, float]:
-    one, many = _exported(make, 1), _exported(make, n)
+    one, many = exported(make, 1), exported(make, n)
     return tuple((b - a) / (n - 1) for a, b in zip(one, many, strict=True))  # type: ignore[return-value]
 
 

@@ -5,6 +5,7 @@ as under ``opentelemetry-instrument``), at most 60 points and 4 KB per name."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.sdk.metrics import MeterProvider
@@ -27,24 +28,33 @@ from receivers import HttpReceiver, Point, latest
 NAMES = 100  # the default cap (OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES)
 
 
-def test_threshold_metrics_arrive_over_otlp() -> None:
-    runtime = reset_runtime(load_config(
-        {"OTEL_PYTHON_FLUJO_THRESHOLDS": "cache.evictions: warning>5/s"}))
-    executor = StaticExecutor({"memory": {"usage_mb": 900}, "cache": {
-        "hit_rate": 20, "size": 50, "capacity": 100, "evictions": 3}})
-    runtime.registry.add(executor, "api")
+def over_otlp(runtime: Runtime, collections: int,
+              until: Callable[[list[Point]], bool]) -> list[Point]:
+    """The points a real OTLP/HTTP receiver got from ``collections`` exports of
+    ``runtime`` on a provider with SDK defaults (no views)."""
     with HttpReceiver() as receiver:
         reader = PeriodicExportingMetricReader(
             OTLPMetricExporter(endpoint=receiver.endpoint + "/v1/metrics"),
             export_interval_millis=60_000)
         provider = MeterProvider(metric_readers=[reader])
         runtime.bind(provider)
-        provider.force_flush()
-        provider.force_flush()  # the second collection has a window for the rate rule
-        points = receiver.wait_for(lambda ps: any(
-            p.metric == THRESHOLD_STATUS_PREFIX + "cache.evictions" for p in ps))
+        for _ in range(collections):
+            provider.force_flush()
+        points = receiver.wait_for(until)
         provider.shutdown()
     runtime.deactivate()
+    return points
+
+
+def test_threshold_metrics_arrive_over_otlp() -> None:
+    runtime = reset_runtime(load_config(
+        {"OTEL_PYTHON_FLUJO_THRESHOLDS": "cache.evictions: warning>5/s"}))
+    executor = StaticExecutor({"memory": {"usage_mb": 900}, "cache": {
+        "hit_rate": 20, "size": 50, "capacity": 100, "evictions": 3}})
+    runtime.registry.add(executor, "api")
+    # The second collection has a window for the rate rule.
+    points = over_otlp(runtime, 2, lambda ps: any(
+        p.metric == THRESHOLD_STATUS_PREFIX + "cache.evictions" for p in ps))
     last = max(p.time_unix_nano for p in points)
 
     def one(metric: str, **attributes: str) -> Point:
@@ -79,16 +89,7 @@ def test_sdk_defaults_keep_every_names_points_at_the_name_cap() -> None:
     executors = [StaticExecutor(full_stats()) for _ in range(NAMES)]
     for i, executor in enumerate(executors):
         runtime.registry.add(executor, f"pipeline-{i:03d}")
-    with HttpReceiver() as receiver:
-        reader = PeriodicExportingMetricReader(
-            OTLPMetricExporter(endpoint=receiver.endpoint + "/v1/metrics"),
-            export_interval_millis=60_000)
-        provider = MeterProvider(metric_readers=[reader])
-        runtime.bind(provider)
-        provider.force_flush()
-        points = receiver.wait_for(lambda ps: len(ps) > NAMES * 50)
-        provider.shutdown()
-    runtime.deactivate()
+    points = over_otlp(runtime, 1, lambda ps: len(ps) > NAMES * 50)
     assert not [p for p in points if p.attributes.get("otel.metric.overflow")]
     per_name = Counter(p.attributes.get(EXECUTOR_NAME) for p in points)
     assert set(per_name) - {None} == {f"pipeline-{i:03d}" for i in range(NAMES)}
