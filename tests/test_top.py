@@ -62,6 +62,8 @@ def test_top_once_shows_what_a_real_exporter_sent(runtime: Runtime) -> None:
     # The exporting process runs the threshold engine, so the state is its, not a default's.
     assert "600 MiB" in rows["memory.usage"]
     assert "│ warning │" in rows["memory.usage"]
+    # Its limits too: exported once for every name, without an executor name.
+    assert "500 MiB" in rows["memory.usage"] and "800 MiB" in rows["memory.usage"]
     assert "120 ms" in rows["execution.avg_duration"]
     assert "60%" in rows["cache.hit_ratio"]
     assert "closed" in rows["circuit_breaker.status"]

@@ -1,8 +1,9 @@
 """Threshold-breach episodes: maximal runs of points out of ``ok``, with durations.
 
 Each point's state is, in order of preference: the threshold state recorded with it
-(the threshold engine's, hysteresis included); else the level of its value against the
-limits the view recorded at that time; else against the catalog's default limits
+(the threshold engine's, its alert timing included); else the level of its value
+against the limits the engine recorded at that time (the name's own, else the ones
+every name shares); else against the catalog's default limits
 (``limits.default_limits``). A gap in the data longer than five typical intervals
 ends an episode at its last breaching point: nothing is known about the gap.
 """

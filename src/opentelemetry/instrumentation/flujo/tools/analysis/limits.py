@@ -1,6 +1,6 @@
 """Static comparisons against threshold limits, for data that carries no threshold state.
 
-The threshold engine (with its hysteresis) is the authority: where its state or limits
+The threshold engine (with its alert timing) is the authority: where its state or limits
 were recorded, they are used. This module only fills the gap for data without them
 (an app without the view, an old recording): a value strictly beyond the catalog's
 default limit (``thresholds.rules.default_rules``) is in that level.
