@@ -5,7 +5,8 @@ Columns: timestamp (ISO 8601, UTC), executor, metric, value, unit, threshold_sta
 none), attributes (the point's other attributes, as a JSON object). The threshold
 engine's limit gauges are recorded as rows too (so a report can draw and compare the
 limits in force; a limit every name shares has an empty executor); its status gauges
-are not: they are each metric's threshold_state. Histograms (self-telemetry durations) are not recorded.
+are not: they are each metric's threshold_state. Histograms (self-telemetry
+durations) are not recorded.
 """
 
 from __future__ import annotations
