@@ -379,12 +379,13 @@ class StateSetThresholds:
         self._states: dict[tuple[str, str, int], tuple[Observation, ...]] = {}
         self._limits: dict[tuple[str, float, str], Observation] = {}
 
-    def bind(self, binding: Binding, _config: Config) -> None:
+    def bind(self, binding: Binding) -> None:
         binding.add_listener(self._evaluate)
-        binding.add_observable(self.STATUS, "UpDownCounter", "1", "state-set", self._state_set)
+        binding.add_observable(self.STATUS, Kind.UP_DOWN_COUNTER, "1", "state-set",
+                               self._state_set)
         for check in self.engine.evaluator.all_checks():
             if check.gauge is not None:
-                binding.add_observable(check.gauge, "Gauge", check.unit, "limit",
+                binding.add_observable(check.gauge, Kind.GAUGE, check.unit, "limit",
                                        self._per_name(check.status, check.gauge))
 
     def _evaluate(self, snapshot: Any) -> None:

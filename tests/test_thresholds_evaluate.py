@@ -27,7 +27,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     checked_metric,
 )
 from opentelemetry.instrumentation.flujo._internal.config import load_config
-from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 from opentelemetry.instrumentation.flujo._internal.thresholds import Rule, default_rules
 
 from conftest import OneExecutorRig, StaticExecutor, collect, full_stats
@@ -269,7 +269,7 @@ def test_critical_needs_its_own_breach_to_hold_for_the_duration() -> None:
 def _first_warning(intervals: tuple[float, ...]) -> tuple[float, int]:
     """(when the state was first warning in any reader's collection, how many alerts),
     for readers collecting every ``intervals`` seconds over 60 s with FOR=30s."""
-    runtime = reset_runtime(load_config({"OTEL_PYTHON_FLUJO_THRESHOLD_FOR": "30s"}))
+    runtime = Runtime(load_config({"OTEL_PYTHON_FLUJO_THRESHOLD_FOR": "30s"}))
     readers = [InMemoryMetricReader() for _ in intervals]
     provider = MeterProvider(metric_readers=readers)
     runtime.bind(provider)
@@ -278,7 +278,7 @@ def _first_warning(intervals: tuple[float, ...]) -> tuple[float, int]:
     executor = StaticExecutor({"memory": {"usage_mb": 600}})
     runtime.registry.add(executor, "two-readers")
     events: list[AlertEvent] = []
-    add_alert_handler(events.append)
+    runtime.alerts.add(events.append)
     try:
         # Every reader's collection times, in order (integer milliseconds: no drift).
         times = sorted({(ms, i) for i, every in enumerate(intervals)
@@ -289,12 +289,11 @@ def _first_warning(intervals: tuple[float, ...]) -> tuple[float, int]:
             state = states(collect(readers[i]), "two-readers")[P + "memory.usage"]
             if state == "warning" and first is None:
                 first = ms / 1000
-        assert DISPATCHER.flush()
+        assert runtime.alerts.flush()
         assert first is not None
         return first, len([e for e in events if e.executor == "two-readers"])
     finally:
-        remove_alert_handler(events.append)
-        runtime.deactivate()
+        runtime.close()
         provider.shutdown()
 
 
@@ -389,7 +388,7 @@ def _limits(points: dict[tuple[str, frozenset[tuple[str, Any]]], Any], metric: s
 
 
 def test_fixed_limits_are_exported_once_without_an_executor_name() -> None:
-    rig = OneExecutorRig({}, "a")
+    rig = OneExecutorRig({}, "a", default=False)
     other = StaticExecutor(full_stats())
     rig.executor.stats = full_stats()
     rig.runtime.registry.add(other, "b")
@@ -402,7 +401,7 @@ def test_fixed_limits_are_exported_once_without_an_executor_name() -> None:
         assert set(states(points, "a")) == set(states(points, "b")) == {
             r.metric for r in default_rules()}
     finally:
-        rig.runtime.deactivate()
+        rig.runtime.close()
         rig.provider.shutdown()
 
 
@@ -411,7 +410,7 @@ def test_per_pipeline_limits_most_specific_wins_and_differences_are_exported_per
     rig = OneExecutorRig({"OTEL_PYTHON_FLUJO_THRESHOLDS": (
         "execution.avg_duration: warning>3s; checkout*:execution.avg_duration: warning>2s;"
         "checkout-eu:execution.avg_duration: warning>4s, critical>8s;"
-        "check*:execution.avg_duration: warning>1500ms")}, "checkout-us")
+        "check*:execution.avg_duration: warning>1500ms")}, "checkout-us", default=False)
     executors = {name: StaticExecutor({"execution": {"avg_time_ms": 2500}})
                  for name in ("checkout-eu", "search", "checker")}
     rig.executor.stats = {"execution": {"avg_time_ms": 2500}}
@@ -431,5 +430,5 @@ def test_per_pipeline_limits_most_specific_wins_and_differences_are_exported_per
             ("checkout-eu", "warning"): 4.0, ("checkout-eu", "critical"): 8.0,
             ("checker", "warning"): 1.5, ("checker", "critical"): 5.0}
     finally:
-        rig.runtime.deactivate()
+        rig.runtime.close()
         rig.provider.shutdown()

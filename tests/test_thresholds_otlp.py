@@ -19,7 +19,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     THRESHOLD_STATUS_UNIT,
 )
 from opentelemetry.instrumentation.flujo._internal.config import Config, load_config
-from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, reset_runtime
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import default_rules
 
 from conftest import StaticExecutor, full_stats
@@ -42,12 +42,12 @@ def over_otlp(runtime: Runtime, collections: int,
             provider.force_flush()
         points = receiver.wait_for(until)
         provider.shutdown()
-    runtime.deactivate()
+    runtime.close()
     return points
 
 
 def test_threshold_metrics_arrive_over_otlp() -> None:
-    runtime = reset_runtime(load_config(
+    runtime = Runtime(load_config(
         {"OTEL_PYTHON_FLUJO_THRESHOLDS": "cache.evictions: warning>5/s"}))
     executor = StaticExecutor({"memory": {"usage_mb": 900}, "cache": {
         "hit_rate": 20, "size": 50, "capacity": 100, "evictions": 3}})
@@ -124,7 +124,7 @@ def _export_bytes(names: int) -> int:
         data = reader.get_metrics_data()
         return len(encode_metrics(data).SerializeToString())
     finally:
-        runtime.deactivate()
+        runtime.close()
         provider.shutdown()
 
 
