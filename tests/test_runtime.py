@@ -21,8 +21,10 @@ from opentelemetry.instrumentation.flujo import (
 )
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     ALERTS_DROPPED,
+    BY_NAME,
     EXECUTOR_NAME,
-    THRESHOLD_STATUS,
+    THRESHOLD_STATES,
+    status_gauge,
 )
 from opentelemetry.instrumentation.flujo._internal.config import load_config
 from opentelemetry.instrumentation.flujo._internal.runtime import (
@@ -54,10 +56,9 @@ class Served:
                 if name == MEMORY}
 
     def state(self, points: dict[Any, Any], executor: str) -> str:
-        (state,) = [dict(attrs)["flujo.threshold.state"] for (name, attrs), value
-                    in points.items() if name == THRESHOLD_STATUS and value == 1
-                    and dict(attrs)[EXECUTOR_NAME] == executor
-                    and dict(attrs)["flujo.threshold.metric"] == MEMORY]
+        (state,) = [THRESHOLD_STATES[int(value)] for (name, attrs), value in points.items()
+                    if name == status_gauge(BY_NAME[MEMORY])
+                    and dict(attrs)[EXECUTOR_NAME] == executor]
         return state
 
 

@@ -184,3 +184,59 @@ def test_a_missing_file_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) 
     with caplog.at_level(logging.WARNING):
         rules_of(path=str(tmp_path / "absent.toml"))
     assert "absent.toml" in caplog.text
+
+
+def scoped_of(inline: str = "", path: str = "") -> dict[tuple[str | None, str, str], float]:
+    """{(scope, metric, level): limit} of the effective rules, scoped ones included."""
+    env = {"OTEL_PYTHON_FLUJO_THRESHOLDS": inline, "OTEL_PYTHON_FLUJO_THRESHOLDS_FILE": path}
+    return {(r.scope, r.metric.removeprefix(P), r.level): r.limit
+            for r in effective_rules(load_config(env))}
+
+
+SCOPED_TOML = """
+["checkout:execution.avg_duration"]
+warning = ">2s"
+
+["batch-*:execution.avg_duration"]
+warning = ">30s"
+critical = ">2min"
+"""
+
+
+def test_per_pipeline_rules_read_the_same_in_the_variable_and_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "thresholds.toml"
+    path.write_text(SCOPED_TOML)
+    from_file = scoped_of(path=str(path))
+    from_env = scoped_of("checkout:execution.avg_duration: warning>2s; "
+                         "batch-*:execution.avg_duration: warning>30s, critical>2min")
+    assert from_file == from_env
+    # A scope changes only the levels it names: checkout keeps the unscoped critical.
+    assert from_env[("checkout", "execution.avg_duration", "warning")] == 2.0
+    assert from_env[("checkout", "execution.avg_duration", "critical")] == 5.0
+    assert from_env[("batch-*", "execution.avg_duration", "critical")] == 120.0
+    assert from_env[(None, "execution.avg_duration", "warning")] == 1.0  # unscoped: as before
+
+
+def test_scopes_come_most_specific_first_later_wins_ties() -> None:
+    rules = effective_rules(load_config({"OTEL_PYTHON_FLUJO_THRESHOLDS": (
+        "*:queue.size: warning>1; check*:queue.size: warning>2; checkout:queue.size: "
+        "warning>3; checkout-*:queue.size: warning>4; c?eck*:queue.size: warning>5; "
+        "check*:queue.size: warning>6")}))
+    assert [(r.scope, r.limit) for r in rules if r.scope] == [
+        ("checkout", 3), ("checkout-*", 4), ("check*", 6), ("c?eck*", 5), ("*", 1)]
+
+
+@pytest.mark.parametrize(("entry", "problem"), [
+    ("check,out:queue.size: warning>3", "is not an executor name or glob"),
+    (" :queue.size: warning>3", "is not an executor name or glob"),
+    ("checkout:queue.size: off", "cannot switch every level off"),
+    ("checkout:memory.usage: warning>900MiB", "beyond critical"),
+    ("checkout:nope: warning>1", "not a flujo metric"),
+])
+def test_bad_scoped_entries_warn_and_are_ignored(entry: str, problem: str,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        rules = scoped_of(entry + "; queue.size: warning>7")
+    assert problem in caplog.text
+    assert not [key for key in rules if key[0] is not None]
+    assert rules[(None, "queue.size", "warning")] == 7  # the rest still applies
