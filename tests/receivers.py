@@ -85,22 +85,28 @@ class Failure:
 
 
 class _Store:
-    def __init__(self, fail: Failure | None = None) -> None:
+    def __init__(self, fail: Failure | None = None, delay_s: float = 0.0) -> None:
         self.requests: list[metrics_service_pb2.ExportMetricsServiceRequest] = []
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
         self.fail = fail
+        # how long each request waits before its answer (a slow collector: an export
+        # stays in flight that long)
+        self.delay_s = delay_s
         # every request received, answered with success or not, with its arrival time
         self.attempts: list[float] = []
 
     def failing(self) -> Failure | None:
-        """The failure to answer this request with (None: success); counts the attempt."""
+        """The failure to answer this request with (None: success); counts the attempt.
+
+        Returns after the receiver's delay."""
         with self.lock:
             self.attempts.append(time.monotonic())
             fail = self.fail
-            if fail is None or (fail.times is not None and len(self.attempts) > fail.times):
-                return None
-            return fail
+            if fail is not None and fail.times is not None and len(self.attempts) > fail.times:
+                fail = None
+        time.sleep(self.delay_s)
+        return fail
 
     def add(self, request: metrics_service_pb2.ExportMetricsServiceRequest) -> None:
         with self.arrived:
@@ -130,8 +136,8 @@ class _Store:
 
 
 class GrpcReceiver(_Store):
-    def __init__(self, port: int = 0, fail: Failure | None = None) -> None:
-        super().__init__(fail)
+    def __init__(self, port: int = 0, fail: Failure | None = None, delay_s: float = 0.0) -> None:
+        super().__init__(fail, delay_s)
         store = self
 
         class Servicer(metrics_service_pb2_grpc.MetricsServiceServicer):
@@ -156,8 +162,8 @@ class GrpcReceiver(_Store):
 
 
 class HttpReceiver(_Store):
-    def __init__(self, port: int = 0, fail: Failure | None = None) -> None:
-        super().__init__(fail)
+    def __init__(self, port: int = 0, fail: Failure | None = None, delay_s: float = 0.0) -> None:
+        super().__init__(fail, delay_s)
         store = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -42,55 +42,71 @@ def test_fork_child_reports_its_own_executors_and_parent_is_unaffected() -> None
     assert {1.0, 2.0} <= _values(points, "slow")
 
 
-# A provider the application built itself (as opentelemetry-instrument does), an
-# export in progress on another thread at the moment of fork(): the child must still
-# export. Without the plugin's fork guard the child inherits the held export lock and
-# its first export blocks forever (the alarm turns that into exit status 3).
+# A provider the application built itself (as opentelemetry-instrument does) exports
+# over OTLP; another thread is in the middle of a collection (a stats source slower
+# than the collection's wait) or of an export (a collector slow to answer) at the
+# moment of fork(). Without the plugin's fork guard the child inherits that lock held
+# and its first flush blocks forever (the alarm turns that into exit status 3). The
+# child then exits the normal way, through the provider's shutdown at exit.
 USER_PROVIDER_APP = """
 import os, signal, sys, threading, time
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.instrumentation.flujo import instrument_executor
 
 class Executor:
+    def __init__(self, total, first_read_s=0.0):
+        self.total, self.first_read_s = total, first_read_s
+
     def get_optimization_stats(self):
-        return {"cache": {"size": os.getpid() % 1000}}
+        time.sleep(self.first_read_s)
+        self.first_read_s = 0.0
+        return {"execution": {"total_executions": self.total,
+                              "successful_executions": self.total, "failed_executions": 0}}
 
-reader = InMemoryMetricReader()
+reader = PeriodicExportingMetricReader(OTLPMetricExporter(), export_interval_millis=3_600_000)
 provider = MeterProvider(metric_readers=[reader])
-executor = Executor()
-instrument_executor(executor, "app", meter_provider=provider)
-consumer_lock = provider._measurement_consumer._lock
-
-def busy_collection():
-    with consumer_lock:  # what a collection in progress holds
-        time.sleep(0.5)
-
-threading.Thread(target=busy_collection).start()
-time.sleep(0.1)
+parent = Executor(5, first_read_s=3.0 if sys.argv[1] == "collection" else 0.0)
+instrument_executor(parent, "parent", meter_provider=provider)
+threading.Thread(target=provider.force_flush).start()
+time.sleep(0.5)  # the flush is now collecting (slow source) or exporting (slow collector)
 pid = os.fork()
 if pid == 0:
     signal.signal(signal.SIGALRM, lambda *_: os._exit(3))
-    signal.alarm(5)
-    data = reader.get_metrics_data()
-    names = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
-    os._exit(0 if "flujo.executor.cache.size" in names else 4)
+    signal.alarm(20)
+    child = Executor(7)
+    instrument_executor(child, "child")
+    provider.force_flush()
+    sys.exit(0)
 _, status = os.waitpid(pid, 0)
-print("child", os.waitstatus_to_exitcode(status))
+print("child", os.waitstatus_to_exitcode(status), flush=True)
 """
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork() is POSIX only")
-def test_fork_during_a_collection_of_a_provider_the_app_built() -> None:
+@pytest.mark.parametrize("during", ["collection", "export"])
+def test_a_child_forked_during_a_collection_or_export_keeps_exporting_and_exits(
+        during: str) -> None:
     import subprocess
     import sys
 
     from faults import app_env
 
-    result = subprocess.run([sys.executable, "-c", USER_PROVIDER_APP], env=app_env({}),
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    assert "child 0" in result.stdout, result.stdout + result.stderr
+    # the slow source outlasts the collection's 2 s wait; the slow collector answers
+    # each export after 2 s
+    with HttpReceiver(delay_s=2.0 if during == "export" else 0.0) as receiver:
+        env = otlp_env(receiver.endpoint, "http/protobuf", OTEL_EXPORTER_OTLP_TIMEOUT="10",
+                       OTEL_PYTHON_FLUJO_STATS_TIMEOUT="2000")
+        result = subprocess.run([sys.executable, "-c", USER_PROVIDER_APP, during],
+                                env=app_env(env), capture_output=True, text=True,
+                                timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+        assert "child 0" in result.stdout, result.stdout + result.stderr
+        points = receiver.wait_for(lambda points: _values(points, "child") == {7.0})
+    assert "Traceback" not in result.stderr
+    # the child's export carried the parent's executor too (its copy, read again)
+    assert 5.0 in _values(points, "parent")
 
 
 def test_the_fork_guard_holds_the_collect_lock_and_every_export_lock() -> None:

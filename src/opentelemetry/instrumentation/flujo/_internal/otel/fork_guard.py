@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry.sdk.metrics import MeterProvider
+
+
+def metric_readers(provider: MeterProvider) -> Sequence[Any]:
+    """The provider's readers: ``_metric_readers`` from SDK 1.43 on, the SDK
+    configuration's ``metric_readers`` before (1.30 to 1.42)."""
+    readers = getattr(provider, "_metric_readers", None)
+    if readers is None:
+        readers = getattr(getattr(provider, "_sdk_config", None), "metric_readers", None)
+    return readers or ()
 
 
 def sdk_locks(provider: object) -> list[Any]:
@@ -15,7 +24,7 @@ def sdk_locks(provider: object) -> list[Any]:
     if not isinstance(provider, MeterProvider):
         return []
     consumer = getattr(provider, "_measurement_consumer", None)
-    readers = getattr(provider, "_metric_readers", None) or ()
+    readers = metric_readers(provider)
     locks = [getattr(consumer, "_lock", None)]
     locks += [getattr(reader, "_export_lock", None) for reader in readers]
     return [lock for lock in locks if hasattr(lock, "acquire") and hasattr(lock, "release")]

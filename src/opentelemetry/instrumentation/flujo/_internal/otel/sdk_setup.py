@@ -4,8 +4,9 @@ Used by ``auto`` (import-time activation) and ``flujo-otel demo`` when the
 application has not set a MeterProvider itself. Honours OTEL_SDK_DISABLED,
 OTEL_METRICS_EXPORTER (otlp, console, none, or any ``opentelemetry_metrics_exporter``
 entry point), OTEL_EXPORTER_OTLP_[METRICS_]PROTOCOL, OTEL_SERVICE_NAME and
-OTEL_RESOURCE_ATTRIBUTES; the exporters and the periodic reader read their own
-variables (endpoint, headers, timeout, temporality, OTEL_METRIC_EXPORT_INTERVAL).
+OTEL_RESOURCE_ATTRIBUTES (plus a service.instance.id per process: see
+service_instance); the exporters and the periodic reader read their own variables
+(endpoint, headers, timeout, temporality, OTEL_METRIC_EXPORT_INTERVAL).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import Resource
 
 from opentelemetry import metrics
+from opentelemetry.instrumentation.flujo._internal.otel.service_instance import (
+    renew_after_fork,
+    with_instance_id,
+)
 from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
 from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
@@ -89,9 +94,11 @@ def build_meter_provider(
 ) -> MeterProvider:
     env = os.environ if environ is None else environ
     readers = readers_from_env(env) + list(extra_readers)
-    provider = MeterProvider(metric_readers=readers, resource=Resource.create(),
+    resource, configured_id = with_instance_id(Resource.create())
+    provider = MeterProvider(metric_readers=readers, resource=resource,
                              views=flujo_views(get_runtime().config))
     # Its fork guard comes with the runtime that serves it (see otel.fork_guard).
+    renew_after_fork(provider, configured_id)
     return provider
 
 
