@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from inspect import signature
+from typing import Any
+
 from opentelemetry._logs import (
+    Logger,
     LoggerProvider,
     NoOpLoggerProvider,
     SeverityNumber,
@@ -63,12 +67,27 @@ class LogsApiHandler:
         provider = self._provider or get_logger_provider()
         if isinstance(provider, (NoOpLoggerProvider, ProxyLoggerProvider)):
             return  # no LoggerProvider configured: nothing would be recorded
-        logger = provider.get_logger(SCOPE, __version__)
-        logger.emit(
-            timestamp=event.time_unix_nano,
-            severity_number=_SEVERITY[event.new_state],
-            severity_text=event.new_state.upper(),
-            body=event.message,
-            attributes=attributes(event),
-            event_name=ALERT_EVENT_NAME,
-        )
+        emit(provider.get_logger(SCOPE, __version__),
+             timestamp=event.time_unix_nano,
+             severity_number=_SEVERITY[event.new_state],
+             severity_text=event.new_state.upper(),
+             body=event.message,
+             attributes=attributes(event))
+
+
+# The logs API takes the record's fields and an event name from 1.38 on; before, only a
+# LogRecord, which an SDK logger needs to be the SDK's (it carries the resource), and an
+# event's name is its "event.name" attribute (the Events API's convention then).
+_EMIT_TAKES_FIELDS = "event_name" in signature(Logger.emit).parameters
+
+
+def emit(logger: Logger, **fields: Any) -> None:
+    """Emit one event named ALERT_EVENT_NAME through ``logger``, on every supported API version."""
+    if _EMIT_TAKES_FIELDS:
+        logger.emit(**fields, event_name=ALERT_EVENT_NAME)
+        return
+    # before 1.38 only; later SDKs no longer export it (mypy checks against the newest)
+    from opentelemetry.sdk._logs import LogRecord  # type: ignore[attr-defined]
+
+    fields["attributes"] = {**fields["attributes"], "event.name": ALERT_EVENT_NAME}
+    logger.emit(LogRecord(**fields, resource=getattr(logger, "resource", None)))
