@@ -20,10 +20,12 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.instrumentation.flujo import instrument_executor
 from opentelemetry.instrumentation.flujo._internal.otel.sdk_setup import build_meter_provider
 from opentelemetry.instrumentation.flujo._internal.samples import from_metrics_data
-from opentelemetry.instrumentation.flujo.tools.demo import ReferenceExecutor, run_workload
+from opentelemetry.instrumentation.flujo.tools.demo import ReferenceExecutor, Tally, run_workload
+from opentelemetry.instrumentation.flujo.tools.demo.workload import HEALTHY_FAILURE_RATIO
 from opentelemetry.instrumentation.flujo.tools.top.board import Board
 from opentelemetry.instrumentation.flujo.tools.top.rows import plain_text
 
+WARM_UP_S = 1.0
 _EXPORT_VARIABLES = (
     "OTEL_METRICS_EXPORTER",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -36,8 +38,17 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds to run (10)")
     parser.add_argument("--interval", type=float, default=2.0,
                         help="seconds between terminal refreshes (2)")
-    parser.add_argument("--failure-ratio", type=float, default=0.05)
+    parser.add_argument("--failure-ratio", type=float, default=HEALTHY_FAILURE_RATIO,
+                        help=f"fraction of attempts that fail ({HEALTHY_FAILURE_RATIO:g}); "
+                             "raise it to set off error alerts on purpose")
     parser.set_defaults(run=run)
+
+
+def headline(failure_ratio: float) -> str:
+    """What the demo does, so an alert it causes on purpose is not taken for a fault."""
+    if failure_ratio <= HEALTHY_FAILURE_RATIO:
+        return f"flujo-otel demo (healthy: {failure_ratio:.0%} of attempts fail, most retried)"
+    return f"flujo-otel demo ({failure_ratio:.0%} of attempts fail on purpose: alerts ahead)"
 
 
 def demo_meter_provider(view: InMemoryMetricReader) -> MeterProvider:
@@ -46,7 +57,7 @@ def demo_meter_provider(view: InMemoryMetricReader) -> MeterProvider:
     return build_meter_provider(environ, extra_readers=[view])
 
 
-def _live_dashboard(view: InMemoryMetricReader, interval: float) -> Any | None:
+def _live_dashboard(view: InMemoryMetricReader, interval: float, title: str) -> Any | None:
     """The rich dashboard, started, when stdout is a terminal and rich is installed."""
     if not sys.stdout.isatty():
         return None
@@ -54,18 +65,30 @@ def _live_dashboard(view: InMemoryMetricReader, interval: float) -> Any | None:
         from opentelemetry.instrumentation.flujo.tools.top import Dashboard
     except ImportError:
         return None
-    dashboard = Dashboard(view, title="flujo-otel demo")
+    dashboard = Dashboard(view, title=title)
     dashboard.start(interval)
     return dashboard
 
 
-async def _show(view: InMemoryMetricReader, interval: float, until: float) -> None:
+async def _show(view: InMemoryMetricReader, interval: float, until: float,
+                title: str) -> None:
     board = Board()
     while time.monotonic() < until:
         await asyncio.sleep(interval)
         board.update(from_metrics_data(view.get_metrics_data()), replace=True)
-        print(f"\n--- flujo-otel demo, {time.strftime('%H:%M:%S')} ---")
+        print(f"\n--- {title}, {time.strftime('%H:%M:%S')} ---")
         print(plain_text(board), flush=True)
+
+
+def summary(tally: Tally, execution: dict[str, Any], duration: float) -> str:
+    """The workload's own counts, reconciled with the exported ``executions``: requests
+    answered from the cache or refused by the circuit breaker never execute."""
+    ok, failed = execution.get("successful_executions", 0), execution.get("failed_executions", 0)
+    return (f"{tally.requests} requests in {duration:g}s:\n"
+            f"  {tally.cached} answered from the cache, not executed\n"
+            f"  {tally.refused} refused by the open circuit breaker, not executed\n"
+            f"  {tally.executed} executed: {ok} succeeded, {failed} failed "
+            "(the executions rows)")
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -73,16 +96,22 @@ async def _main(args: argparse.Namespace) -> int:
     provider = demo_meter_provider(view)
     executor = ReferenceExecutor()
     instrument_executor(executor, "demo", meter_provider=provider)
+    title = headline(args.failure_ratio)
     until = time.monotonic() + args.duration
-    dashboard = _live_dashboard(view, args.interval)
-    shower = None if dashboard else asyncio.create_task(_show(view, args.interval, until))
-    attempted = await run_workload(executor, args.duration, args.failure_ratio)
+    workload = asyncio.create_task(run_workload(executor, args.duration, args.failure_ratio))
+    # The first reading waits for a warm cache and object pool: the hit ratio of the
+    # first few look-ups is 0 %, which would read as a critical cache.
+    await asyncio.sleep(min(WARM_UP_S, args.duration))
+    dashboard = _live_dashboard(view, args.interval, title)
+    shower = (None if dashboard else
+              asyncio.create_task(_show(view, args.interval, until, title)))
+    tally = await workload
     if shower is not None:
         await shower
     if dashboard is not None:
-        dashboard.stop()
+        dashboard.stop()  # after a last refresh: its counts are the final ones
     provider.shutdown()
-    print(f"\n{attempted} executions attempted")
+    print("\n" + summary(tally, executor.get_optimization_stats()["execution"], args.duration))
     return 0
 
 

@@ -22,7 +22,7 @@ class Board:
     latest: dict[tuple[str, str, Attributes], Sample] = field(default_factory=dict)
     thresholds: ThresholdPoints = field(default_factory=ThresholdPoints)
     updated: dict[str, float] = field(default_factory=dict)  # executor -> monotonic time
-    batches: int = 0
+    updates: int = 0  # update() calls: refreshes in process, OTLP exports via a receiver
     rejected: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _arrived: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -41,7 +41,7 @@ class Board:
                     self.updated[s.executor] = now
             self.thresholds.states.update(view.states)
             self.thresholds.limits.update(view.limits)
-            self.batches += 1
+            self.updates += 1
             if self.latest:
                 self._arrived.set()
 
@@ -58,4 +58,4 @@ class Board:
             return Board(dict(self.latest),
                          ThresholdPoints(dict(self.thresholds.states),
                                          dict(self.thresholds.limits)),
-                         dict(self.updated), self.batches, self.rejected)
+                         dict(self.updated), self.updates, self.rejected)

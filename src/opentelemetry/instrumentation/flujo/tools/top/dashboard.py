@@ -49,23 +49,28 @@ class Dashboard:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def refresh(self) -> Any:
-        """Collect (when reading in-process) and return the renderable."""
+    def refresh(self, fit: bool = False) -> Any:
+        """Collect (when reading in-process) and return the renderable; ``fit``: in the
+        compact layout when the full one does not fit the console."""
         if self.reader is not None:
             self.board.update(from_metrics_data(self.reader.get_metrics_data()), replace=True)
-        return renderable(self.board.copy(), self.title)
+        counted = "refreshes" if self.reader is not None else "OTLP exports received"
+        return renderable(self.board.copy(), self.title, counted,
+                          self.console if fit else None)
 
     def print(self) -> None:
-        """One snapshot, no live updating (scripts, CI, pipes)."""
+        """One snapshot, no live updating (scripts, CI, pipes): the full tables."""
         self.console.print(self.refresh())
 
     def run(self, refresh_s: float = 1.0) -> None:
-        """Live-update every ``refresh_s`` seconds until ``stop()`` (or Ctrl-C)."""
+        """Live-update every ``refresh_s`` seconds until ``stop()`` (or Ctrl-C), fitted to
+        the terminal; the last frame, drawn on ``stop()``, stays on screen."""
         self._stop.clear()
-        with Live(self.refresh(), console=self.console, refresh_per_second=4,
+        with Live(self.refresh(fit=True), console=self.console, refresh_per_second=4,
                   transient=False) as live:
             while not self._stop.wait(refresh_s):
-                live.update(self.refresh())
+                live.update(self.refresh(fit=True))
+            live.update(self.refresh(fit=True))
 
     def start(self, refresh_s: float = 1.0) -> None:
         self._thread = threading.Thread(target=self.run, args=(refresh_s,),
