@@ -22,12 +22,13 @@ $(FVENV)/.stamp: pyproject.toml
 	$(FVENV)/bin/pip install $(PIP_FLAGS) -e ".[test]" "flujo>=0.6,<0.7" "opentelemetry-api<1.44"
 	touch $@
 
-# The demo needs only the cli extra (rich): a venv without pip of its own, filled by
-# the interpreter's pip (ensurepip alone takes ~10 s), is ready in ~20 s. `make dev`
-# later adds pip and the rest to the same venv.
+# The demo needs only the cli extra (rich): a venv without pip of its own (ensurepip
+# alone takes ~10 s), filled by the interpreter's pip without byte-compiling every
+# dependency, is ready in ~20 s on an idle machine. `make dev` later adds pip and the
+# rest to the same venv.
 $(VENV)/.demo-stamp: pyproject.toml
 	$(PYTHON) -m venv --without-pip $(VENV)
-	$(PYTHON) -m pip --python $(VENV)/bin/python install $(PIP_FLAGS) -e ".[cli]"
+	$(PYTHON) -m pip --python $(VENV)/bin/python install $(PIP_FLAGS) --no-compile -e ".[cli]"
 	touch $@
 
 dev: $(VENV)/.stamp

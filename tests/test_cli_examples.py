@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from conftest import ROOT, require
@@ -32,21 +34,64 @@ def _tmux(*args: str) -> str:
                           check=True).stdout
 
 
-def test_demo_shows_the_live_dashboard_in_a_terminal() -> None:
+def _terminal(command: str, width: int, height: int, done: Callable[[str], bool]
+              ) -> tuple[str, str]:
+    """The screen of ``command`` in a real ``width`` x ``height`` terminal once ``done``
+    says so (or after 20 s): (plain text, text with colour escapes)."""
     require(shutil.which("tmux") is not None, "tmux")
     socket, session = f"flujo-test-{uuid.uuid4().hex[:8]}", "demo"
-    command = f"{BIN}/flujo-otel demo --duration 6 --interval 0.5; sleep 30"
-    _tmux("-L", socket, "new-session", "-d", "-s", session, "-x", "150", "-y", "60", command)
+    # LINES/COLUMNS from the environment would override the terminal's real size.
+    _tmux("-L", socket, "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
+          f"env -u LINES -u COLUMNS {command}; sleep 60")
     try:
-        screen = ""
-        for _ in range(40):
+        for _ in range(80):
             time.sleep(0.25)
-            screen = _tmux("-L", socket, "capture-pane", "-p", "-e", "-t", session)
-            if "memory.usage" in screen and "execution.avg_duration" in screen:
+            plain = _tmux("-L", socket, "capture-pane", "-p", "-t", session)
+            if done(plain):
                 break
+        screen = _tmux("-L", socket, "capture-pane", "-p", "-e", "-t", session)
         plain = _tmux("-L", socket, "capture-pane", "-p", "-t", session)
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], timeout=30, check=False)
+    return plain, screen
+
+
+def test_demo_shows_the_live_dashboard_in_a_terminal() -> None:
+    plain, screen = _terminal(
+        f"{BIN}/flujo-otel demo --duration 6 --interval 0.5", 150, 60,
+        lambda text: "memory.usage" in text and "execution.avg_duration" in text)
     assert "┃ Metric" in plain and "demo" in plain  # rich's table, not the plain text
     assert " MiB " in plain and " ms " in plain
     assert "\x1b[32m" in screen  # green: an ok status, coloured
+
+
+def test_demo_in_80x24_keeps_every_row_and_reconciles_its_counts() -> None:
+    plain, _ = _terminal(f"{BIN}/flujo-otel demo --duration 4 --interval 0.5", 80, 24,
+                         lambda text: "executed:" in text)
+    lines = plain.splitlines()
+    # Compact layout: every family, the error rows and the last row of the table included.
+    for name in ("object_pool.utilization", "memory.usage", "execution.avg_duration",
+                 "executions{failure}", "cache.hit_ratio", "concurrency.level", "queue.size",
+                 "error.ratio", ".recovery_ratio", ".consecutive_failures",
+                 "circuit_breaker.status", "telemetry.batch_size", ".metrics_collected"):
+        assert any(name in line for line in lines), (name, plain)
+    assert "refreshes:" in plain and "batches" not in plain
+    # A healthy demo: no threshold breached, no alert logged.
+    assert "ALERT" not in plain, plain
+    assert not [line for line in lines if "!" in line and "warning" not in line], plain
+    executed, ok, failed = map(int, re.search(
+        r"(\d+) executed: (\d+) succeeded, (\d+) failed", plain).groups())
+    # The closing lines count what the exported executions{outcome} rows show last.
+    success = re.search(r"\{success\}\s+([\d,]+)", plain)
+    failure = re.search(r"executions\{failure\}\s+([\d,]+)", plain)
+    assert success and failure
+    assert (int(success[1].replace(",", "")), int(failure[1].replace(",", ""))) == (ok, failed)
+    assert executed == ok + failed
+
+
+def test_demo_says_when_it_fails_on_purpose_and_marks_the_breaches() -> None:
+    plain, _ = _terminal(f"{BIN}/flujo-otel demo --duration 3 --interval 0.5 "
+                         "--failure-ratio 0.5", 80, 24, lambda text: "executed:" in text)
+    assert "fail on purpose: alerts ahead" in plain
+    error = next(line for line in plain.splitlines() if "error.ratio" in line)
+    assert re.search(r"error\.ratio\s+[\d.]+% !", error), plain

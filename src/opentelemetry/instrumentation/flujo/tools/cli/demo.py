@@ -80,15 +80,14 @@ async def _show(view: InMemoryMetricReader, interval: float, until: float,
         print(plain_text(board), flush=True)
 
 
-def summary(tally: Tally, execution: dict[str, Any], duration: float) -> str:
+def summary(tally: Tally, execution: dict[str, Any]) -> str:
     """The workload's own counts, reconciled with the exported ``executions``: requests
     answered from the cache or refused by the circuit breaker never execute."""
     ok, failed = execution.get("successful_executions", 0), execution.get("failed_executions", 0)
-    return (f"{tally.requests} requests in {duration:g}s:\n"
-            f"  {tally.cached} answered from the cache, not executed\n"
-            f"  {tally.refused} refused by the open circuit breaker, not executed\n"
-            f"  {tally.executed} executed: {ok} succeeded, {failed} failed "
-            "(the executions rows)")
+    return (f"{tally.requests} requests: {tally.cached} answered from the cache, "
+            f"{tally.refused} refused by the circuit breaker,\n"
+            f"{tally.executed} executed: {ok} succeeded, {failed} failed "
+            "(as the executions rows count them)")
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -111,7 +110,7 @@ async def _main(args: argparse.Namespace) -> int:
     if dashboard is not None:
         dashboard.stop()  # after a last refresh: its counts are the final ones
     provider.shutdown()
-    print("\n" + summary(tally, executor.get_optimization_stats()["execution"], args.duration))
+    print(summary(tally, executor.get_optimization_stats()["execution"]))
     return 0
 
 

@@ -103,7 +103,7 @@ def renderable(board: Board, title: str = "flujo executors", counted: str = "upd
     do not fit it."""
     rows = {executor: executor_rows(board, executor) for executor in executors(board)}
     assumed = any(row.assumed for listed in rows.values() for row in listed)
-    footer = f"{title}: {board.updates} {counted}"
+    footer = f"{title} · {counted}: {board.updates}"
     if board.rejected:
         footer += f", {board.rejected} rejected"
     tables = [_full(board, executor, r) for executor, r in rows.items()]
