@@ -10,10 +10,11 @@ import pytest
 from opentelemetry.instrumentation.flujo._internal.catalog import BY_NAME, MIB, PREFIX
 from opentelemetry.instrumentation.flujo.tools.analysis.advice import ADVICE
 from opentelemetry.instrumentation.flujo.tools.analysis.load import load
+from opentelemetry.instrumentation.flujo.tools.analysis.render import markdown
 from opentelemetry.instrumentation.flujo.tools.analysis.report import Report, SeriesReport, build
 from opentelemetry.instrumentation.flujo.tools.analysis.stats import (
     fit_line,
-    modified_z,
+    robust_spread,
     t_two_sided_p,
     welch_p,
 )
@@ -40,9 +41,10 @@ def test_least_squares_recovers_a_known_slope() -> None:
 
 
 def test_modified_z_flags_only_the_outlier() -> None:
-    scores = modified_z([10, 11, 9, 10, 12, 10, 11, 9, 50])
-    assert [abs(z) > 3.5 for z in scores] == [False] * 8 + [True]
-    assert modified_z([5.0] * 6) == [0.0] * 6
+    values = [10, 11, 9, 10, 12, 10, 11, 9, 50]
+    median, scale = robust_spread(values)
+    assert [abs(v - median) / scale > 3.5 for v in values] == [False] * 8 + [True]
+    assert robust_spread([5.0] * 6) == (5.0, 0.0)
 
 
 def _series(rng: random.Random, executor: str, short: str, values: list[float],
@@ -170,3 +172,57 @@ def test_recommendations_follow_the_findings(report: Report) -> None:
 
 def test_every_advice_names_a_catalog_metric() -> None:
     assert set(ADVICE) <= set(BY_NAME)
+
+
+def _short_recording(tmp_path: Path) -> Report:
+    """30 one-second points of a healthy start-up: what a 30 s demo recording holds."""
+    rng = random.Random(3)
+    n = 30
+    rows: list[dict[str, object]] = []
+
+    def add(short: str, values: list[float], **attributes: str) -> None:
+        rows.extend(row(T0 + i, "app", short, v, **attributes) for i, v in enumerate(values))
+
+    # A cold cache warming up: 50 %, 75 %, 85 %, then a slow climb with noise.
+    add("cache.hit_ratio", [0.5, 0.75, 0.85] + [0.9 + 0.002 * i + rng.uniform(-0.002, 0.002)
+                                                for i in range(n - 3)])
+    # Microsecond wobbles far below the 10 ms limit, with one sharp but tiny outlier.
+    overhead = [1e-6 + rng.uniform(-1e-8, 1e-8) for _ in range(n)]
+    overhead[15] = 3e-6
+    add("telemetry.overhead", overhead)
+    # A planted spike in the middle: far beyond the noise and a sizeable part of the limit.
+    durations = [0.2 + rng.uniform(-0.01, 0.01) for _ in range(n)]
+    durations[12] = 0.9
+    add("execution.avg_duration", durations)
+    # 0/1 counts and states: every change is a "z-score" of thousands, and none matters.
+    add("error.cached_patterns", [float(i % 7 != 3) for i in range(n)])
+    for state in ("closed", "open", "half_open"):
+        add("circuit_breaker.status", [float((state == "open") == (10 <= i < 12))
+                                       for i in range(n)], flujo__circuit_breaker__state=state)
+    # A throughput counter that stops with the application: the last interval is empty.
+    done = [150.0 * i + rng.uniform(0, 10) for i in range(n - 1)]
+    add("executions", [*done, done[-1]], flujo__execution__outcome="success")
+    path = write(tmp_path / "short.csv", rows)
+    return build(load([str(path)]), [str(path)])
+
+
+def test_warm_up_wind_down_tiny_wobbles_and_states_are_not_anomalies(tmp_path: Path) -> None:
+    report = _short_recording(tmp_path)
+    found = {r.series.label: [round(a.value, 6) for a in r.anomalies]
+             for r in report.series if r.anomalies}
+    assert found == {"execution.avg_duration": [0.9]}
+    assert _one(report, "app", "cache.hit_ratio").warm_up == 3
+    assert _one(report, "app", "executions").wind_down == 1
+    assert all(not (r.trend and r.trend.verdict == "worsening") for r in report.series)
+    assert all(r.trend is None for r in report.series
+               if r.series.metric.endswith("circuit_breaker.status"))
+
+
+def test_a_short_recording_has_no_hourly_rates(tmp_path: Path) -> None:
+    rows = [row(T0 + i, "app", "memory.usage", (100 + 5 * i) * MIB) for i in range(30)]
+    path = write(tmp_path / "climb.csv", rows)
+    report = build(load([str(path)]), [str(path)])
+    text = markdown(report)
+    line = next(ln for ln in text.splitlines() if "| memory.usage | increasing |" in ln)
+    assert "+145 MiB | 29s | +5 MiB per s |" in line, line
+    assert " per h" not in text and " per min" not in text

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,8 @@ from opentelemetry.instrumentation.flujo.tools.cli import main
 from recordings import T0, row, write
 
 from conftest import require
+
+CLI = "from opentelemetry.instrumentation.flujo.tools.cli import main; raise SystemExit(main())"
 
 
 def _recording(path: Path, memory_mib: float = 300.0) -> Path:
@@ -103,3 +108,27 @@ def test_metric_filter_accepts_short_names(tmp_path: Path,
                         "cache.hit_ratio", "--format", "json")
     assert code == 0
     assert {s["metric"] for s in json.loads(out)["series"]} == {"flujo.executor.cache.hit_ratio"}
+
+
+@pytest.mark.slow
+def test_a_healthy_demo_recording_reports_nothing_wrong(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    """30 s of the real demo through the flujo_csv exporter: no alert while it runs, and
+    the report finds no anomaly, no worsening trend and no breach in it."""
+    recording = tmp_path / "demo.csv"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(OTEL_METRICS_EXPORTER="flujo_csv", OTEL_METRIC_EXPORT_INTERVAL="1000",
+               OTEL_PYTHON_FLUJO_CSV_PATH=str(recording))
+    demo = subprocess.run([sys.executable, "-c", CLI, "demo", "--duration", "30"], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert demo.returncode == 0, demo.stderr
+    assert "ALERT" not in demo.stdout + demo.stderr
+    code, out, _ = _run(capsys, "report", str(recording), "--format", "json")
+    assert code == 0
+    series = json.loads(out)["series"]
+    assert len(series) > 30 and max(s["summary"]["count"] for s in series) >= 25
+    assert [s["metric"] for s in series if s["anomalies"]] == []
+    assert [s["metric"] for s in series if s["trend"] and s["trend"]["verdict"] == "worsening"
+            ] == []
+    assert [s["metric"] for s in series if s["episodes"]] == []

@@ -17,7 +17,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from opentelemetry.instrumentation.flujo.tools.analysis.limits import default_limits, good_direction
+from opentelemetry.instrumentation.flujo.tools.analysis.limits import good_direction, warning_limit
 from opentelemetry.instrumentation.flujo.tools.analysis.load import Series
 from opentelemetry.instrumentation.flujo.tools.analysis.stats import welch_p
 
@@ -35,19 +35,12 @@ class Comparison:
     verdict: str  # regression | improvement | changed | unchanged
 
 
-def _limit(metric: str) -> float | None:
-    limits = default_limits(metric, lambda _: None)
-    if limits is None:
-        return None
-    return limits.levels.get("warning", limits.levels.get("critical"))
-
-
 def compare(series: Series, baseline: Series, tolerance: float = 0.2,
             alpha: float = 0.01) -> Comparison:
     base = statistics.fmean(baseline.values)
     mean = statistics.fmean(series.values)
     change = mean - base
-    limit = None if series.rate else _limit(series.metric)
+    limit = None if series.rate else warning_limit(series.metric)
     zero = abs(base) <= (_ZERO * abs(limit) if limit else 0.0)
     relative = None if zero else change / abs(base)
     if relative is not None:

@@ -61,6 +61,15 @@ def default_limits(metric: str, reference: Callable[[str], float | None]) -> Lim
     return Limits(direction, levels) if direction is not None and levels else None
 
 
+def warning_limit(metric: str) -> float | None:
+    """The default warning limit of ``metric`` (its critical one when it has no warning
+    level): the yardstick of how big a change of it is. None for relative limits."""
+    limits = default_limits(metric, lambda _: None)
+    if limits is None:
+        return None
+    return limits.levels.get("warning", limits.levels.get("critical"))
+
+
 def recorded_limits(metric: str, levels: Mapping[str, float]) -> Limits | None:
     """Limits the threshold engine exported, with the catalog's direction."""
     thresholds = BY_NAME[metric].thresholds if metric in BY_NAME else None

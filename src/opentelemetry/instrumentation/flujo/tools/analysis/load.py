@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
+import statistics
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +28,7 @@ from opentelemetry.instrumentation.flujo._internal.samples import (
 )
 
 REQUIRED = FIELDS[:5]
+FEW_INTEGER_VALUES = 10
 
 
 class RecordingError(Exception):
@@ -42,6 +45,9 @@ class Series:
     values: list[float] = field(default_factory=list)
     states: list[str] = field(default_factory=list)  # recorded threshold state, "" if none
     rate: bool = False  # values are per-second increases of a cumulative counter
+    # A state or a count with few integer values (0/1, a queue of 0..3): its typical
+    # spread is no yardstick for outliers; only its limits judge it.
+    discrete: bool = False
 
     @property
     def key(self) -> tuple[str, str, Attributes]:
@@ -133,8 +139,15 @@ def load(paths: Iterable[str], progress: Callable[[str], None] = lambda _: None)
     for series in recording.series.values():
         _sort(series)
         if _is_counter(series.metric):
-            _to_rate(series)
+            series.discrete = _few_integers(_to_rate(series))
+        else:
+            series.discrete = _few_integers(series.values)
     return recording
+
+
+def _few_integers(values: list[float]) -> bool:
+    return (all(v.is_integer() for v in values)
+            and len(set(values)) <= FEW_INTEGER_VALUES)
 
 
 def _sort(series: Series) -> None:
@@ -150,20 +163,33 @@ def _is_counter(metric: str) -> bool:
     return metric in SELF_BY_NAME and SELF_BY_NAME[metric].kind is Kind.COUNTER
 
 
-def _to_rate(series: Series) -> None:
-    """Cumulative counter -> per-second increase. An interval over which the counter went
-    down (a restart) has no known increase and is left out, as ``rate()`` does."""
-    times, values, states = [], [], []
+def _to_rate(series: Series) -> list[float]:
+    """Cumulative counter -> per-second increase; returns the increases themselves.
+
+    An interval over which the counter went down (a restart) has no known increase and
+    is left out, as ``rate()`` does. A point closer to the previous one than half the
+    usual interval (the export at shutdown, right after the last periodic one) is
+    merged into the next interval: a rate over a sliver of time is mostly noise.
+    """
+    gaps = [b - a for a, b in itertools.pairwise(series.times) if b > a]
+    shortest = statistics.median(gaps) / 2 if gaps else 0.0
+    times, values, states, increases = [], [], [], []
+    start = 0
     for i in range(1, len(series.times)):
-        dt = series.times[i] - series.times[i - 1]
-        dv = series.values[i] - series.values[i - 1]
-        if dt > 0 and dv >= 0:
+        dt = series.times[i] - series.times[start]
+        dv = series.values[i] - series.values[start]
+        if dv < 0:
+            start = i
+        elif dt > 0 and dt >= shortest:
             times.append(series.times[i])
             values.append(dv / dt)
             states.append(series.states[i])
+            increases.append(dv)
+            start = i
     series.times, series.values, series.states = times, values, states
     series.unit = f"{series.unit}/s"
     series.rate = True
+    return increases
 
 
 def select(recording: Recording, metrics: list[str], executors: list[str]) -> None:

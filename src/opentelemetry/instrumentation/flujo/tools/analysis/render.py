@@ -41,6 +41,19 @@ def _signed(value: float, unit: str) -> str:
     return sign + human(value, unit)
 
 
+_RATE_UNITS = ((86400.0, " per day"), (3600.0, " per h"), (60.0, " per min"), (1.0, " per s"))
+
+
+def rate_unit(span: float) -> tuple[float, str]:
+    """(seconds, suffix) of the largest unit of time ``span`` seconds cover: a slope
+    over 30 s is shown per second, never per hour."""
+    return next(((s, u) for s, u in _RATE_UNITS if span >= s), _RATE_UNITS[-1])
+
+
+def _tolerance(report: Report) -> str:
+    return f"{report.options.tolerance:.0%} of the warning limit (of the mean without one)"
+
+
 def _p(p: float | None) -> str:
     return "-" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}"
 
@@ -78,17 +91,19 @@ def sections(report: Report) -> list[Section]:
                            when(e.end) + (" (ongoing)" if e.ongoing else ""),
                            duration(e.duration_s), human(e.worst, r.series.unit)))
     out.append(s)
-    s = Section("Trends", ("executor", "metric", "direction", "change over the recording",
-                           "per hour", "p", "verdict"))
+    s = Section("Trends", ("executor", "metric", "direction", "change", "over", "rate", "p",
+                           "verdict"))
     for r in report.series:
         t = r.trend
         if t is not None and t.direction != "stable":
+            seconds, per = rate_unit(t.span)
             s.rows.append((*_who(r), t.direction, _signed(t.change, r.series.unit),
-                           _signed(t.slope * 3600, r.series.unit), _p(t.p_value),
-                           t.verdict or "-"))
-    s.bullets.append(f"least-squares slope, two-sided t-test, alpha "
-                     f"{report.options.alpha:g}, at least {report.options.min_change:.0%} "
-                     "of the mean over the recording; the other series are stable")
+                           duration(t.span), _signed(t.slope * seconds, r.series.unit) + per,
+                           _p(t.p_value), t.verdict or "-"))
+    s.bullets.append(f"least-squares slope, two-sided t-test, alpha {report.options.alpha:g}; "
+                     f"the change over the recording is at least {_tolerance(report)}; "
+                     "the rate is per the largest unit the recording spans (never "
+                     "extrapolated); the other series are stable")
     out.append(s)
     s = Section("Anomalies", ("executor", "metric", "count", "examples"))
     for r in report.series:
@@ -97,8 +112,12 @@ def sections(report: Report) -> list[Section]:
             s.rows.append((*_who(r), str(len(r.anomalies)), "; ".join(
                 f"{when(a.time)} {human(a.value, r.series.unit)} (z {a.score:+.1f})"
                 for a in shown)))
-    s.bullets.append("modified z-score (median/MAD) beyond 3.5, from the trend line "
-                     "where there is a trend")
+    settled = sum(1 for r in report.series if r.warm_up or r.wind_down)
+    s.bullets.append("modified z-score (median/MAD) beyond 3.5, from the trend line where "
+                     f"there is a trend, and at least {_tolerance(report)} away from it")
+    s.bullets.append(f"not searched: warm-up and wind-down, points at the start or end of "
+                     f"{settled} series off the line their middle keeps to; states and counts "
+                     "of a few integer values (their limits judge them)")
     out.append(s)
     s = Section("Summary", ("executor", "metric", "points", "mean", "min", "max", "p95"))
     for r in report.series:

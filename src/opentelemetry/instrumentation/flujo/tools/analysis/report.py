@@ -3,6 +3,7 @@ comparison with a baseline, and the recommendations that follow. Pure: no I/O.""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -13,32 +14,41 @@ from opentelemetry.instrumentation.flujo.tools.analysis.episodes import (
     episodes,
     point_states,
 )
-from opentelemetry.instrumentation.flujo.tools.analysis.limits import good_direction
+from opentelemetry.instrumentation.flujo.tools.analysis.limits import (
+    good_direction,
+    state_rule,
+    warning_limit,
+)
 from opentelemetry.instrumentation.flujo.tools.analysis.load import Recording, Series
 from opentelemetry.instrumentation.flujo.tools.analysis.stats import (
     ANOMALY_Z,
     Summary,
     fit_line,
-    modified_z,
+    robust_spread,
     summarise,
 )
 
 MIN_TREND_POINTS = 10
 MIN_ANOMALY_POINTS = 8
+EDGE_SHARE = 0.25  # warm-up and wind-down last at most a quarter of a series each
 
 
 @dataclass(frozen=True)
 class Options:
     alpha: float = 0.01  # significance level of trend and baseline tests
-    min_change: float = 0.05  # a trend must move the mean by this fraction over the window
-    tolerance: float = 0.2  # relative change against the baseline that counts
+    # The smallest change that counts: against a baseline, this fraction of the
+    # baseline's mean; for a trend over the recording and for an anomaly's distance
+    # from the expected value, this fraction of the metric's warning limit (of its mean
+    # when it has none). Significance alone would report 0.001 ms wobbles.
+    tolerance: float = 0.2
 
 
 @dataclass(frozen=True)
 class Trend:
     slope: float  # unit per second
     p_value: float
-    change: float  # fitted change over the recording
+    change: float  # fitted change over the span
+    span: float  # seconds fitted: the recording after its warm-up
     direction: str  # increasing | decreasing | stable
     verdict: str | None  # worsening | improving | None (no good direction, or stable)
 
@@ -54,6 +64,9 @@ class Anomaly:
 class SeriesReport:
     series: Series
     summary: Summary
+    # Leading and trailing points (``settling``) left out of the trend and anomaly search.
+    warm_up: int = 0
+    wind_down: int = 0
     trend: Trend | None = None
     anomalies: list[Anomaly] = field(default_factory=list)
     episodes: list[Episode] = field(default_factory=list)
@@ -70,38 +83,80 @@ class Report:
     notes: list[str]
 
 
-def trend(series: Series, options: Options) -> Trend | None:
-    if len(series.values) < MIN_TREND_POINTS:
+def yardstick(series: Series) -> float:
+    """What a change of ``series`` is measured against: its warning limit, else its mean."""
+    limit = None if series.rate else warning_limit(series.metric)
+    return abs(limit) if limit else abs(statistics.fmean(series.values))
+
+
+def _line(times: list[float], values: list[float]) -> Callable[[float], float]:
+    """The least-squares line through the points, or their median when there is none."""
+    fit = fit_line(times, values)
+    if fit is None:
+        median = statistics.median(values)
+        return lambda t: median
+    return lambda t: fit.intercept + fit.slope * (t - times[0])
+
+
+def settling(series: Series) -> tuple[int, int]:
+    """(warm-up, wind-down): how many leading and trailing points are off the line the
+    middle of the series keeps to, as the hit ratio of a cold cache, an average over a
+    few samples, or the throughput of the interval in which the application stopped
+    are. Each within a quarter of the series, and only runs that reach its ends: a
+    series that starts and ends on its line has neither."""
+    n = len(series.values)
+    edge = int(n * EDGE_SHARE)
+    if n < MIN_ANOMALY_POINTS or edge == 0:
+        return 0, 0
+    times, values = series.times[edge:n - edge], series.values[edge:n - edge]
+    line = _line(times, values)
+    centre, scale = robust_spread([v - line(t) for t, v in zip(times, values, strict=True)])
+
+    def off(i: int) -> bool:
+        return abs(series.values[i] - line(series.times[i]) - centre) > ANOMALY_Z * scale
+
+    head = next((i for i in range(edge) if not off(i)), edge)
+    tail = next((i for i in range(edge) if not off(n - 1 - i)), edge)
+    return head, tail
+
+
+def trend(series: Series, options: Options, kept: slice = slice(None)) -> Trend | None:
+    """The trend of the ``kept`` points; none for a state (its episodes say it)."""
+    times, values = series.times[kept], series.values[kept]
+    if len(values) < MIN_TREND_POINTS or state_rule(series.metric) is not None:
         return None
-    fit = fit_line(series.times, series.values)
+    fit = fit_line(times, values)
     if fit is None:
         return None
-    change = fit.slope * (series.times[-1] - series.times[0])
-    level = max(abs(sum(series.values) / len(series.values)), 1e-12)
-    moving = fit.p_value < options.alpha and abs(change) >= options.min_change * level
+    span = times[-1] - times[0]
+    change = fit.slope * span
+    moving = fit.p_value < options.alpha and abs(change) >= options.tolerance * yardstick(series)
     direction = "stable" if not moving else "increasing" if change > 0 else "decreasing"
     good = None if series.rate else good_direction(series.metric)
     verdict = None
     if moving and good is not None:
         verdict = "improving" if (change < 0) == (good == "lower") else "worsening"
-    return Trend(fit.slope, fit.p_value, change, direction, verdict)
+    return Trend(fit.slope, fit.p_value, change, span, direction, verdict)
 
 
-def anomalies(series: Series, fitted: Trend | None) -> list[Anomaly]:
-    """Robust outliers, measured from the trend line when there is a trend (a steady
-    climb is not a string of anomalies)."""
-    if len(series.values) < MIN_ANOMALY_POINTS:
+def anomalies(series: Series, fitted: Trend | None, options: Options,
+              kept: slice = slice(None)) -> list[Anomaly]:
+    """Robust outliers among the ``kept`` points, measured from the trend line
+    when there is a trend (a steady climb is not a string of anomalies), and at least
+    ``tolerance`` of the yardstick away. A series of few integer values has none: its
+    spread is no yardstick (a 0/1 count's every change would be an outlier)."""
+    times, values = series.times[kept], series.values[kept]
+    if series.discrete or len(values) < MIN_ANOMALY_POINTS:
         return []
-    residuals = series.values
+    residuals = values
     if fitted is not None and fitted.direction != "stable":
-        fit = fit_line(series.times, series.values)
-        if fit is not None:
-            t0 = series.times[0]
-            residuals = [v - fit.intercept - fit.slope * (t - t0)
-                         for t, v in zip(series.times, series.values, strict=True)]
-    scores = modified_z(residuals)
-    return [Anomaly(t, v, z) for t, v, z in zip(series.times, series.values, scores, strict=True)
-            if abs(z) > ANOMALY_Z]
+        line = _line(times, values)
+        residuals = [v - line(t) for t, v in zip(times, values, strict=True)]
+    centre, scale = robust_spread(residuals)
+    smallest = options.tolerance * yardstick(series)
+    return [Anomaly(t, v, (r - centre) / scale)
+            for t, v, r in zip(times, values, residuals, strict=True)
+            if abs(r - centre) > ANOMALY_Z * scale and abs(r - centre) >= smallest]
 
 
 def _recommendations(reports: list[SeriesReport]) -> list[str]:
@@ -134,9 +189,10 @@ def build(recording: Recording, files: list[str], baseline: Recording | None = N
         progress(i, len(items))
         if not series.values:
             continue
-        r = SeriesReport(series, summarise(series.values))
-        r.trend = trend(series, options)
-        r.anomalies = anomalies(series, r.trend)
+        r = SeriesReport(series, summarise(series.values), *settling(series))
+        kept = slice(r.warm_up, len(series.values) - r.wind_down)
+        r.trend = trend(series, options, kept)
+        r.anomalies = anomalies(series, r.trend, options, kept)
         states = point_states(series, recording)
         if states is not None:
             r.episodes = episodes(series, states)

@@ -110,15 +110,13 @@ def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
     return t_two_sided_p(diff / math.sqrt(va + vb), df)
 
 
-def modified_z(values: Sequence[float]) -> list[float]:
-    """Iglewicz-Hoaglin modified z-scores (median/MAD); when more than half the values are
-    equal (MAD 0) the mean absolute deviation stands in; all 0 for a constant series."""
+def robust_spread(values: Sequence[float]) -> tuple[float, float]:
+    """(median, scale) for modified z-scores: ``z = (v - median) / scale``. The scale is
+    MAD / 0.6745 (Iglewicz and Hoaglin); when more than half the values are equal (MAD 0)
+    the mean absolute deviation stands in; 0 for a constant series."""
     median = statistics.median(values)
     deviations = [abs(v - median) for v in values]
     mad = statistics.median(deviations)
     if mad > 0:
-        return [_MAD_Z * (v - median) / mad for v in values]
-    mean_ad = statistics.fmean(deviations)
-    if mean_ad > 0:
-        return [(v - median) / (_MEANAD_Z * mean_ad) for v in values]
-    return [0.0 for _ in values]
+        return median, mad / _MAD_Z
+    return median, _MEANAD_Z * statistics.fmean(deviations)
