@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from opentelemetry.instrumentation.flujo._internal.catalog import MIB
+from opentelemetry.instrumentation.flujo._internal.catalog import MIB, PREFIX
+from opentelemetry.instrumentation.flujo.tools.analysis.load import load
+from opentelemetry.instrumentation.flujo.tools.analysis.report import build
 from opentelemetry.instrumentation.flujo.tools.cli import main
 from recordings import T0, row, write
 
@@ -132,3 +136,60 @@ def test_a_healthy_demo_recording_reports_nothing_wrong(tmp_path: Path,
     assert [s["metric"] for s in series if s["trend"] and s["trend"]["verdict"] == "worsening"
             ] == []
     assert [s["metric"] for s in series if s["episodes"]] == []
+
+
+def _figure(tmp_path: Path, short: str, rows: list[dict[str, object]]) -> Any:
+    require(importlib.util.find_spec("matplotlib") is not None, "matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from opentelemetry.instrumentation.flujo.tools.analysis.plots import clock_of, figure
+
+    path = write(tmp_path / f"{short}.csv", rows)
+    recording = load([str(path)])
+    report = build(recording, [str(path)])
+    fig = figure(PREFIX + short, report.series, recording, clock_of(report))
+    fig.canvas.draw()
+    return fig
+
+
+def test_plots_draw_states_as_named_steps_on_a_time_axis_with_its_unit(tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    # 30 s: closed, open for 5 s, half_open for 2 s, closed again.
+    timeline = ["closed"] * 10 + ["open"] * 5 + ["half_open"] * 2 + ["closed"] * 13
+    rows = [row(T0 + i, "api", "circuit_breaker.status", float(state == current),
+                flujo__circuit_breaker__state=state)
+            for i, current in enumerate(timeline) for state in ("closed", "open", "half_open")]
+    fig = _figure(tmp_path, "circuit_breaker.status", rows)
+    try:
+        ax = fig.axes[0]
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["closed", "half_open", "open"]
+        assert ax.get_ylabel() == ""  # states, not "%"
+        (line,) = ax.get_lines()
+        # half_open is its own step between open and closed, not hidden under open.
+        assert list(line.get_ydata()) == [{"closed": 0, "half_open": 1, "open": 2}[s]
+                                          for s in timeline]
+        assert list(line.get_xdata()) == list(range(30))
+        assert ax.get_xlabel() == "seconds since 2023-11-14 22:13:20Z"
+        legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
+        assert legend.x0 >= axes.x1  # beside the data, not over it
+    finally:
+        plt.close(fig)
+
+
+def test_plots_of_hours_count_hours_and_keep_limits_in_the_legend(tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    rows = [row(T0 + 600 * i, "api", "cache.hit_ratio", 0.5) for i in range(30)]  # 4 h 50 min
+    fig = _figure(tmp_path, "cache.hit_ratio", rows)
+    try:
+        ax = fig.axes[0]
+        assert ax.get_xlabel().startswith("hours since ")
+        assert max(ax.get_lines()[0].get_xdata()) == pytest.approx(29 * 600 / 3600)
+        assert ax.get_ylabel() == "%"
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels == ["api", "warning limit", "critical limit"]
+        assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
+    finally:
+        plt.close(fig)

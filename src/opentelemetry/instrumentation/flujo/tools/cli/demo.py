@@ -91,16 +91,16 @@ def summary(tally: Tally, execution: dict[str, Any]) -> str:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    view = InMemoryMetricReader()
-    provider = demo_meter_provider(view)
     executor = ReferenceExecutor()
-    instrument_executor(executor, "demo", meter_provider=provider)
     title = headline(args.failure_ratio)
     until = time.monotonic() + args.duration
     workload = asyncio.create_task(run_workload(executor, args.duration, args.failure_ratio))
-    # The first reading waits for a warm cache and object pool: the hit ratio of the
-    # first few look-ups is 0 %, which would read as a critical cache.
+    # Readings (the dashboard's and any exporter's) start once the cache and the object
+    # pool are warm: the hit ratio of the first few look-ups is 0 %, a critical cache.
     await asyncio.sleep(min(WARM_UP_S, args.duration))
+    view = InMemoryMetricReader()
+    provider = demo_meter_provider(view)
+    instrument_executor(executor, "demo", meter_provider=provider)
     dashboard = _live_dashboard(view, args.interval, title)
     shower = (None if dashboard else
               asyncio.create_task(_show(view, args.interval, until, title)))

@@ -34,8 +34,9 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--alpha", type=float, default=Options.alpha,
                         help=f"significance level of the tests ({Options.alpha})")
     parser.add_argument("--tolerance", type=float, default=Options.tolerance,
-                        help=f"relative change against the baseline that counts "
-                             f"({Options.tolerance})")
+                        help=f"smallest change that counts ({Options.tolerance}): against "
+                             "the baseline, this fraction of its mean; for trends and "
+                             "anomalies, of the warning limit (of the mean without one)")
     parser.set_defaults(run=run)
 
 

@@ -23,6 +23,7 @@ from opentelemetry.instrumentation.flujo.tools.demo.executor import (
 KEYS = 100  # distinct cache keys: 78 % of the default 128-entry cache
 BURST = 6  # tasks per burst: 75 % of the default 8 slots
 RETRIED = 0.9  # fraction of tasks allowed one retry
+BACK_OFF_S = 0.05
 HEALTHY_FAILURE_RATIO = 0.05  # with the retries: under 1 % of executions fail
 
 
@@ -71,8 +72,13 @@ async def run_workload(
             retries = 1 if rng.random() < RETRIED else 0
             jobs.append(executor.execute(task, key=key, retries=retries))
         results = await asyncio.gather(*jobs, return_exceptions=True)
+        refused = sum(isinstance(r, CircuitOpenError) for r in results)
         tally.requests += len(results)
-        tally.refused += sum(isinstance(r, CircuitOpenError) for r in results)
+        tally.refused += refused
+        if refused:
+            # Back off while the breaker is open, as a client would (refusals are
+            # instant: without a pause the loop would spin).
+            await asyncio.sleep(BACK_OFF_S)
         if rng.random() < 0.05:
             executor.cleanup()
     tally.cached = executor.cache.hits - hits_before
