@@ -12,6 +12,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT, require
 
 BIN = Path(sys.executable).parent
@@ -95,3 +97,30 @@ def test_demo_says_when_it_fails_on_purpose_and_marks_the_breaches() -> None:
     assert "fail on purpose: alerts ahead" in plain
     error = next(line for line in plain.splitlines() if "error.ratio" in line)
     assert re.search(r"error\.ratio\s+[\d.]+% !", error), plain
+
+
+@pytest.mark.slow
+def test_make_demo_installs_only_the_cli_extra_and_runs(tmp_path: Path) -> None:
+    """`make demo`'s venv, built from this tree: the demo's dependencies, not the test
+    and lint tools of `[dev]` (they took most of a newcomer's first minute)."""
+    require(shutil.which("make") is not None, "make")
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True, timeout=60).stdout
+    for name in files.splitlines():
+        if (ROOT / name).is_file():
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, tmp_path / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "VIRTUAL_ENV"))}
+    subprocess.run(["make", f"PYTHON={sys.executable}", ".venv/.demo-stamp"], cwd=tmp_path,
+                   env=env, check=True, timeout=900, capture_output=True)
+    python = tmp_path / ".venv" / "bin" / "python"
+    found = subprocess.run(
+        [python, "-c", "import importlib.util as u; print(*(m for m in ('rich', 'pytest', "
+         "'mypy', 'ruff', 'hypothesis', 'matplotlib') if u.find_spec(m)))"],
+        capture_output=True, text=True, check=True, timeout=60).stdout.split()
+    assert found == ["rich"]
+    demo = subprocess.run([tmp_path / ".venv" / "bin" / "flujo-otel", "demo", "--duration",
+                           "2", "--interval", "0.5"], env=env, capture_output=True, text=True,
+                          check=False, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    assert re.search(r"\d+ executed: \d+ succeeded, \d+ failed", demo.stdout), demo.stdout
