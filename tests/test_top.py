@@ -201,3 +201,31 @@ def test_in_process_dashboard_sees_every_instrumented_executor(runtime: Runtime)
     dashboard.stop()
     text = console.export_text()
     assert "worker" in text and "256 MiB" in text
+
+
+def test_a_small_terminal_gets_every_row_in_the_compact_layout(runtime: Runtime) -> None:
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    runtime.bind(provider)
+    executor = StaticExecutor(full_stats(memory__usage_mb=600.0, cache__hit_rate=5.0))
+    instrument_executor(executor, "api")
+    board = Board()
+    board.update(from_metrics_data(reader.get_metrics_data()))
+    provider.shutdown()
+    full = Console(record=True, width=80, height=60)
+    full.print(renderable(board, console=full))
+    text = full.export_text()
+    rows = [ln.split("│")[1].strip() for ln in text.splitlines() if ln.count("│") > 4]
+    assert "┃ Metric" in text and len(rows) > 30
+    small = Console(record=True, width=80, height=24)
+    small.print(renderable(board, console=small))
+    lines = small.export_text().splitlines()
+    assert len(lines) < 24 and max(map(len, lines)) <= 80
+    # Every row is there: a family's name once, then its other members.
+    for label in rows:
+        rest = label.partition(".")[2]
+        shown = label if "{" in label else rest
+        assert any(shown.split("{")[0] in ln for ln in lines), (label, lines)
+    assert any("memory.usage" in ln and "600 MiB !" in ln for ln in lines)
+    assert any("cache.hit_ratio" in ln and "5% !!" in ln for ln in lines)
+    assert "! warning  !! critical" in lines[-1]
