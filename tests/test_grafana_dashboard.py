@@ -77,6 +77,21 @@ def test_threshold_lines_come_from_the_rules() -> None:
     assert steps(by_metric[PREFIX + "queue.size"]) == [("green", None)]
 
 
+def test_per_pipeline_limits_are_drawn_from_the_engines_per_name_gauge() -> None:
+    scoped = (Rule(PREFIX + "execution.avg_duration", "warning", Direction.ABOVE, 1.0),
+              Rule(PREFIX + "execution.avg_duration", "warning", Direction.ABOVE, 2.0,
+                   scope="checkout"))
+    panel = panels(grafana.dashboard(scoped, Naming.COLLECTOR))[
+        PREFIX + "execution.avg_duration"]
+    # The unscoped limit is the panel's threshold line; the scoped one a series that
+    # exists only for the names whose limit differs.
+    assert steps(panel) == [("green", None), ("orange", 1.0)]
+    assert panel["targets"][1]["expr"] == ('flujo_executor_threshold_execution_avg_duration_'
+                                           'seconds{flujo_executor_name=~"$executor"}')
+    assert [o["matcher"]["options"] for o in panel["fieldConfig"]["overrides"]] == [
+        ".* warning limit"]
+
+
 def test_cli_writes_the_dashboard(tmp_path: Any) -> None:
     out = tmp_path / "d.json"
     assert main(["dashboard", "grafana", "--naming", "python", "-o", str(out)]) == 0
