@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import time
 from pathlib import Path
+
+from opentelemetry.instrumentation.flujo._internal.alerts.dispatch import ALERT_LOGGER
 
 from bench import collection, flujo_wrapper, memory, otlp, shape, thresholds
 from bench.report import RESULTS, Figure, table, write
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # The bench executors breach thresholds on purpose; their alert records would
     # drown the table (Python's last-resort handler prints warnings to stderr).
-    logging.getLogger("opentelemetry.instrumentation.flujo._internal.alerts").disabled = True
+    ALERT_LOGGER.disabled = True
     started = time.perf_counter()
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     figures = flujo_wrapper.run(mode != "full") if args.flujo else run(mode)

@@ -198,6 +198,9 @@ class Evaluator:
         self._shared = {c.default.gauge: _limit_points(c.default, {}) for c in checks
                         if c.default and c.default.gauge and not c.default.other_key}
         self._prebuilt: dict[str, Prebuilt] = {}
+        every = self.all_checks()
+        self._statuses = tuple(dict.fromkeys(check.status for check in every))
+        self._gauges = tuple(dict.fromkeys(check.gauge for check in every if check.gauge))
 
     def all_checks(self) -> list[Check]:
         return [check for c in self.checks
@@ -218,7 +221,9 @@ class Evaluator:
         return built
 
     def evaluate(self, snapshot: Snapshot) -> tuple[Results, list[AlertEvent]]:
-        results = Results()
+        # A list per instrument up front: the loop below only appends.
+        results = Results(status={status: [] for status in self._statuses},
+                          limits={gauge: [] for gauge in self._gauges})
         status, limits = results.status, results.limits
         shared_used: set[str] = set()
         events: list[AlertEvent] = []
@@ -244,12 +249,12 @@ class Evaluator:
                             continue  # relative to an unknown capacity: not evaluated
                         warning = None if warning is None else warning * capacity
                         critical = None if critical is None else critical * capacity
-                        limits.setdefault(check.gauge, []).extend(
+                        limits[check.gauge].extend(
                             Observation(limit, {EXECUTOR_NAME: group.name, THRESHOLD_LEVEL: lv})
                             for lv, limit in zip(LEVELS, (warning, critical), strict=True)
                             if limit is not None)
                     elif own:
-                        limits.setdefault(check.gauge, []).extend(own)
+                        limits[check.gauge].extend(own)
                     else:
                         shared_used.add(check.gauge)
                 if check.rate:
@@ -267,9 +272,9 @@ class Evaluator:
                 if (raw != old or track.busy) and track.step(raw, now, enter, leave):
                     events.append(_event(group.name, check, old, track.state, value,
                                          (warning, critical), snapshot.taken_ns))
-                status.setdefault(check.status, []).append(levels[track.state])
+                status[check.status].append(levels[track.state])
         for gauge in shared_used:
-            limits.setdefault(gauge, []).extend(self._shared[gauge])
+            limits[gauge].extend(self._shared[gauge])
         return results, events
 
     def _forget(self, names: frozenset[str]) -> None:
