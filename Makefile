@@ -9,7 +9,7 @@ VENV := .venv
 FVENV := .venv-flujo
 PIP_FLAGS ?= -q --disable-pip-version-check
 
-.PHONY: demo test test-main test-flujo lint bench generate dev dev-flujo clean
+.PHONY: demo test test-quick test-main test-flujo lint bench generate dev dev-flujo clean
 .PHONY: bench-smoke bench-flujo
 
 $(VENV)/.stamp: pyproject.toml
@@ -37,7 +37,14 @@ dev-flujo: $(FVENV)/.stamp
 demo: $(if $(wildcard $(VENV)/.stamp),$(VENV)/.stamp,$(VENV)/.demo-stamp)
 	$(VENV)/bin/flujo-otel demo --duration 20
 
-test: test-main test-flujo
+# Everything, slow tests included (CI runs this): both halves run even when the first
+# fails (-k), so a failure in one never hides the other's result.
+test:
+	$(MAKE) -k test-main test-flujo
+
+# The quick loop while developing: no real flujo, no test marked slow.
+test-quick: dev
+	$(VENV)/bin/pytest -m "not flujo and not slow" $(PYTEST_ARGS)
 
 test-main: dev
 	$(VENV)/bin/pytest -m "not flujo" $(PYTEST_ARGS)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs import export as logs_export
 
@@ -62,12 +63,26 @@ def test_logging_gets_a_structured_record(rig: Rig, caplog: pytest.LogCaptureFix
         rig.collect(900)
         rig.collect(100)
     records = [r for r in caplog.records if r.name == "opentelemetry.instrumentation.flujo.alerts"]
-    assert [r.levelno for r in records] == [logging.ERROR, logging.INFO]
+    # The recovery at the entry's level: shown wherever the entry was.
+    assert [r.levelno for r in records] == [logging.ERROR, logging.ERROR]
+    assert "critical -> ok" in records[1].getMessage()
     assert "ok -> critical" in records[0].getMessage()
     assert "900 MiB" in records[0].getMessage()
     alert = records[0].flujo_alert  # type: ignore[attr-defined]
     assert (alert["executor"], alert["metric"], alert["old_state"], alert["new_state"],
             alert["unit"], alert["limit"]) == ("api", MEMORY, "ok", "critical", "By", 800 * 2**20)
+
+
+def test_a_transition_and_its_recovery_log_at_the_same_level(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="opentelemetry.instrumentation.flujo.alerts"):
+        for mib in (600, 100, 600, 900, 600, 100):
+            rig.collect(mib)
+    records = [(r.getMessage().split(": ", 2)[2].split(" (")[0], r.levelno)
+               for r in caplog.records if r.name == "opentelemetry.instrumentation.flujo.alerts"]
+    assert records == [("ok -> warning", logging.WARNING), ("warning -> ok", logging.WARNING),
+                       ("ok -> warning", logging.WARNING), ("warning -> critical", logging.ERROR),
+                       ("critical -> warning", logging.ERROR), ("warning -> ok", logging.WARNING)]
 
 
 def test_a_callable_gets_the_event_record(rig: Rig) -> None:
@@ -101,11 +116,16 @@ def test_the_logs_api_gets_an_event(rig: Rig) -> None:
     add_alert_handler(handler)
     try:
         rig.collect(900)
+        rig.collect(100)
         assert rig.flush()
     finally:
         remove_alert_handler(handler)
-    (finished,) = exporter.get_finished_logs()
-    record = getattr(finished, "log_record", finished)
+    finished, recovered = (getattr(f, "log_record", f) for f in exporter.get_finished_logs())
+    # The recovery at the entry's severity, as in Python logging.
+    assert (recovered.severity_number, recovered.severity_text) == (
+        SeverityNumber.ERROR, "CRITICAL")
+    assert recovered.attributes["flujo.threshold.state"] == "ok"
+    record = finished
     attributes = dict(record.attributes)
     assert event_name(record, attributes) == "flujo.threshold.transition"
     assert record.severity_text == "CRITICAL"

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
 
 FIGURES = {
@@ -21,11 +23,14 @@ FIGURES = {
 OPTIONAL = {"thresholds.share", "flujo.bookkeeping", "flujo.total", "flujo.memory"}
 
 
+# Minutes on a busy 2-core machine; no time limit: how long it takes is the benchmark's
+# business, this test only checks that every figure is produced.
+@pytest.mark.slow
 def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
     output = tmp_path / "results.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--output", str(output)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+        cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     results = json.loads(output.read_text())
     figures = {f["id"]: f for f in results["figures"]}

@@ -23,7 +23,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import THRESHOLD_SEVE
 
 _logger = logging.getLogger(__name__)
 ALERT_LOGGER = logging.getLogger("opentelemetry.instrumentation.flujo.alerts")
-_LOG_LEVEL = {"ok": logging.INFO, "warning": logging.WARNING, "critical": logging.ERROR}
+_LOG_LEVEL = {"warning": logging.WARNING, "critical": logging.ERROR}
 
 AlertHandler = Callable[[AlertEvent], object]
 
@@ -137,7 +137,7 @@ class Dispatcher:
         workers = self._workers  # replaced, never mutated
         for event in events:
             try:
-                ALERT_LOGGER.log(_LOG_LEVEL[event.new_state], "ALERT: %s", event.message,
+                ALERT_LOGGER.log(_LOG_LEVEL[event.level], "ALERT: %s", event.message,
                                  extra={"flujo_alert": event.to_dict()})
             except Exception:
                 self.count("logging", "error")

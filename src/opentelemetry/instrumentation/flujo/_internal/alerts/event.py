@@ -6,7 +6,10 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.instrumentation.flujo._internal.catalog import THRESHOLD_SEVERITY
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    THRESHOLD_SEVERITY,
+    THRESHOLD_STATES,
+)
 from opentelemetry.instrumentation.flujo._internal.formatting import human_limit
 
 
@@ -44,6 +47,13 @@ class AlertEvent:
     def severity(self) -> int:
         """The more severe of the two states: what a handler's minimum level is checked on."""
         return max(THRESHOLD_SEVERITY[self.old_state], THRESHOLD_SEVERITY[self.new_state])
+
+    @property
+    def level(self) -> str:
+        """``warning`` or ``critical``: the more severe state's name, which log records use,
+        so a recovery is logged at the level of the state it leaves (critical -> ok at
+        ERROR, like ok -> critical) and shows wherever the entry showed."""
+        return THRESHOLD_STATES[self.severity]
 
     @property
     def timestamp(self) -> datetime.datetime:

@@ -32,8 +32,7 @@ try:  # the API's stand-in until a provider is set (1.30 .. 1.45 keep it here)
 except ImportError:  # pragma: no cover
     ProxyLoggerProvider = NoOpLoggerProvider  # type: ignore[misc,assignment]
 
-_SEVERITY = {"ok": SeverityNumber.INFO, "warning": SeverityNumber.WARN,
-             "critical": SeverityNumber.ERROR}
+_SEVERITY = {"warning": SeverityNumber.WARN, "critical": SeverityNumber.ERROR}
 
 
 def attributes(event: AlertEvent) -> dict[str, str | float]:
@@ -69,8 +68,9 @@ class LogsApiHandler:
             return  # no LoggerProvider configured: nothing would be recorded
         emit(provider.get_logger(SCOPE, __version__),
              timestamp=event.time_unix_nano,
-             severity_number=_SEVERITY[event.new_state],
-             severity_text=event.new_state.upper(),
+             # As in Python logging: a recovery at the level of the state it leaves.
+             severity_number=_SEVERITY[event.level],
+             severity_text=event.level.upper(),
              body=event.message,
              attributes=attributes(event))
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from opentelemetry.sdk.metrics import MeterProvider
@@ -28,10 +28,13 @@ from opentelemetry.instrumentation.flujo._internal.otel.service_instance import 
 )
 from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
 from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
+from opentelemetry.instrumentation.flujo.package import install_hint
 
 _logger = logging.getLogger(__name__)
 
 _PROTOCOLS = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
+# OTEL_METRICS_EXPORTER names whose package one of this package's extras installs.
+EXTRAS = {"prometheus": "prometheus"}
 
 
 def meter_provider_is_set() -> bool:
@@ -66,17 +69,49 @@ def _entry_point_name(name: str, environ: Mapping[str, str]) -> str:
     return _PROTOCOLS[protocol]
 
 
-def load_exporter(name: str, environ: Mapping[str, str]) -> Any | None:
+def not_installed(name: str) -> str:
+    """What to say about an OTEL_METRICS_EXPORTER name whose package is missing."""
+    extra = EXTRAS.get(name)
+    fix = install_hint(extra) if extra else "install the package that provides it"
+    return f"OTEL_METRICS_EXPORTER names {name!r}, which is not installed: {fix}"
+
+
+def _entry_point(name: str, environ: Mapping[str, str]) -> EntryPoint | None:
     wanted = _entry_point_name(name, environ)
-    for entry_point in entry_points(group="opentelemetry_metrics_exporter"):
-        if entry_point.name == wanted:
-            try:
-                return entry_point.load()()
-            except Exception:
-                _logger.warning("metrics exporter %r could not be created", wanted,
-                                exc_info=True)
-                return None
-    _logger.warning("OTEL_METRICS_EXPORTER names %r, which is not installed; skipped", name)
+    found = [ep for ep in entry_points(group="opentelemetry_metrics_exporter")
+             if ep.name == wanted]
+    return found[0] if found else None
+
+
+def missing_exporters(environ: Mapping[str, str]) -> list[str]:
+    """:func:`not_installed` for each configured exporter that is not installed, or whose
+    entry point cannot be imported."""
+    missing = []
+    for name in exporter_names(environ):
+        entry_point = _entry_point(name, environ)
+        try:
+            if entry_point is not None:
+                entry_point.load()
+                continue
+        except ImportError:
+            pass
+        missing.append(not_installed(name))
+    return missing
+
+
+def load_exporter(name: str, environ: Mapping[str, str]) -> Any | None:
+    """The exporter (or, like ``prometheus``, the reader) an entry point makes."""
+    entry_point = _entry_point(name, environ)
+    if entry_point is None:
+        _logger.warning("%s; skipped", not_installed(name))
+        return None
+    try:
+        return entry_point.load()()
+    except ImportError:  # installed, but a package it needs is not
+        _logger.warning("%s; skipped", not_installed(name))
+    except Exception:
+        _logger.warning("metrics exporter %r could not be created", entry_point.name,
+                        exc_info=True)
     return None
 
 
@@ -84,7 +119,9 @@ def readers_from_env(environ: Mapping[str, str]) -> list[MetricReader]:
     readers: list[MetricReader] = []
     for name in exporter_names(environ):
         exporter = load_exporter(name, environ)
-        if exporter is not None:
+        if isinstance(exporter, MetricReader):  # a pull exporter: read when scraped
+            readers.append(exporter)
+        elif exporter is not None:
             readers.append(PeriodicExportingMetricReader(exporter))
     return readers
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from opentelemetry.instrumentation.flujo.tools.cli import dashboard, demo, report, rules, top
 from opentelemetry.instrumentation.flujo.tools.cli.errors import UsageError
+from opentelemetry.instrumentation.flujo.version import __version__
 
 __all__ = ["UsageError", "build_parser", "main"]
 
@@ -15,6 +16,7 @@ __all__ = ["UsageError", "build_parser", "main"]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flujo-otel", description="OpenTelemetry metrics for flujo executors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     demo.add_parser(commands)
     top.add_parser(commands)

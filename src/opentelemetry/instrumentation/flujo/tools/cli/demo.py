@@ -18,8 +18,12 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import instrument_executor
-from opentelemetry.instrumentation.flujo._internal.otel.sdk_setup import build_meter_provider
+from opentelemetry.instrumentation.flujo._internal.otel.sdk_setup import (
+    build_meter_provider,
+    missing_exporters,
+)
 from opentelemetry.instrumentation.flujo._internal.samples import from_metrics_data
+from opentelemetry.instrumentation.flujo.tools.cli.errors import UsageError
 from opentelemetry.instrumentation.flujo.tools.demo import ReferenceExecutor, Tally, run_workload
 from opentelemetry.instrumentation.flujo.tools.demo.workload import HEALTHY_FAILURE_RATIO
 from opentelemetry.instrumentation.flujo.tools.top.board import Board
@@ -54,6 +58,9 @@ def headline(failure_ratio: float) -> str:
 def demo_meter_provider(view: InMemoryMetricReader) -> MeterProvider:
     exporting = any(os.environ.get(name) for name in _EXPORT_VARIABLES)
     environ = dict(os.environ) if exporting else {"OTEL_METRICS_EXPORTER": "none"}
+    missing = missing_exporters(environ)
+    if missing:  # asked to export, and cannot: say so rather than run without it
+        raise UsageError(missing[0])
     return build_meter_provider(environ, extra_readers=[view])
 
 

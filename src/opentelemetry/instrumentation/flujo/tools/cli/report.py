@@ -13,7 +13,7 @@ from typing import Any
 from opentelemetry.instrumentation.flujo.tools.analysis import load as loading
 from opentelemetry.instrumentation.flujo.tools.analysis import render
 from opentelemetry.instrumentation.flujo.tools.analysis.report import Options, build
-from opentelemetry.instrumentation.flujo.tools.cli.errors import UsageError
+from opentelemetry.instrumentation.flujo.tools.cli.errors import UsageError, require_extra
 from opentelemetry.instrumentation.flujo.tools.cli.progress import progress
 from opentelemetry.instrumentation.flujo.tools.cli.rules import write
 
@@ -51,11 +51,7 @@ def _load(files: list[str], args: argparse.Namespace, step: Any, phase: str
 
 def run(args: argparse.Namespace) -> int:
     if args.plots:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise UsageError("--plots needs matplotlib: pip install "
-                             "'opentelemetry-instrumentation-flujo[plots]'") from None
+        require_extra("--plots", "plots", "matplotlib")
     options = Options(alpha=args.alpha, tolerance=args.tolerance)
     with progress() as step:
         try:

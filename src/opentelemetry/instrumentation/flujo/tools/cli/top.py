@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from opentelemetry.instrumentation.flujo.tools.cli.errors import UsageError
+from opentelemetry.instrumentation.flujo.tools.cli.errors import UsageError, require_extra
 
 
 def parse_listen(raw: str) -> tuple[str, int]:
@@ -39,6 +39,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_extra("flujo-otel top", "cli", "rich", "opentelemetry.proto")
     from rich.console import Console
 
     from opentelemetry.instrumentation.flujo.tools.top import Dashboard

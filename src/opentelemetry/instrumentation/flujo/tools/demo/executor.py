@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import resource
 import threading
 import time
 import tracemalloc
@@ -23,6 +22,11 @@ from opentelemetry.instrumentation.flujo.tools.demo.parts import (
     ObjectPool,
     TelemetryBatcher,
 )
+
+try:
+    import resource
+except ImportError:  # Windows: no getrusage (nor /proc)
+    resource = None  # type: ignore[assignment]
 
 Task = Callable[[bytearray], Awaitable[Any]]
 
@@ -206,5 +210,7 @@ def _rss_bytes() -> float:
         with open("/proc/self/statm") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
+        if resource is None:  # unknown here: NaN is dropped by normalisation, never a 0
+            return math.nan
         # Peak rather than current RSS, on systems without /proc.
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
