@@ -460,7 +460,7 @@ class Naive(Plugin):
     def __init__(self, executors: Iterable[tuple[Any, str]]) -> None:
         super().__init__(executors)
         binding = self.binding
-        binding._snapshot_for = lambda index: binding._take()  # type: ignore[method-assign]
+        binding._snapshot_for = lambda _index, options: binding._take(options)  # type: ignore[method-assign]
 
 
 def prometheus_registry(executors: Iterable[tuple[Any, str]]) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -11,6 +12,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import instrument_executor, uninstrument_executor
+from opentelemetry.instrumentation.flujo._internal.collect.snapshot import WARN_EVERY_S
 from opentelemetry.instrumentation.flujo._internal.config import Config
 from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, reset_runtime
 
@@ -69,13 +71,34 @@ def test_a_raising_source_is_counted_and_the_others_still_arrive(
     instrument_executor(healthy, "healthy")
     instrument_executor(broken, "broken")
     instrument_executor(flaky, "flaky")
-    errors = 0.0
     for _ in range(3):
         points = collect(reader)
         assert value(points, "flujo.executor.cache.size", flujo__executor__name="healthy") == 50
-        errors = value(points, "flujo.otel.collection.errors", reason="raised")
-    assert errors == 3 + 1  # broken every time, flaky on its third read
-    assert not any(dict(a).get("flujo.executor.name") == "broken" for _, a in points)
+    # per executor name: broken every time, flaky on its third read
+    for name, errors in (("broken", 3), ("flaky", 1)):
+        assert value(points, "flujo.otel.collection.errors", reason="raised",
+                     flujo__executor__name=name) == errors
+    # ... and nothing else carries the broken one's name
+    assert {n for n, a in points if dict(a).get("flujo.executor.name") == "broken"} == {
+        "flujo.otel.collection.errors"}
+
+
+def test_a_failing_source_is_logged_once_per_name_per_ten_minutes(
+    runtime: Runtime, reader: InMemoryMetricReader, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = Raising()
+    instrument_executor(broken, "broken")
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            collect(reader)
+        assert len(caplog.records) == 1
+        assert caplog.records[0].getMessage().startswith(
+            "no stats from executor 'broken': get_optimization_stats() raised RuntimeError; ")
+        # Ten minutes later (the clock is the taker's memory of when it last logged):
+        runtime.taker._warned_at["broken"] -= WARN_EVERY_S
+        collect(reader)
+        collect(reader)
+    assert len(caplog.records) == 2
 
 
 def test_a_hanging_source_costs_one_budget_and_is_not_called_again_while_stuck() -> None:
@@ -90,7 +113,8 @@ def test_a_hanging_source_costs_one_budget_and_is_not_called_again_while_stuck()
         points = collect(reader)
         assert time.monotonic() - started < 2.0
         assert value(points, "flujo.executor.cache.size", flujo__executor__name="healthy") == 50
-        assert value(points, "flujo.otel.collection.errors", reason="timeout") == 1
+        assert value(points, "flujo.otel.collection.errors", reason="timeout",
+                     flujo__executor__name="stuck") == 1
         started = time.monotonic()
         points = collect(reader)
         assert time.monotonic() - started < 1.0

@@ -67,6 +67,45 @@ def test_excluded_metrics_are_not_created(runtime: object) -> None:
     rt.deactivate()
 
 
+def test_excluded_metrics_take_short_names_and_take_their_thresholds_along(
+        runtime: object, caplog: pytest.LogCaptureFixture) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from opentelemetry.instrumentation.flujo import instrument_executor
+    from opentelemetry.instrumentation.flujo._internal.catalog import THRESHOLD_STATUS
+    from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
+
+    from conftest import StaticExecutor, collect, full_stats
+
+    with caplog.at_level(logging.WARNING):
+        config = load_config({ev.OTEL_PYTHON_FLUJO_EXCLUDED_METRICS:
+                              "memory.*, cache.hit_ratio, memry.*, flujo.otel.executors"})
+    # One warning, for the pattern that matches nothing, naming it.
+    assert [r.getMessage() for r in caplog.records] == [
+        "OTEL_PYTHON_FLUJO_EXCLUDED_METRICS: 'memry.*' matches no metric, so it excludes "
+        "nothing (patterns take full names or, as in thresholds, short ones such as "
+        "'memory.*')"]
+    rt = reset_runtime(config)
+    reader = InMemoryMetricReader()
+    rt.bind(MeterProvider(metric_readers=[reader]))
+    # Beyond every default limit it has: an excluded metric would alert if evaluated.
+    executor = StaticExecutor(full_stats(memory__usage_mb=900.0, cache__hit_rate=1.0))
+    instrument_executor(executor)
+    points = collect(reader)
+    names = {name for name, _ in points}
+    assert not [n for n in names if n.startswith("flujo.executor.memory.")
+                or n.startswith("flujo.executor.threshold.memory.")]
+    assert "flujo.executor.cache.hit_ratio" not in names
+    assert "flujo.executor.threshold.cache.hit_ratio" not in names
+    assert "flujo.otel.executors" not in names
+    checked = {dict(a)["flujo.threshold.metric"] for n, a in points if n == THRESHOLD_STATUS}
+    assert "flujo.executor.cache.utilization" in checked  # the rest is still checked
+    assert not [m for m in checked if ".memory." in m or m.endswith("cache.hit_ratio")]
+    assert "flujo.executor.object_pool.utilization" in names  # memory category, other name
+    rt.deactivate()
+
+
 def test_disabled_means_nothing_is_observed() -> None:
     from opentelemetry.instrumentation.flujo import instrument_executor
     from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime

@@ -152,8 +152,10 @@ def test_threads_and_a_loop_executing_while_collecting_at_10hz(
     assert reasons <= {"timeout", "still_running"}, reasons  # load may slow a read, nothing else
     assert seen.count >= SECONDS * 5  # the collector kept running alongside the work
     # Threshold alerts on the workload's own figures are expected output, not faults.
+    # ... nor is the warning about a read that load made time out.
     assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")
-                and r.name != "opentelemetry.instrumentation.flujo.alerts"]
+                and r.name != "opentelemetry.instrumentation.flujo.alerts"
+                and "(timeout)" not in r.getMessage()]
     print(f"{SECONDS}s: {seen.count} collections, threads "
           f"{threads_tally.ok + threads_tally.failed} executions, "
           f"loop {loop_tally.ok + loop_tally.failed}")

@@ -186,11 +186,13 @@ NORMALISER = Normaliser()
 FETCHER = StatsFetcher()  # shared: one worker pool for every example
 
 
-def _expected_reads(raw: Any) -> tuple[int, int]:
-    """(values that must be produced or counted, sections that are not mappings)."""
+def _expected_reads(raw: Any) -> tuple[int, int, int]:
+    """(values that must be produced or counted, sections that are not mappings, keys
+    and categories the catalog does not know)."""
     if not isinstance(raw, Mapping):
-        return 0, 1
+        return 0, 1, 0
     present = not_mapping = 0
+    unknown = sum(1 for category in raw if category not in KEYS_BY_CATEGORY)
     for category, stat_keys in KEYS_BY_CATEGORY.items():
         section = raw.get(category)
         if section is None:
@@ -199,7 +201,8 @@ def _expected_reads(raw: Any) -> tuple[int, int]:
             not_mapping += 1
             continue
         present += sum(1 for key in stat_keys if key in section)
-    return present, not_mapping
+        unknown += sum(1 for key in section if key not in stat_keys)
+    return present, not_mapping, unknown
 
 
 def _check_values(values: Mapping[str, Any]) -> None:
@@ -237,9 +240,10 @@ def test_fuzzed_stats_never_escape_and_every_drop_is_counted(
     if not _hostile(raw):
         dropped: Counter[str] = Counter()
         values = NORMALISER.normalise(raw, dropped)
-        present, not_mapping = _expected_reads(raw)
+        present, not_mapping, unknown = _expected_reads(raw)
         assert dropped["not_a_mapping"] == not_mapping
-        assert len(values) + sum(dropped.values()) - not_mapping == present
+        assert dropped["unknown"] == unknown
+        assert len(values) + sum(dropped.values()) - not_mapping - unknown == present
         _check_values(values)
 
     # 2. a full snapshot, twice, of the fuzzed executor next to a healthy one that
@@ -254,7 +258,7 @@ def test_fuzzed_stats_never_escape_and_every_drop_is_counted(
     fuzzed.stats, healthy.stats = RESTARTED, raw
     after = taker.take()
     for snapshot in (before, after):
-        assert set(snapshot.errors) <= {"invalid_stats"}
+        assert {reason for _, reason in snapshot.errors} <= {"invalid_stats"}
         for group in snapshot.groups:
             _check_values(group.values)
     earlier = {g.name: g.values for g in before.groups}

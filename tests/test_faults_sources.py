@@ -19,10 +19,9 @@ HIT_RATIO = "flujo.executor.cache.hit_ratio"
 
 
 def _errors(points: dict[Any, Any], reason: str) -> float:
-    try:
-        return float(value(points, ERRORS, reason=reason))
-    except KeyError:
-        return 0.0
+    """Read errors of ``reason``, summed over executor names."""
+    return float(sum(v for (name, attrs), v in points.items()
+                     if name == ERRORS and dict(attrs).get("reason") == reason))
 
 
 def _raise(_: int) -> Any:
@@ -48,9 +47,12 @@ def test_raising_sources_are_counted_and_healthy_ones_still_report(
             points = collect(reader)
             assert value(points, EXECUTIONS, flujo__executor__name="healthy",
                          flujo__execution__outcome="success") == collection
-            assert not any(dict(a).get("flujo.executor.name") == "broken" for _, a in points)
+            assert not any(dict(a).get("flujo.executor.name") == "broken"
+                           for n, a in points if n != ERRORS)
             # every call raises for "broken", every third for "flaky"
             assert _errors(points, "raised") == collection + collection // 3
+            assert value(points, ERRORS, reason="raised",
+                         flujo__executor__name="broken") == collection
             flaky_totals.append(value(points, EXECUTIONS, flujo__executor__name="flaky",
                                       flujo__execution__outcome="success"))
             has_gauge = any(n == HIT_RATIO and dict(a).get("flujo.executor.name") == "flaky"
@@ -58,7 +60,14 @@ def test_raising_sources_are_counted_and_healthy_ones_still_report(
             assert has_gauge is (collection % 3 != 0)  # a failed read: gauges absent
         # counters carry the last good value through a failed read: never backwards
         assert flaky_totals == [10, 20, 20, 40, 50, 50, 70, 80, 80]
-    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    # One warning per failing name (not per failed read), naming it and what it raised.
+    warnings = [r.getMessage() for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    assert len(warnings) == 2, warnings
+    assert warnings[0].startswith("no stats from executor 'broken': "
+                                  "get_optimization_stats() raised RuntimeError;")
+    assert warnings[1].startswith("no stats from executor 'flaky': "
+                                  "get_optimization_stats() raised ConnectionError;")
+    assert "flujo.otel.collection.errors{reason='raised'}" in warnings[0]
 
 
 def test_a_source_hanging_10s_does_not_hold_the_collection() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from decimal import Decimal
@@ -9,7 +10,10 @@ from typing import Any
 import pytest
 
 from opentelemetry.instrumentation.flujo._internal.catalog import MIB
-from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser
+from opentelemetry.instrumentation.flujo._internal.collect.normalise import (
+    EXAMINED_KEYS,
+    Normaliser,
+)
 
 from conftest import full_stats
 
@@ -96,3 +100,59 @@ def test_other_real_number_types_are_accepted() -> None:
     values, dropped = normalise({"cache": {"size": Decimal("3"), "misses": Fraction(7, 1)}})
     assert values == {"cache.size": 3.0, "cache.misses": 7.0}
     assert not dropped
+
+
+def test_an_unknown_key_is_counted_and_warned_once_per_name_and_key(
+        caplog: pytest.LogCaptureFixture) -> None:
+    normaliser = Normaliser()
+    dropped: Counter[str] = Counter()
+    stats = {"memory": {"current_usage_mb": 300}, "cache": {"max_size": 10, "size": 3},
+             "caching": {"hits": 1}}
+    with caplog.at_level(logging.WARNING):
+        for name in ("api", "api", "worker"):
+            values = normaliser.normalise(stats, dropped, name)
+    assert values == {"cache.size": 3}
+    assert dropped == Counter({"unknown": 9})  # three per read: counted on every read
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 6, warnings  # once per executor name and key
+    assert warnings[0].startswith(
+        "executor 'api' reports stat memory.current_usage_mb, which the metric catalog does "
+        "not know, so it is not exported; the closest known is memory.usage_mb (counted in "
+        'flujo.otel.stats.dropped{reason="unknown"}')
+    assert "stat cache.max_size" in warnings[1] and "closest known is cache.size" in warnings[1]
+    assert "stats category caching" in warnings[2] and "closest known is cache " in warnings[2]
+    assert all("'worker'" in w for w in warnings[3:])
+
+
+def test_unknown_keys_cost_a_bounded_look_per_read(caplog: pytest.LogCaptureFixture) -> None:
+    section = {f"junk{i}": i for i in range(100_000)} | {"usage_mb": 1}
+    with caplog.at_level(logging.WARNING):
+        values, dropped = normalise({"memory": section, "execution": {"\n": 1}})
+    assert values == {"memory.usage_mb": MIB}
+    assert dropped == Counter({"unknown": 100_001})
+    assert len(caplog.records) == EXAMINED_KEYS + 1
+    assert "stat execution.'\\n'" in caplog.records[-1].getMessage()  # shown escaped
+
+
+@pytest.mark.parametrize(("nothing", "something", "ratio"), [
+    ({"cache": {"hit_rate": 0, "misses": 0}}, {"cache": {"hit_rate": 0, "misses": 4}},
+     "cache.hit_rate"),
+    ({"memory": {"pool_hit_rate": 0, "pool_miss_rate": 0}},
+     {"memory": {"pool_hit_rate": 0, "pool_miss_rate": 100}}, "memory.pool_hit_rate"),
+    ({"execution": {"total_executions": 0}, "error_handling": {"error_rate": 0}},
+     {"execution": {"total_executions": 9}, "error_handling": {"error_rate": 0}},
+     "error_handling.error_rate"),
+    ({"execution": {"total_executions": 0}, "concurrency": {"contention_rate": 0}},
+     {"execution": {"total_executions": 9}, "concurrency": {"contention_rate": 0}},
+     "concurrency.contention_rate"),
+    ({"error_handling": {"error_rate": 0, "recovery_success_rate": 0}},
+     {"error_handling": {"error_rate": 10, "recovery_success_rate": 0}},
+     "error_handling.recovery_success_rate"),
+])
+def test_a_ratio_of_nothing_is_absent_not_zero(nothing: dict[str, Any], something: dict[str, Any],
+                                               ratio: str) -> None:
+    values, dropped = normalise(nothing)
+    assert ratio not in values  # 0 % of no look-ups (requests, executions) would alert
+    assert dropped["undefined"] >= 1
+    values, dropped = normalise(something)  # with a denominator, 0 is a real 0
+    assert values[ratio] == 0 and not dropped

@@ -18,8 +18,11 @@ OTEL_PYTHON_FLUJO_EXCLUDED_METRICS = "OTEL_PYTHON_FLUJO_EXCLUDED_METRICS"
 """
 .. envvar:: OTEL_PYTHON_FLUJO_EXCLUDED_METRICS
 
-Comma-separated glob patterns of metric names not to create, e.g.
-``flujo.executor.telemetry.*,flujo.executor.object_pool.*``. Default: none.
+Comma-separated glob patterns of metric names not to create: full names or, as in
+threshold rules, names without ``flujo.executor.``, e.g. ``telemetry.*,object_pool.*`` or
+``flujo.executor.cache.hit_ratio``. An excluded metric exports no threshold limit or
+status either, and raises no alert. A pattern that matches no metric gets one warning.
+Default: none.
 """
 
 OTEL_PYTHON_FLUJO_RATE_UNIT = "OTEL_PYTHON_FLUJO_RATE_UNIT"
@@ -43,8 +46,11 @@ OTEL_PYTHON_FLUJO_STATS_TIMEOUT = "OTEL_PYTHON_FLUJO_STATS_TIMEOUT"
 .. envvar:: OTEL_PYTHON_FLUJO_STATS_TIMEOUT
 
 Time budget in milliseconds for reading every executor's stats in one collection
-(default 1000). A source that is not done by then is reported absent for that
-collection and counted in ``flujo.otel.collection.errors{reason="timeout"}``.
+(default 1000), never more than half of the time the reader's collection has left (at
+shutdown the SDK allows only the export interval). A source that is not done by then is
+reported absent for that collection, counted in
+``flujo.otel.collection.errors{reason="timeout"}`` and logged (at most once per
+executor name per 10 minutes).
 """
 
 OTEL_PYTHON_FLUJO_CSV_PATH = "OTEL_PYTHON_FLUJO_CSV_PATH"

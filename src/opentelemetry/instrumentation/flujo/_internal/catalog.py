@@ -7,6 +7,7 @@ the dashboards all read this table; nothing else spells a metric name or a unit.
 from __future__ import annotations
 
 import enum
+import fnmatch
 from dataclasses import dataclass, field
 
 # The instrumentation scope: the meter every instrument of this package comes from.
@@ -82,6 +83,9 @@ class Stat:
     key: str
     conversion: Conversion
     combine: Combine
+    # For a ratio: the stat id that is 0 along with it exactly when its denominator is 0
+    # (no look-ups, no requests, no executions). Both 0: the ratio is 0/0, and absent.
+    undefined_when_zero: str | None = None
 
     @property
     def id(self) -> str:
@@ -119,13 +123,14 @@ def _metric(
     combine: Combine,
     description: str,
     thresholds: Thresholds | None = None,
+    undefined_when_zero: str | None = None,
 ) -> Metric:
     return Metric(
         name=PREFIX + short,
         kind=kind,
         unit=unit,
         description=description,
-        stats=(Stat(category, key, conversion, combine),),
+        stats=(Stat(category, key, conversion, combine, undefined_when_zero),),
         thresholds=thresholds,
     )
 
@@ -151,10 +156,11 @@ METRICS: tuple[Metric, ...] = (
             Kind.UP_DOWN_COUNTER, "{object}", _COUNT, _SUM,
             "Objects currently held in the object pool."),
     _metric("memory", "pool_hit_rate", "object_pool.hit_ratio", Kind.GAUGE, "1", _RATE, _MEAN,
-            "Fraction of object requests served from the pool.", Thresholds(_BELOW, warning=0.5)),
+            "Fraction of object requests served from the pool.", Thresholds(_BELOW, warning=0.5),
+            undefined_when_zero="memory.pool_miss_rate"),
     _metric("memory", "pool_miss_rate", "object_pool.miss_ratio", Kind.GAUGE, "1", _RATE, _MEAN,
             "Fraction of object requests that needed an allocation.",
-            Thresholds(_ABOVE, warning=0.5)),
+            Thresholds(_ABOVE, warning=0.5), undefined_when_zero="memory.pool_hit_rate"),
     _metric("memory", "usage_mb", "memory.usage", Kind.UP_DOWN_COUNTER, "By", Conversion.MIB, _SUM,
             "Memory in use.", Thresholds(_ABOVE, warning=500 * MIB, critical=800 * MIB)),
     _metric("memory", "pressure_level", "memory.pressure", Kind.GAUGE, "1", _RATIO, _MAX,
@@ -180,7 +186,8 @@ METRICS: tuple[Metric, ...] = (
            Thresholds(_ABOVE, warning=0.1), derived=True),
     # cache
     _metric("cache", "hit_rate", "cache.hit_ratio", Kind.GAUGE, "1", _RATE, _MEAN,
-            "Fraction of cache look-ups that hit.", Thresholds(_BELOW, warning=0.3, critical=0.1)),
+            "Fraction of cache look-ups that hit.", Thresholds(_BELOW, warning=0.3, critical=0.1),
+            undefined_when_zero="cache.misses"),
     _metric("cache", "size", "cache.size", Kind.UP_DOWN_COUNTER, "{entry}", _COUNT, _SUM,
             "Entries in the cache.",
             Thresholds(_ABOVE, warning=0.8, relative_to=PREFIX + "cache.max")),
@@ -205,18 +212,19 @@ METRICS: tuple[Metric, ...] = (
             "Mean wait for an execution slot.", Thresholds(_ABOVE, warning=0.1)),
     _metric("concurrency", "contention_rate", "concurrency.contention_ratio",
             Kind.GAUGE, "1", _RATE, _MEAN,
-            "Fraction of executions that had to wait.", Thresholds(_ABOVE, warning=0.2)),
+            "Fraction of executions that had to wait.", Thresholds(_ABOVE, warning=0.2),
+            undefined_when_zero=WEIGHT_STAT),
     _metric("concurrency", "queue_size", "queue.size",
             Kind.UP_DOWN_COUNTER, "{execution}", _COUNT, _SUM,
             "Executions waiting in the work queue.", Thresholds(_ABOVE, warning=50)),
     # error_handling
     _metric("error_handling", "error_rate", "error.ratio", Kind.GAUGE, "1", _RATE, _MEAN,
             "Fraction of executions that raised an error.",
-            Thresholds(_ABOVE, warning=0.1, critical=0.3)),
+            Thresholds(_ABOVE, warning=0.1, critical=0.3), undefined_when_zero=WEIGHT_STAT),
     _metric("error_handling", "recovery_success_rate", "error.recovery_ratio",
             Kind.GAUGE, "1", _RATE, _MEAN,
             "Fraction of errors recovered from (retry, fallback).",
-            Thresholds(_BELOW, warning=0.5)),
+            Thresholds(_BELOW, warning=0.5), undefined_when_zero="error_handling.error_rate"),
     _metric("error_handling", "cached_patterns", "error.cached_patterns",
             Kind.UP_DOWN_COUNTER, "{pattern}", _COUNT,
             _SUM, "Error patterns in the error cache."),
@@ -358,3 +366,19 @@ SELF_BY_NAME = {m.name: m for m in SELF_METRICS}
 # for milliseconds (0 .. 10,000) and would put every collection in the first two.
 COLLECTION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                       0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+# Every metric name this package can export (a threshold gauge per metric, since an
+# override may give any metric a limit).
+EXPORTED_NAMES: tuple[str, ...] = (
+    *(m.name for m in METRICS), *(h.name for h in HISTOGRAMS),
+    *(THRESHOLD_PREFIX + m.short_name for m in METRICS), THRESHOLD_STATUS,
+    *(s.name for s in SELF_METRICS),
+)
+
+
+def excluded(name: str, patterns: tuple[str, ...]) -> bool:
+    """Whether ``name`` matches one of the glob ``patterns``, given as full names or, as in
+    threshold rules, without the ``flujo.executor.`` prefix (``memory.*``)."""
+    short = name.removeprefix(PREFIX)
+    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(short, p) for p in patterns)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from opentelemetry.instrumentation.flujo import environment_variables as ev
+from opentelemetry.instrumentation.flujo._internal.catalog import EXPORTED_NAMES, excluded
 
 _logger = logging.getLogger(__name__)
 
@@ -154,6 +155,19 @@ def parse_globs(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _excluded_metrics(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The patterns, with one warning for each that matches no metric (a typo, or a name
+    from another version): kept, but it excludes nothing."""
+    patterns: tuple[str, ...] = read(env, ev.OTEL_PYTHON_FLUJO_EXCLUDED_METRICS, parse_globs, (),
+                    "is not a list of globs")
+    for pattern in patterns:
+        if not any(excluded(name, (pattern,)) for name in EXPORTED_NAMES):
+            _logger.warning("%s: %r matches no metric, so it excludes nothing (patterns take "
+                            "full names or, as in thresholds, short ones such as 'memory.*')",
+                            ev.OTEL_PYTHON_FLUJO_EXCLUDED_METRICS, pattern[:MAX_LOGGED_VALUE])
+    return patterns
+
+
 def parse_headers(raw: str) -> tuple[tuple[str, str], ...]:
     """``k=v,k2=v2`` with URL-encoded values, as in ``OTEL_EXPORTER_OTLP_HEADERS``."""
     out = []
@@ -273,8 +287,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     return Config(
         enabled=read(env, ev.OTEL_PYTHON_FLUJO_ENABLED, parse_bool, default.enabled,
                      "is not true or false"),
-        excluded_metrics=read(env, ev.OTEL_PYTHON_FLUJO_EXCLUDED_METRICS, parse_globs,
-                              default.excluded_metrics, "is not a list of globs"),
+        excluded_metrics=_excluded_metrics(env),
         rate_unit=read(env, ev.OTEL_PYTHON_FLUJO_RATE_UNIT, parse_choice("percent", "ratio"),
                        default.rate_unit, "is not 'percent' or 'ratio'"),
         max_executor_names=read(env, ev.OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES,

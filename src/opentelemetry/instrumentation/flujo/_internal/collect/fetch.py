@@ -26,9 +26,10 @@ MAX_WORKERS = 8
 class FetchError(Exception):
     """Why an executor has no stats in this collection (a ``collection.errors`` reason)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, cause: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.cause = cause  # the name of the exception type a source raised
 
 
 Result = dict[Entry, "Any | FetchError"]
@@ -40,8 +41,8 @@ def _call(entry: Entry) -> Any:
         return FetchError("collected")
     try:
         return executor.get_optimization_stats()
-    except Exception:  # a source may raise anything; the host never sees it
-        return FetchError("raised")
+    except Exception as error:  # a source may raise anything; the host never sees it
+        return FetchError("raised", type(error).__name__)
 
 
 class _Batch:

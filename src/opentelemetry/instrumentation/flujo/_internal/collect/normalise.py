@@ -7,6 +7,9 @@ NaN, booleans and negative counts all end here.
 
 from __future__ import annotations
 
+import difflib
+import itertools
+import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -14,7 +17,14 @@ from decimal import Decimal
 from numbers import Real
 from typing import Any
 
-from opentelemetry.instrumentation.flujo._internal.catalog import MIB, STATS, Conversion
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    CATEGORIES,
+    MIB,
+    STATS,
+    Conversion,
+)
+
+_logger = logging.getLogger(__name__)
 
 Values = dict[str, "float | str"]
 
@@ -108,8 +118,18 @@ def converters(rate_unit: str) -> dict[Conversion, Callable[[Any], Any]]:
     }
 
 
+# Unknown (executor name, category, key) triples warned about, at most: a source that
+# invents a new key on every read must not grow the set without end.
+MAX_WARNED_KEYS = 1000
+# Keys of one section looked at for the warning, at most, per read.
+EXAMINED_KEYS = 100
+
+
 class Normaliser:
-    """Compiled once per configuration; ``normalise`` runs once per executor per collection."""
+    """Compiled once per configuration; ``normalise`` runs once per executor per collection.
+
+    Owns the once-per-runtime memory of the unknown keys it has warned about.
+    """
 
     def __init__(self, rate_unit: str = "percent") -> None:
         convert = converters(rate_unit)
@@ -119,29 +139,81 @@ class Normaliser:
                 (stat.key, stat.id, convert[stat.conversion])
             )
         self._plan = tuple((cat, tuple(keys)) for cat, keys in by_category.items())
+        self._known = {category: tuple(key for key, _, _ in keys)
+                       for category, keys in by_category.items()}
+        self._undefined = tuple((s.id, s.undefined_when_zero) for s in STATS
+                                if s.undefined_when_zero)
+        self._warned: set[tuple[str, str, str]] = set()
 
-    def normalise(self, raw: Any, dropped: Counter[str]) -> Values:
-        """Clean values keyed by stat id; every refused value is added to ``dropped``."""
+    def normalise(self, raw: Any, dropped: Counter[str], name: str = "") -> Values:
+        """Clean values keyed by stat id; every refused value is added to ``dropped``.
+
+        ``name`` (the executor's) is only used to name it in the warning about a key
+        the catalog does not know.
+        """
         values: Values = {}
         # ``type(...) is dict`` first: the Mapping ABC check costs ~0.3 us a time.
         if type(raw) is not dict and not isinstance(raw, Mapping):
             dropped["not_a_mapping"] += 1
             return values
+        categories = 0
         for category, keys in self._plan:
             section = raw.get(category)
             if section is None:
+                categories += category in raw  # known, though empty
                 continue
+            categories += 1
             if type(section) is not dict and not isinstance(section, Mapping):
                 dropped["not_a_mapping"] += 1
                 continue
+            # Counted rather than compared as sets: an unknown key costs nothing until
+            # there is one.
+            found = 0
             for key, stat_id, convert in keys:
                 value = section.get(key)
                 if value is None:
                     if key in section:
+                        found += 1
                         dropped["null"] += 1
                     continue
+                found += 1
                 try:
                     values[stat_id] = convert(value)
                 except Dropped as refused:
                     dropped[refused.reason] += 1
+            if len(section) > found:
+                self._unknown(name, category, section, len(section) - found, dropped)
+        if len(raw) > categories:
+            self._unknown(name, "", raw, len(raw) - categories, dropped)
+        # A ratio of nothing (0/0) is no evidence: absent, never a 0 % that alerts.
+        undefined = [stat_id for stat_id, denominator in self._undefined
+                     if values.get(stat_id) == 0 and values.get(denominator) == 0]
+        for stat_id in undefined:
+            del values[stat_id]
+            dropped["undefined"] += 1
         return values
+
+    def _unknown(self, name: str, category: str, section: Mapping[Any, Any], unknown: int,
+                 dropped: Counter[str]) -> None:
+        """Count the ``unknown`` keys the catalog does not know, and warn once per executor
+        name and key about those among the first EXAMINED_KEYS (a source may send
+        thousands: the cost per read stays bounded)."""
+        dropped["unknown"] += unknown
+        known = self._known.get(category, CATEGORIES)
+        for key in itertools.islice(section, EXAMINED_KEYS):
+            if key in known:
+                continue
+            shown = key[:100] if isinstance(key, str) else f"<{type(key).__name__} key>"
+            warned = (name, category, shown)
+            if warned in self._warned or len(self._warned) >= MAX_WARNED_KEYS:
+                continue
+            self._warned.add(warned)
+            (closest,) = difflib.get_close_matches(shown, known, n=1, cutoff=0.0)
+            if not shown.isprintable():  # no forged log lines
+                shown = repr(shown)
+            _logger.warning(
+                "executor %r reports %s, which the metric catalog does not know, so it is "
+                "not exported; the closest known is %s (counted in flujo.otel.stats.dropped"
+                "{reason=\"unknown\"}; warned once per executor name and key)",
+                name, f"stat {category}.{shown}" if category else f"stats category {shown}",
+                f"{category}.{closest}" if category else closest)

@@ -6,6 +6,7 @@ first instrument callback of a collection takes it, the others read it.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import Counter
@@ -25,6 +26,12 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
 from opentelemetry.instrumentation.flujo._internal.collect.fetch import FetchError, StatsFetcher
 from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser, Values
 from opentelemetry.instrumentation.flujo._internal.collect.registry import Entry, Group, Registry
+
+_logger = logging.getLogger(__name__)
+
+# Read errors are logged at most this often per executor name; names remembered at most.
+WARN_EVERY_S = 600
+MAX_WARNED_NAMES = 1000
 
 _GAUGE_STATS = tuple((s.id, s.combine) for s in STATS if s.id not in COUNTER_STATS)
 _COUNTERS = tuple(s.id for s in STATS if s.id in COUNTER_STATS)
@@ -47,7 +54,7 @@ class Snapshot:
     executors: int = 0
     taken_ns: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
-    errors: Counter[str] = field(default_factory=Counter)
+    errors: Counter[tuple[str, str]] = field(default_factory=Counter)  # (name, reason)
     duration_s: float = 0.0
     # Every name registered when the snapshot was taken, with values this time or not:
     # per-name state kept elsewhere (the threshold engine's) is freed for the others.
@@ -129,30 +136,38 @@ class SnapshotTaker:
         self.budget_s = budget_s
         self.fetcher = fetcher or StatsFetcher()
         self._clock = clock
+        # executor name -> when its read errors were last logged (time.monotonic())
+        self._warned_at: dict[str, float] = {}
 
-    def take(self) -> Snapshot:
+    def take(self, budget_s: float | None = None) -> Snapshot:
+        """``budget_s``: the time this collection can give the reads, if less than the
+        configured budget."""
         started = self._clock()
+        budget = self.budget_s if budget_s is None else min(self.budget_s, budget_s)
         entries = self.registry.entries()
-        raw = self.fetcher.read(entries, self.budget_s)
+        raw = self.fetcher.read(entries, budget)
         dropped: Counter[str] = Counter()
-        errors: Counter[str] = Counter()
+        errors: Counter[tuple[str, str]] = Counter()
         by_group: dict[str, list[tuple[Entry, Values]]] = {}
         gone = 0
         for entry in entries:
             result = raw.get(entry)
+            name = entry.group.name
             values: Values = {}
             if isinstance(result, FetchError):
                 if result.reason == "collected":  # gone: not an error, and not observed
                     gone += 1
                 else:
-                    errors[result.reason] += 1
+                    errors[(name, result.reason)] += 1
+                    self._warn(name, result.reason, result.cause, budget)
             else:
                 try:
-                    values = self.normaliser.normalise(result, dropped)
-                except Exception:  # a hostile Mapping may raise from get()/in
-                    errors["invalid_stats"] += 1
+                    values = self.normaliser.normalise(result, dropped, name)
+                except Exception as error:  # a hostile Mapping may raise from get()/in
+                    errors[(name, "invalid_stats")] += 1
+                    self._warn(name, "invalid_stats", type(error).__name__, budget)
                     values = {}
-            by_group.setdefault(entry.group.name, []).append((entry, values))
+            by_group.setdefault(name, []).append((entry, values))
         groups = []
         # No retirement between reading a group's retired totals and its live counters.
         with self.registry.lock:
@@ -173,3 +188,27 @@ class SnapshotTaker:
             duration_s=self._clock() - started,
             names=frozenset(group.name for group in registered),
         )
+
+    def _warn(self, name: str, reason: str, cause: str, budget_s: float) -> None:
+        """One warning per executor name per WARN_EVERY_S: a source that fails on every
+        collection must not flood the log; the count says how often."""
+        now = time.monotonic()
+        last = self._warned_at.get(name)
+        if last is not None and now - last < WARN_EVERY_S:
+            return
+        if len(self._warned_at) >= MAX_WARNED_NAMES:  # names come and go: forget the old
+            self._warned_at = {n: at for n, at in self._warned_at.items()
+                               if now - at < WARN_EVERY_S}
+        self._warned_at[name] = now
+        how = {
+            "raised": f"get_optimization_stats() raised {cause}",
+            "timeout": f"get_optimization_stats() did not return within {budget_s * 1000:g} ms "
+                       "(timeout)",
+            "still_running": "get_optimization_stats() is still running from an earlier "
+                             "collection (timeout)",
+            "invalid_stats": f"reading the stats it returned raised {cause}",
+        }.get(reason, reason)
+        _logger.warning(
+            "no stats from executor %r: %s; its metrics are absent from this collection "
+            "(counted in flujo.otel.collection.errors{reason=%r}; logged at most every %d "
+            "minutes per executor name)", name, how, reason, WARN_EVERY_S // 60)

@@ -18,7 +18,6 @@ instruments it does not register report nothing.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import logging
 import sys
 import threading
@@ -31,9 +30,11 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     COLLECTION_BUCKETS,
     COLLECTION_DURATION,
     COLLECTION_ERRORS,
+    EXECUTOR_NAME,
     EXECUTORS,
     STATS_DROPPED,
     Kind,
+    excluded,
 )
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import Snapshot, SnapshotTaker
 
@@ -41,6 +42,10 @@ _logger = logging.getLogger(__name__)
 
 Observe = Callable[[Snapshot], Iterable[Observation]]
 SnapshotListener = Callable[[Snapshot], None]
+
+# The share of a collection's remaining time the stats reads may use; the rest is for
+# the other callbacks, the SDK's aggregation and the threshold view.
+READ_SHARE_OF_TIMEOUT = 0.5
 
 _CREATE = {
     Kind.GAUGE: "create_observable_gauge",
@@ -104,7 +109,7 @@ class Binding:
                             EXECUTORS.description, lambda snap: (Observation(snap.executors),))
 
     def wanted(self, name: str) -> bool:
-        return not any(fnmatch.fnmatchcase(name, pattern) for pattern in self._excluded)
+        return not excluded(name, self._excluded)
 
     def add_listener(self, listener: SnapshotListener) -> None:
         """``listener`` sees each new snapshot once, before any callback reads it."""
@@ -126,7 +131,7 @@ class Binding:
                 observer = self._observers.get(name)
                 if observer is None or not self.active:
                     return ()
-                observations = observer(self._snapshot_for(index))
+                observations = observer(self._snapshot_for(index, options))
                 # Catalog observers already return lists; a generator is run here,
                 # inside the guard, so whatever it raises is counted, not the SDK's.
                 return observations if isinstance(observations, list) else list(observations)
@@ -149,22 +154,27 @@ class Binding:
                 explicit_bucket_boundaries_advisory=list(boundaries))
         return found
 
-    def _snapshot_for(self, index: int) -> Snapshot:
+    def _snapshot_for(self, index: int, options: CallbackOptions) -> Snapshot:
         with self._lock:
             if index <= self._last_index:
-                self.snapshot = self._take()
+                self.snapshot = self._take(options)
             self._last_index = index
             return self.snapshot
 
-    def _take(self) -> Snapshot:
+    def _take(self, options: CallbackOptions) -> Snapshot:
         if self._taker is None:
             return Snapshot()
-        snapshot = self._taker.take()
+        # The SDK passes what is left of the reader's collection timeout (at shutdown
+        # only the export interval): the reads get a share of it, so the SDK's own
+        # collection never times out waiting for a slow source.
+        left_ms = getattr(options, "timeout_millis", None)
+        snapshot = self._taker.take(
+            None if left_ms is None else left_ms / 1000 * READ_SHARE_OF_TIMEOUT)
         self._duration.record(snapshot.duration_s)
         for reason, count in snapshot.dropped.items():
             self._dropped.add(count, {"reason": reason})
-        for reason, count in snapshot.errors.items():
-            self._errors.add(count, {"reason": reason})
+        for (name, reason), count in snapshot.errors.items():
+            self._errors.add(count, {EXECUTOR_NAME: name, "reason": reason})
         for listener in self._listeners:
             try:
                 listener(snapshot)

@@ -36,6 +36,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     CIRCUIT_STATES,
     Direction,
     Metric,
+    excluded,
     metric_named,
 )
 from opentelemetry.instrumentation.flujo._internal.config import Config
@@ -285,7 +286,9 @@ def _scoped_rules(rules: Rules, scoped: list[tuple[str, Entry]], warn: Warn) -> 
 
 def effective_rules(config: Config, api: tuple[Entry, ...] = (),
                     warn: Warn = _warn_always) -> tuple[Rule, ...]:
-    """The defaults with the user's file, inline and API overrides applied, in that order.
+    """The defaults with the user's file, inline and API overrides applied, in that order;
+    none for a metric OTEL_PYTHON_FLUJO_EXCLUDED_METRICS excludes (not exported, so
+    neither are its limit, its status or its alerts).
 
     Every call reads the file and the inline text again; ``warn`` gets each problem
     (the threshold engine passes its :class:`WarnOnce`, so a runtime says each once).
@@ -302,4 +305,5 @@ def effective_rules(config: Config, api: tuple[Entry, ...] = (),
     # Catalog order, warning before critical, unscoped rules first: generated files
     # stay stable.
     unscoped = sorted(rules.values(), key=lambda r: (_ORDER[r.metric], LEVELS.index(r.level)))
-    return (*unscoped, *_scoped_rules(rules, scoped, warn))
+    return tuple(rule for rule in (*unscoped, *_scoped_rules(rules, scoped, warn))
+                 if not excluded(rule.metric, config.excluded_metrics))

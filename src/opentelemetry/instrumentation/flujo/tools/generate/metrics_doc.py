@@ -8,6 +8,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     METRICS,
     MIB,
     SELF_METRICS,
+    STATS,
     THRESHOLD_PREFIX,
     THRESHOLD_STATUS_KIND,
     THRESHOLD_STATUS_PREFIX,
@@ -94,6 +95,13 @@ def render() -> str:
         "`OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES` report as `_other`. Counters never go "
         "backwards: a source that resets is continued from its last value, and a "
         "garbage-collected executor's counts stay in its name's totals.",
+        "",
+        "A ratio of nothing (0/0) is absent too, counted as `reason=\"undefined\"`: a 0 "
+        "reported for " + ", ".join(
+            f"`{s.id}` while `{s.undefined_when_zero}` is 0" for s in STATS
+            if s.undefined_when_zero) + ". A key or category the catalog does not know is "
+        "counted as `reason=\"unknown\"`, with one warning per executor name and key naming "
+        "the closest known key (e.g. `memory.current_usage_mb` -> `memory.usage_mb`).",
         "",
         "## Synchronous instruments",
         "",
