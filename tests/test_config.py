@@ -83,9 +83,10 @@ def test_excluded_metrics_take_short_names_and_take_their_thresholds_along(
                               "memory.*, cache.hit_ratio, memry.*, flujo.otel.executors"})
     # One warning, for the pattern that matches nothing, naming it.
     assert [r.getMessage() for r in caplog.records] == [
-        "OTEL_PYTHON_FLUJO_EXCLUDED_METRICS: 'memry.*' matches no metric, so it excludes "
-        "nothing (patterns take full names or, as in thresholds, short ones such as "
-        "'memory.*')"]
+        "OTEL_PYTHON_FLUJO_EXCLUDED_METRICS='memory.*, cache.hit_ratio, memry.*, "
+        "flujo.otel.executors' has patterns that match no metric ('memry.*'; patterns take "
+        "full names or, as in thresholds, short ones such as 'memory.*'); using "
+        "('memory.*', 'cache.hit_ratio', 'flujo.otel.executors') instead"]
     rt = reset_runtime(config)
     reader = InMemoryMetricReader()
     rt.bind(MeterProvider(metric_readers=[reader]))

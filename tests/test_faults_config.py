@@ -16,9 +16,8 @@ from opentelemetry.instrumentation.flujo import environment_variables as ev
 from opentelemetry.instrumentation.flujo._internal.config import Config, load_config
 
 VARIABLES = sorted(name for name in vars(ev) if name.startswith("OTEL_PYTHON_FLUJO_"))
-# Any text is a valid value (a list of globs): nothing can be rejected.
-# Free text by nature: any string is a glob, a path, a host name or a credential.
-FREE_FORM = {ev.OTEL_PYTHON_FLUJO_EXCLUDED_METRICS, ev.OTEL_PYTHON_FLUJO_CSV_PATH,
+# Free text by nature: any string is a path, a host name or a credential.
+FREE_FORM = {ev.OTEL_PYTHON_FLUJO_CSV_PATH,
              ev.OTEL_PYTHON_FLUJO_JSONL_PATH, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_HOST,
              ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_USERNAME, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD,
              # Checked when the threshold engine builds its rules (one warning each, naming

@@ -152,20 +152,27 @@ def parse_addresses(raw: str) -> tuple[str, ...]:
 
 
 def parse_globs(raw: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in raw.split(",") if part.strip())
+    globs = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if not globs:  # only commas
+        raise ValueError(raw)
+    return globs
 
 
 def _excluded_metrics(env: Mapping[str, str]) -> tuple[str, ...]:
-    """The patterns, with one warning for each that matches no metric (a typo, or a name
-    from another version): kept, but it excludes nothing."""
-    patterns: tuple[str, ...] = read(env, ev.OTEL_PYTHON_FLUJO_EXCLUDED_METRICS, parse_globs, (),
-                    "is not a list of globs")
-    for pattern in patterns:
-        if not any(excluded(name, (pattern,)) for name in EXPORTED_NAMES):
-            _logger.warning("%s: %r matches no metric, so it excludes nothing (patterns take "
-                            "full names or, as in thresholds, short ones such as 'memory.*')",
-                            ev.OTEL_PYTHON_FLUJO_EXCLUDED_METRICS, pattern[:MAX_LOGGED_VALUE])
-    return patterns
+    """The patterns that match a metric; one warning names those that match none (a
+    typo, or a name from another version), which are left out."""
+    variable = ev.OTEL_PYTHON_FLUJO_EXCLUDED_METRICS
+    patterns: tuple[str, ...] = read(env, variable, parse_globs, (), "is not a list of globs")
+    unmatched = [p for p in patterns if not any(excluded(n, (p,)) for n in EXPORTED_NAMES)]
+    if not unmatched:
+        return patterns
+    kept = tuple(p for p in patterns if p not in unmatched)
+    shown = ", ".join(repr(p[:40]) for p in unmatched[:3]) + (", ..." if len(unmatched) > 3
+                                                             else "")
+    warn_invalid(variable, env[variable], f"has patterns that match no metric ({shown}; "
+                 "patterns take full names or, as in thresholds, short ones such as "
+                 "'memory.*')", kept)
+    return kept
 
 
 def parse_headers(raw: str) -> tuple[tuple[str, str], ...]:
