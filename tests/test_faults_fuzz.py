@@ -200,8 +200,9 @@ def _expected_reads(raw: Any) -> tuple[int, int, int]:
         if not isinstance(section, Mapping):
             not_mapping += 1
             continue
-        present += sum(1 for key in stat_keys if key in section)
-        unknown += sum(1 for key in section if key not in stat_keys)
+        known = sum(1 for key in stat_keys if key in section)
+        present += known
+        unknown += len(section) - known
     return present, not_mapping, unknown
 
 
