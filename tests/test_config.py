@@ -73,7 +73,6 @@ def test_excluded_metrics_take_short_names_and_take_their_thresholds_along(
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     from opentelemetry.instrumentation.flujo import instrument_executor
-    from opentelemetry.instrumentation.flujo._internal.catalog import THRESHOLD_STATUS
     from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
 
     from conftest import StaticExecutor, collect, full_stats
@@ -95,15 +94,14 @@ def test_excluded_metrics_take_short_names_and_take_their_thresholds_along(
     instrument_executor(executor)
     points = collect(reader)
     names = {name for name, _ in points}
-    assert not [n for n in names if n.startswith("flujo.executor.memory.")
-                or n.startswith("flujo.executor.threshold.memory.")]
-    assert "flujo.executor.cache.hit_ratio" not in names
-    assert "flujo.executor.threshold.cache.hit_ratio" not in names
+    assert not [n for n in names if n.startswith(("flujo.executor.memory.",
+                                                  "flujo.executor.threshold.memory.",
+                                                  "flujo.executor.threshold.status.memory."))]
+    assert not [n for n in names if n.endswith("cache.hit_ratio")]  # metric, limit, status
     assert "flujo.otel.executors" not in names
-    checked = {dict(a)["flujo.threshold.metric"] for n, a in points if n == THRESHOLD_STATUS}
-    assert "flujo.executor.cache.utilization" in checked  # the rest is still checked
-    assert not [m for m in checked if ".memory." in m or m.endswith("cache.hit_ratio")]
-    assert "flujo.executor.object_pool.utilization" in names  # memory category, other name
+    # The rest is still checked, the memory category's other names too.
+    assert "flujo.executor.threshold.status.cache.utilization" in names
+    assert "flujo.executor.object_pool.utilization" in names
     rt.deactivate()
 
 

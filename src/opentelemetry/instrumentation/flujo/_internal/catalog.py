@@ -372,7 +372,7 @@ COLLECTION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025
 # override may give any metric a limit).
 EXPORTED_NAMES: tuple[str, ...] = (
     *(m.name for m in METRICS), *(h.name for h in HISTOGRAMS),
-    *(THRESHOLD_PREFIX + m.short_name for m in METRICS), THRESHOLD_STATUS,
+    *(limit_gauge(m) for m in METRICS), *(status_gauge(m) for m in METRICS),
     *(s.name for s in SELF_METRICS),
 )
 
