@@ -26,7 +26,7 @@ def _runtime_for(meter_provider: MeterProvider | None) -> Runtime:
     """The runtime serving ``meter_provider``; the default one if none (still) does."""
     binding = binding_of(meter_provider)
     owner = binding.owner if binding is not None else None
-    return owner if isinstance(owner, Runtime) and not owner.closed else get_runtime()
+    return owner if owner is not None and not owner.closed else get_runtime()
 
 
 def instrument_executor(

@@ -103,7 +103,7 @@ class Runtime:
         self._bindings = [*self._bindings, binding]  # replaced: read without the lock
         if locks:
             self._fork_guard.register()
-        return previous if isinstance(previous, Runtime) else None
+        return previous
 
     def release(self, binding: Binding) -> None:
         """``binding``'s provider is served by another runtime from now on."""

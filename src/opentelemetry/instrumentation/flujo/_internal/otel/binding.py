@@ -22,7 +22,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 
@@ -37,6 +37,9 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     excluded,
 )
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import Snapshot, SnapshotTaker
+
+if TYPE_CHECKING:  # the runtime imports this module
+    from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 
 _logger = logging.getLogger(__name__)
 
@@ -72,8 +75,7 @@ def new_binding(provider: Any, meter: Meter) -> Binding:
 class Binding:
     def __init__(self, meter: Meter) -> None:
         self.meter = meter
-        # The runtime serving this provider (typed loosely: the runtime imports this module).
-        self.owner: object = None
+        self.owner: Runtime | None = None  # the runtime serving this provider now
         self.active = True
         self.snapshot = Snapshot()
         self.locks: list[Any] = []  # the SDK's locks the owner's fork guard holds
@@ -95,7 +97,7 @@ class Binding:
             COLLECTION_ERRORS.name, unit=COLLECTION_ERRORS.unit,
             description=COLLECTION_ERRORS.description)
 
-    def serve(self, owner: object, taker: SnapshotTaker, excluded: tuple[str, ...]) -> None:
+    def serve(self, owner: Runtime, taker: SnapshotTaker, excluded: tuple[str, ...]) -> None:
         """From now on the callbacks serve ``owner``, which registers its observers next."""
         with self._lock:
             self.owner = owner
