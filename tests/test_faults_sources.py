@@ -132,7 +132,9 @@ class _Holder:
 
 @pytest.mark.parametrize("cyclic", [False, True])
 def test_executor_garbage_collected_during_a_collection_is_counted_once(cyclic: bool) -> None:
-    with budgeted_runtime() as (runtime, reader):
+    # A budget the holder's read (a full gc.collect() on a worker thread) fits in even
+    # late in a long test run on a loaded machine: the victim must die mid-collection.
+    with budgeted_runtime(budget_s=5.0) as (runtime, reader):
         victim = Source(lambda call: stats(7))
         if cyclic:
             victim.self_ref = victim  # type: ignore[attr-defined]  # only the cyclic GC frees it
