@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import pytest
 from opentelemetry.sdk.metrics import AlwaysOnExemplarFilter, MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -18,6 +19,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     SCOPE,
     THRESHOLD_STATUS_PREFIX,
 )
+from opentelemetry.instrumentation.flujo._internal.config import Config
 from opentelemetry.instrumentation.flujo._internal.otel.sdk_setup import build_meter_provider
 from opentelemetry.instrumentation.flujo._internal.otel.views import CARDINALITY_LIMITS as LIMITED
 from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
@@ -61,6 +63,33 @@ def test_without_the_views_nothing_is_folded_away(runtime: Runtime) -> None:
     # The zero-code path: SDK defaults, one status point per name and checked metric.
     reader = InMemoryMetricReader()
     assert run(runtime, MeterProvider(metric_readers=[reader]), reader) == NAMES * CHECKED
+
+
+@pytest.mark.skipif(not LIMITED, reason="this SDK has no cardinality limit to exceed")
+def test_a_raised_name_cap_gets_the_views_limit_raised_with_it() -> None:
+    # 700 names x 3 circuit-breaker states = 2,100 attribute sets: past the SDK's 2,000.
+    config = Config(max_executor_names=700)
+    executors = [StaticExecutor(full_stats()) for _ in range(700)]
+
+    def circuit_points(views: list[Any]) -> int:
+        runtime = Runtime(config)
+        reader = InMemoryMetricReader()
+        provider = MeterProvider(metric_readers=[reader], views=views)
+        runtime.bind(provider)
+        for i, executor in enumerate(executors):
+            runtime.registry.add(executor, f"pipeline-{i}")
+        try:
+            data = reader.get_metrics_data()
+            assert data is not None
+            return sum(len(m.data.data_points) for rm in data.resource_metrics
+                       for sm in rm.scope_metrics for m in sm.metrics
+                       if m.name == "flujo.executor.circuit_breaker.status")
+        finally:
+            runtime.close()
+            provider.shutdown()
+
+    assert circuit_points([]) == 2001  # 2,000 kept, the rest folded into one overflow point
+    assert circuit_points(flujo_views(config)) == 2100
 
 
 def test_the_duration_view_exists_where_the_sdk_has_a_limit() -> None:

@@ -1,10 +1,11 @@
 """SDK views for this package's instruments: what they still buy over SDK defaults.
 
-The observable instruments need no view to keep every name's points: each has at
-most one point per executor name and level/state/outcome, so with the default cap of
-100 names (+ ``_other``) none comes near the SDK's default limit of 2,000 attribute
-sets per metric (since opentelemetry-sdk 1.44); the zero-code path, whose provider we
-cannot give views, loses nothing (docs/thresholds.md). The views still buy:
+The observable instruments need no view to keep every name's points at the default
+name cap: each has at most three points per executor name (the circuit breaker's
+states, the executions' outcomes), so 100 names (+ ``_other``) stay far below the
+SDK's default limit of 2,000 attribute sets per metric (since opentelemetry-sdk
+1.44); the zero-code path, whose provider we cannot give views, loses nothing
+(docs/thresholds.md). The views still buy:
 
 - **Exemplars.** An observable instrument's values come from a collection callback,
   where no span is sampled: its default reservoir (one per series) is offered
@@ -16,6 +17,9 @@ cannot give views, loses nothing (docs/thresholds.md). The views still buy:
 - **The duration histogram's step dimension.** It has a series per name, step and
   outcome: past ~6 steps per name at 100 names that exceeds 2,000, so its view
   raises the limit to what the name and step caps allow.
+- **A raised name cap.** Past ~660 names (``OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES``)
+  three points per name pass 2,000; the observable instruments' limit is then raised
+  to what the cap allows.
 
 The views select by instrument type within this package's meter, so no instrument
 matches two of them (the SDK exports an instrument once per matching view).
@@ -36,6 +40,7 @@ from opentelemetry.sdk.metrics import ExemplarReservoir
 from opentelemetry.sdk.metrics.view import View
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
+    CIRCUIT_STATES,
     EXECUTION_DURATION,
     OUTCOMES,
     SCOPE,
@@ -44,6 +49,11 @@ from opentelemetry.instrumentation.flujo._internal.config import Config
 
 _PARAMETERS = inspect.signature(View.__init__).parameters
 CARDINALITY_LIMITS = "aggregation_cardinality_limit" in _PARAMETERS
+SDK_DEFAULT_LIMIT = 2000  # attribute sets per metric, opentelemetry-sdk >= 1.44
+# The most points an observable instrument has per executor name, and the few it has
+# without one (a limit gauge's warning and critical for every name).
+POINTS_PER_NAME = max(len(CIRCUIT_STATES), len(OUTCOMES))
+SHARED_POINTS = 2
 
 
 class NoExemplars(ExemplarReservoir):
@@ -76,8 +86,12 @@ def flujo_views(config: Config | None = None) -> list[View]:
     config = config or Config()
     names = config.max_executor_names + 1  # + "_other"
     steps = max(config.max_step_names, 1) + 1
+    observable = names * POINTS_PER_NAME + SHARED_POINTS
+    raised: dict[str, Any] = ({"aggregation_cardinality_limit": observable}
+                              if CARDINALITY_LIMITS and observable > SDK_DEFAULT_LIMIT else {})
     views = [
-        View(meter_name=SCOPE, instrument_type=kind, exemplar_reservoir_factory=_no_exemplars)
+        View(meter_name=SCOPE, instrument_type=kind, exemplar_reservoir_factory=_no_exemplars,
+             **raised)
         for kind in (ObservableGauge, ObservableCounter, ObservableUpDownCounter)
     ]
     if CARDINALITY_LIMITS:
