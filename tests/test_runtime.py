@@ -173,3 +173,44 @@ def test_only_the_runtime_serving_a_provider_holds_its_locks_across_fork() -> No
     assert second._fork_guard.closed  # its fork hooks do nothing from now on
     first.close()
     served.provider.shutdown()
+
+
+# The application's provider is built before the plugin's runtime, so the provider's
+# exit handler (final collection and export) runs after the runtime's: the executors
+# must still be there for it.
+EXIT_APP = """
+import os
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.instrumentation.flujo import instrument_executor
+
+class Executor:
+    def get_optimization_stats(self):
+        return {"cache": {"size": 3}}
+
+exporter = OTLPMetricExporter(endpoint=os.environ["ENDPOINT"])
+reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
+provider = MeterProvider(metric_readers=[reader])
+executor = Executor()
+instrument_executor(executor, "app", meter_provider=provider)
+"""
+
+
+def test_the_final_export_at_exit_still_reports_the_executors() -> None:
+    import subprocess
+    import sys
+
+    from faults import app_env
+
+    from receivers import HttpReceiver
+
+    with HttpReceiver() as receiver:
+        env = app_env({"ENDPOINT": receiver.endpoint + "/v1/metrics"})
+        result = subprocess.run([sys.executable, "-c", EXIT_APP], env=env, capture_output=True,
+                                text=True, timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+        points = receiver.wait_for(lambda points: any(
+            p.metric == "flujo.executor.cache.size" for p in points))
+    (point,) = [p for p in points if p.metric == "flujo.executor.cache.size"]
+    assert point.value == 3 and point.attributes["flujo.executor.name"] == "app"

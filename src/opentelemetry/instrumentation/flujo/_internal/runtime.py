@@ -43,7 +43,7 @@ from opentelemetry.instrumentation.flujo.version import __version__
 _logger = logging.getLogger(__name__)
 
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.26.0"
-# Queued alerts get this long to go out when a runtime closes (at exit too: the handler
+# Queued alerts get this long to go out when a runtime closes or the interpreter exits (the
 # threads are daemons and would die mid-queue); a handler that hangs costs at most this.
 CLOSE_FLUSH_S = 2.0
 
@@ -76,7 +76,7 @@ class Runtime:
         self._bindings: list[Binding] = []
         self._lock = threading.RLock()  # a hook may add a hook (measure_flujo)
         self._fork_guard = ForkGuard(self._fork_locks, self.fetcher.after_fork)
-        atexit.register(self.close)
+        atexit.register(self._at_exit)
 
     def bind(self, meter_provider: MeterProvider | None = None) -> Binding:
         """Serve ``meter_provider`` (the global one when None), taking it over from the
@@ -152,8 +152,7 @@ class Runtime:
     def close(self) -> None:
         """Stop serving: the providers' instruments report nothing (until a runtime binds
         them again), queued alerts get ``CLOSE_FLUSH_S`` to go out and the handler
-        threads end, the flujo executors choose their source anew. Idempotent;
-        registered to run at exit."""
+        threads end, the flujo executors choose their source anew. Idempotent."""
         with self._lock:
             if self.closed:
                 return
@@ -167,7 +166,13 @@ class Runtime:
         self.fetcher.close()
         self.alerts.close(CLOSE_FLUSH_S)
         self.registry.clear()
-        atexit.unregister(self.close)
+        atexit.unregister(self._at_exit)
+
+    def _at_exit(self) -> None:
+        """At interpreter exit, queued alerts get ``CLOSE_FLUSH_S`` to go out (the handler
+        threads are daemons). Nothing else stops: a MeterProvider's own exit handler may
+        still run its final collection and export, which must see the executors."""
+        self.alerts.flush(CLOSE_FLUSH_S)
 
     def _fork_locks(self) -> list[Any]:
         # The owner decides: a binding another runtime took over is not released yet.
