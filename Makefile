@@ -54,6 +54,7 @@ test-main: dev
 COMPAT_TESTS := tests/test_instruments.py tests/test_collection.py tests/test_registry.py \
 	tests/test_otlp.py tests/test_instrumentor.py tests/test_thresholds_evaluate.py \
 	tests/test_thresholds_otlp.py tests/test_alerts_delivery.py tests/test_faults_reset.py \
+	tests/test_stats_budget.py \
 	tests/test_runtime.py
 
 test-flujo: dev-flujo

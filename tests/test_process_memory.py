@@ -5,6 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks import process_memory
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.process_memory import (
+    MemoryLimit,
+    ProcessMemory,
+)
+from opentelemetry.instrumentation.flujo._internal.rate import MIN_INTERVAL_S, Rate
 
 
 def test_the_limit_is_read_once_per_second_for_every_name() -> None:
@@ -31,3 +36,24 @@ def test_the_limit_is_the_tightest_that_applies() -> None:
     found = limit.bytes()
     assert found is not None and found > 0
     assert process_memory.limit_now(Path("/nonexistent")) >= found
+
+
+def test_a_rate_needs_two_readings_a_real_interval_apart() -> None:
+    rate = Rate()
+    assert rate.update(100, 10.0) is None  # one reading is no rate
+    assert rate.update(5000, 10.002) is None  # a second reader's collection, 2 ms later
+    assert rate.update(300, 11.0) is None  # went down: a reset, starts again
+    assert rate.update(1300, 12.0) == 1000.0  # over a real interval
+    # Readings sooner than MIN_INTERVAL_S after the last one get that rate, not one over
+    # their own few milliseconds (which a burst would make huge).
+    assert rate.update(99_999, 12.0 + MIN_INTERVAL_S / 100) == 1000.0
+    assert rate.update(100_300, 13.0) == 99_000.0  # and the next one is over its interval
+
+
+def test_two_readers_do_not_turn_page_fault_noise_into_an_allocation_rate() -> None:
+    memory = ProcessMemory(MemoryLimit())
+    assert "allocation_rate_mb_s" not in memory.read()
+    junk = [bytearray(4096) for _ in range(2000)]  # ~8 MiB of fresh pages, at once
+    # The second reader, right after: no rate over a few microseconds of faults.
+    assert "allocation_rate_mb_s" not in memory.read()
+    del junk

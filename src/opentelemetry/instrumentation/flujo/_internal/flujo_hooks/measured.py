@@ -229,7 +229,12 @@ class Measured:
         limits = [limit for limit in limits if isinstance(limit, int) and limit > 0]
         if limits:
             stats["concurrency"]["max_level"] = sum(limits)
-        if self.cache_enabled and success + failure:
+        # flujo's step cache is on by default and looks up every step, so a workload that
+        # never repeats an input misses every time: no evidence of a bad cache, only of
+        # one with nothing to serve. The hit ratio is reported once the name has had a
+        # hit (from then on over all its executions), never as the 0 % of a cache nobody
+        # uses, nor of a cold one.
+        if self.cache_enabled and hits:
             stats["cache"] = {"hit_rate": hits / (success + failure) * scale}
         memory = self._memory.read()
         if memory:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from opentelemetry.instrumentation.flujo._internal.catalog import MIB
+from opentelemetry.instrumentation.flujo._internal.rate import Rate
 
 try:
     import resource
@@ -115,7 +116,7 @@ class ProcessMemory:
 
     def __init__(self, limit: MemoryLimit) -> None:
         self._limit = limit
-        self._last: tuple[int, float] | None = None
+        self._faults = Rate()
 
     def read(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -125,10 +126,9 @@ class ProcessMemory:
             limit = self._limit.bytes()
             if limit:
                 out["pressure_level"] = min(rss / limit, 1.0)
-        faults, now = _minor_faults(), time.monotonic()
+        faults = _minor_faults()
         if faults is not None:
-            if self._last is not None and now > self._last[1] and faults >= self._last[0]:
-                out["allocation_rate_mb_s"] = (
-                    (faults - self._last[0]) * _PAGE / MIB / (now - self._last[1]))
-            self._last = (faults, now)
+            per_s = self._faults.update(faults, time.monotonic())
+            if per_s is not None:
+                out["allocation_rate_mb_s"] = per_s * _PAGE / MIB
         return out
