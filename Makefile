@@ -1,23 +1,46 @@
-# Two environments: .venv (the default python3, newest OpenTelemetry) runs everything
-# but the real-flujo tests; .venv-flujo (Python 3.13, flujo 0.6.x, and the
-# opentelemetry-api < 1.44 that flujo's pydantic-ai needs) runs those.
-PYTHON ?= python3
-# The interpreter's real path: a pyenv shim for python3.13 exists even when it cannot run.
-FIND313 := import sys; print(sys.executable if sys.version_info[:2] == (3, 13) else "")
-PYTHON313 ?= $(or $(shell python3.13 -c '$(FIND313)' 2>/dev/null),$(shell PYENV_VERSION=3.13.0 python3 -c '$(FIND313)' 2>/dev/null),python3.13)
+# Three environments prove the declared support; `make test` (what CI runs) runs all three:
+#   .venv         the newest Python (3.13) and the newest OpenTelemetry: everything but
+#                 the real-flujo tests (also lint, generate, bench)
+#   .venv-lowest  the lowest Python (3.10) and the lowest declared version of every
+#                 runtime dependency (tests/constraints/lowest.txt): the core of the suite
+#   .venv-flujo   Python 3.13, flujo 0.6.x and the opentelemetry-api < 1.44 that flujo's
+#                 pydantic-ai needs: the real-flujo tests and the core again
+# Python X.Y's real path: python3.Y from PATH, else pyenv's newest X.Y.* (a pyenv shim
+# exists even where it cannot run, hence the version check); empty when there is none.
+FIND_PY = import sys; print(sys.executable if "%d.%d" % sys.version_info[:2] == "$(1)" else "")
+find_python = $(or $(shell python$(1) -c '$(FIND_PY)' 2>/dev/null),$(shell PYENV_VERSION=$$(pyenv versions --bare 2>/dev/null | grep -E '^$(subst .,\.,$(1))\.[0-9]+$$' | sort -V | tail -1) python3 -c '$(FIND_PY)' 2>/dev/null))
+PYTHON313 ?= $(call find_python,3.13)
+PYTHON310 ?= $(call find_python,3.10)
+PYTHON ?= $(PYTHON313)
 VENV := .venv
+LVENV := .venv-lowest
 FVENV := .venv-flujo
 PIP_FLAGS ?= -q --disable-pip-version-check
 
-.PHONY: demo test test-quick test-main test-flujo lint bench generate dev dev-flujo clean
-.PHONY: bench-smoke bench-flujo
+.PHONY: demo test test-quick test-main test-lowest test-flujo lint bench generate
+.PHONY: dev dev-lowest dev-flujo bench-smoke bench-flujo clean
+
+# An interpreter that is not there fails the build of its environment, loudly: a
+# skipped environment would leave part of the declared support unproven.
+need_python = @test -n "$(1)" || { echo "error: Python $(2) not found on PATH or in pyenv;" \
+	"the $(3) environment needs it" >&2; exit 1; }
 
 $(VENV)/.stamp: pyproject.toml
+	$(call need_python,$(PYTHON),3.13,main)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install $(PIP_FLAGS) -e ".[dev]"
 	touch $@
 
+# Only the runtime dependencies are pinned (to their floors); the test tools resolve
+# to what works with them.
+$(LVENV)/.stamp: pyproject.toml tests/constraints/lowest.txt
+	$(call need_python,$(PYTHON310),3.10,lowest-versions)
+	$(PYTHON310) -m venv $(LVENV)
+	$(LVENV)/bin/pip install $(PIP_FLAGS) -e ".[test]" -c tests/constraints/lowest.txt
+	touch $@
+
 $(FVENV)/.stamp: pyproject.toml
+	$(call need_python,$(PYTHON313),3.13,flujo)
 	$(PYTHON313) -m venv $(FVENV)
 	$(FVENV)/bin/pip install $(PIP_FLAGS) -e ".[test]" "flujo>=0.6,<0.7" "opentelemetry-api<1.44"
 	touch $@
@@ -32,15 +55,16 @@ $(VENV)/.demo-stamp: pyproject.toml
 	touch $@
 
 dev: $(VENV)/.stamp
+dev-lowest: $(LVENV)/.stamp
 dev-flujo: $(FVENV)/.stamp
 
 demo: $(if $(wildcard $(VENV)/.stamp),$(VENV)/.stamp,$(VENV)/.demo-stamp)
 	$(VENV)/bin/flujo-otel demo --duration 20
 
-# Everything, slow tests included (CI runs this): both halves run even when the first
-# fails (-k), so a failure in one never hides the other's result.
+# Everything, slow tests included (CI runs this): every environment runs even when
+# one fails (-k), so a failure in one never hides another's result.
 test:
-	$(MAKE) -k test-main test-flujo
+	$(MAKE) -k test-main test-lowest test-flujo
 
 # The quick loop while developing: no real flujo, no test marked slow.
 test-quick: dev
@@ -49,17 +73,23 @@ test-quick: dev
 test-main: dev
 	$(VENV)/bin/pytest -m "not flujo" $(PYTEST_ARGS)
 
-# Real flujo, plus the core of the suite again on the older opentelemetry-api/sdk
-# that flujo pins (our dependency ranges must keep working there).
-COMPAT_TESTS := tests/test_instruments.py tests/test_collection.py tests/test_registry.py \
+# The core of the suite, run again on the lowest declared versions and on the older
+# opentelemetry-api/sdk that flujo pins: collection, OTLP export (import auto,
+# opentelemetry-instrument with and without a configurator, failing collectors),
+# thresholds, alerts, fork safety, service.instance.id under gunicorn, the instrumentor.
+CORE_TESTS := tests/test_instruments.py tests/test_collection.py tests/test_registry.py \
 	tests/test_otlp.py tests/test_instrumentor.py tests/test_thresholds_evaluate.py \
 	tests/test_thresholds_otlp.py tests/test_alerts_delivery.py tests/test_faults_reset.py \
-	tests/test_stats_budget.py \
-	tests/test_runtime.py
+	tests/test_stats_budget.py tests/test_runtime.py tests/test_faults_fork.py \
+	tests/test_faults_export.py tests/test_service_instance.py tests/test_workers.py \
+	tests/test_packaging.py
+
+test-lowest: dev-lowest
+	$(LVENV)/bin/pytest $(CORE_TESTS) $(PYTEST_ARGS)
 
 test-flujo: dev-flujo
 	$(FVENV)/bin/pytest -m flujo $(PYTEST_ARGS)
-	$(FVENV)/bin/pytest $(COMPAT_TESTS) $(PYTEST_ARGS)
+	$(FVENV)/bin/pytest $(CORE_TESTS) $(PYTEST_ARGS)
 
 lint: dev
 	$(VENV)/bin/ruff check src tests bench examples
@@ -81,4 +111,4 @@ bench-flujo: dev-flujo
 	$(FVENV)/bin/python -m bench --flujo --output bench/results-flujo.json
 
 clean:
-	rm -rf $(VENV) $(FVENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LVENV) $(FVENV) .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@ through the real OTLP exporters to collectors that are down, failing or gone."""
 
 from __future__ import annotations
 
+import re
 import time
 from itertools import pairwise
 
@@ -42,6 +43,18 @@ def test_collector_down_then_back_loses_nothing(protocol: str) -> None:
           f"collector down, {up_s:.3f}s with it up; exit {exit_s:.2f}s")
 
 
+# The HTTP exporter before 1.40 lets a refused connection escape its export(); the SDK's
+# reader catches it and logs it with its (chained) traceback, once per failed export.
+SDK_EXPORT_FAILURE = re.compile(
+    r"Exception while exporting metrics\n(?:.*\n)*?requests\.exceptions\.ConnectionError: .*\n"
+    r"(?!\n(?:During handling|The above exception))")
+
+
+def _other_tracebacks(err: str) -> int:
+    """Tracebacks in ``err`` besides the SDK's logs of a failed export."""
+    return SDK_EXPORT_FAILURE.sub("", err + "\n").count("Traceback")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("protocol", sorted(RECEIVERS))
 def test_exit_with_a_dead_collector_is_bounded_by_the_timeout(protocol: str) -> None:
@@ -52,7 +65,7 @@ def test_exit_with_a_dead_collector_is_bounded_by_the_timeout(protocol: str) -> 
     # OTEL_EXPORTER_OTLP_TIMEOUT=1 (seconds): shutdown's final export gives up after it.
     # The bound checks boundedness (a hang, or the 30 s shutdown default), not speed.
     assert exit_s < 8.0, (exit_s, err)
-    assert "Traceback" not in err
+    assert _other_tracebacks(err) == 0, err
     print(f"{protocol}: exit with a dead collector took {exit_s:.2f}s")
 
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib.metadata import requires
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,33 @@ def test_opentelemetry_instrument_exports_every_metric(receiver_class: type, pro
         assert result.returncode == 0, result.stderr
         check_every_metric(receiver.wait_for(lambda ps: any(
             p.metric == "flujo.executor.telemetry.overhead" for p in ps)))
+
+
+def test_opentelemetry_instrument_without_a_configurator_exports_through_the_plugin() -> None:
+    # What opentelemetry-instrument does without opentelemetry-distro (not a dependency):
+    # no distro's defaults and no configurator, so nothing sets a MeterProvider. Naming
+    # a distro and a configurator that are not installed selects none of the installed
+    # ones. The plugin's post-instrument hook then sets its own provider.
+    tool = shutil.which("opentelemetry-instrument", path=str(BIN))
+    require(tool is not None, "opentelemetry-instrument")
+    assert tool is not None
+    with HttpReceiver() as receiver:
+        result = run_app("plain", receiver.endpoint, "http/protobuf", tool,
+                         OTEL_PYTHON_DISTRO="none", OTEL_PYTHON_CONFIGURATOR="none")
+        assert result.returncode == 0, result.stderr
+        points = receiver.wait_for(lambda ps: any(
+            p.metric == "flujo.executor.telemetry.overhead" for p in ps))
+    check_every_metric(points)
+    # the plugin's provider: its own service.instance.id on every SDK
+    assert "service.instance.id" in points[-1].resource
+
+
+def test_opentelemetry_distro_is_not_a_runtime_dependency() -> None:
+    # It only matters under opentelemetry-instrument, where it also turns on trace and
+    # log exporters the application may not want (docs/deployment.md).
+    requirements = requires("opentelemetry-instrumentation-flujo") or []
+    runtime = [r for r in requirements if "extra ==" not in r]
+    assert runtime and not [r for r in runtime if r.startswith("opentelemetry-distro")]
 
 
 def test_sdk_disabled_exports_nothing_and_runs() -> None:

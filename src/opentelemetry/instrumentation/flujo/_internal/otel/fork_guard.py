@@ -12,7 +12,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 
 def metric_readers(provider: MeterProvider) -> Sequence[Any]:
     """The provider's readers: ``_metric_readers`` from SDK 1.43 on, the SDK
-    configuration's ``metric_readers`` before (1.30 to 1.42)."""
+    configuration's ``metric_readers`` before (1.42 and older)."""
     readers = getattr(provider, "_metric_readers", None)
     if readers is None:
         readers = getattr(getattr(provider, "_sdk_config", None), "metric_readers", None)

@@ -145,3 +145,22 @@ def ensure_meter_provider(environ: Mapping[str, str] | None = None) -> bool:
         return False
     metrics.set_meter_provider(build_meter_provider(environ))
     return True
+
+
+def after_auto_instrumentation() -> None:
+    """``opentelemetry-instrument``'s post-instrument hook (``opentelemetry_post_instrument``).
+
+    A configurator (opentelemetry-distro's, or another distro's) sets the MeterProvider
+    before the instrumentors run. Without one, nothing does and the instrumentor's
+    metrics would go nowhere: then set one from the environment, as ``import ...auto``
+    does. Not when the instrumentor did not run (OTEL_PYTHON_DISABLED_INSTRUMENTATIONS,
+    OTEL_PYTHON_FLUJO_ENABLED=false). Never raises.
+    """
+    try:
+        from opentelemetry.instrumentation.flujo import FlujoInstrumentor
+
+        if get_runtime().config.enabled and FlujoInstrumentor().is_instrumented_by_opentelemetry:
+            ensure_meter_provider()
+    except Exception:
+        _logger.warning("flujo: no MeterProvider could be set; the application is unaffected",
+                        exc_info=True)

@@ -5,7 +5,7 @@ backend tells their cumulative counters apart only by ``service.instance.id``. W
 it, the workers' counters land in one series that goes back and forth between them.
 What the SDK does about it depends on its version (measured):
 
-- 1.30 to 1.42: no ``service.instance.id`` at all;
+- 1.35 (our floor) to 1.42: no ``service.instance.id`` at all;
 - 1.43: a random one, which a forked child keeps (a preloaded server's workers share it);
 - 1.44 on: a random one, renewed in a forked child, where it also replaces one that
   ``OTEL_RESOURCE_ATTRIBUTES`` configured.
@@ -60,7 +60,7 @@ def renew_after_fork(provider: MeterProvider, configured: str | None) -> None:
 
     The resource is immutable and the provider cannot be replaced once it is the global
     one, so the child swaps the resource in the provider's SDK configuration, where every
-    reader's collection takes it from (SDK 1.30 to 1.45). Registered after the SDK's own
+    reader's collection takes it from (SDK 1.35 to 1.45). Registered after the SDK's own
     handler, so it runs after it (1.44 on: it would have replaced a configured id).
     """
     if not hasattr(os, "register_at_fork"):
