@@ -16,6 +16,7 @@ from fractions import Fraction
 from numbers import Real
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -230,6 +231,7 @@ RESTARTED = {"execution": {"total_executions": 3, "successful_executions": 3,
                            "failed_executions": 0}}
 
 
+@pytest.mark.slow  # 10,000 examples: ~20 s of CPU, a minute on a busy machine
 @settings(max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(shape=st.sampled_from(sorted(SHAPES)), seed=st.integers(0, 2**64 - 1),
        same_name=st.booleans())

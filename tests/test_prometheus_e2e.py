@@ -168,6 +168,7 @@ def value(prometheus: Prometheus, expr: str) -> float | None:
     return float(result[0]["value"][1]) if len(result) == 1 else None
 
 
+@pytest.mark.slow  # Prometheus scrapes and evaluates rules until the alerts fire: ~12 s
 def test_alerts_fire_in_prometheus_and_every_metric_has_its_documented_name(
         prometheus: Prometheus, app: tuple[Path, Path, str]) -> None:
     stats, control, address = app
