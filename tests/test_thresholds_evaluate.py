@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -192,17 +191,21 @@ def test_percent_and_ratio_stats_give_the_same_states() -> None:
         ratio.close()
 
 
-def test_counter_rate_rule_per_second_over_the_collection_window() -> None:
-    view = View({"OTEL_PYTHON_FLUJO_THRESHOLDS": "cache.evictions: warning>100/s"})
+def test_counter_rate_rule_per_second_over_a_real_interval() -> None:
+    view, clock = timed_view({"OTEL_PYTHON_FLUJO_THRESHOLDS": "cache.evictions: warning>100/s"})
     try:
         assert view.states({"cache": {"evictions": 0}}) == {}  # no window yet
-        time.sleep(0.05)
+        clock.advance(1)
         assert view.states({"cache": {"evictions": 1}}) == {P + "cache.evictions": "ok"}
-        time.sleep(0.05)
-        # 1000 more in well under 10 s: far above 100/s
+        # A second reader's collection 1 ms later: 50 more is not 50,000/s, the rate
+        # stays the one measured over the last real interval.
+        clock.advance(0.001)
+        assert view.states({"cache": {"evictions": 51}}) == {P + "cache.evictions": "ok"}
+        clock.advance(1)
+        # 1000 more in a second: far above 100/s
         assert view.states({"cache": {"evictions": 1001}}) == {P + "cache.evictions": "warning"}
         event = view.events[-1] if view.alerts() else None
-        assert event is not None and event.unit == "{eviction}/s" and float(event.value) > 100
+        assert event is not None and event.unit == "{eviction}/s" and float(event.value) > 900
     finally:
         view.close()
 

@@ -4,6 +4,7 @@ as under ``opentelemetry-instrument``), at most 60 points and 4 KB per name."""
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable
 
@@ -52,7 +53,10 @@ def test_threshold_metrics_arrive_over_otlp() -> None:
     executor = StaticExecutor({"memory": {"usage_mb": 900}, "cache": {
         "hit_rate": 20, "size": 50, "capacity": 100, "evictions": 3}})
     runtime.registry.add(executor, "api")
-    # The second collection has a window for the rate rule.
+    # The second collection has a window for the rate rule: a second later on the
+    # engine's clock (a rate is only measured over a real interval).
+    seconds = itertools.count()
+    runtime.thresholds.evaluator.clock = lambda: next(seconds) * 10**9
     points = over_otlp(runtime, 2, lambda ps: any(
         p.metric == THRESHOLD_STATUS_PREFIX + "cache.evictions" for p in ps))
     last = max(p.time_unix_nano for p in points)

@@ -31,6 +31,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     status_gauge,
 )
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import Snapshot
+from opentelemetry.instrumentation.flujo._internal.rate import Rate
 from opentelemetry.instrumentation.flujo._internal.thresholds.limit_syntax import rate_unit
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import (
     LEVELS,
@@ -119,7 +120,7 @@ class Track:
     """The state of one metric of one executor name, and how long each level's
     condition has held (Prometheus's ``for`` / ``keep_firing_for``, per level)."""
 
-    __slots__ = ("busy", "clear_since", "firing", "prev", "prev_ns", "since", "state")
+    __slots__ = ("busy", "clear_since", "firing", "rate", "since", "state")
 
     def __init__(self) -> None:
         self.state = OK
@@ -129,8 +130,7 @@ class Track:
         # back within its limit; None while that is not the case.
         self.since: list[int | None] = [None, None, None]
         self.clear_since: list[int | None] = [None, None, None]
-        self.prev: float | None = None
-        self.prev_ns = 0
+        self.rate: Rate | None = None  # a counter-rate rule's
 
     def step(self, raw: int, now: int, enter_ns: int, leave_ns: int) -> bool:
         """Take ``raw`` (the level the value is beyond now) at ``now``; True when the
@@ -258,7 +258,11 @@ class Evaluator:
                     else:
                         shared_used.add(check.gauge)
                 if check.rate:
-                    rate = self._rate(track, float(value), snapshot.taken_ns)
+                    # Over a real interval: with two readers, snapshots come in pairs
+                    # milliseconds apart (see _internal/rate.py).
+                    if track.rate is None:
+                        track.rate = Rate()
+                    rate = track.rate.update(float(value), now / 1e9)
                     if rate is None:
                         continue
                     value = rate
@@ -287,16 +291,6 @@ class Evaluator:
             if not state.keys() <= names:
                 for name in state.keys() - names:
                     del state[name]
-
-    @staticmethod
-    def _rate(track: Track, value: float, taken_ns: int) -> float | None:
-        """Increase per second since the previous snapshot; None for the first one, or
-        across a reset (a new process behind the same name)."""
-        prev, prev_ns = track.prev, track.prev_ns
-        track.prev, track.prev_ns = value, taken_ns
-        if prev is None or taken_ns <= prev_ns or value < prev:
-            return None
-        return (value - prev) * 1e9 / (taken_ns - prev_ns)
 
 
 def _event(name: str, check: Check, old: int, new: int, value: float | str,
