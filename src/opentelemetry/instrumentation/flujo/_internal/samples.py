@@ -106,7 +106,7 @@ class ThresholdPoints:
 
     @classmethod
     def of(cls, samples: Iterable[Sample]) -> ThresholdPoints:
-        view = cls()
+        points = cls()
         for s in samples:
             found = checked_metric(s.metric)
             if found is None:
@@ -114,12 +114,12 @@ class ThresholdPoints:
             metric, status = found
             if status:
                 if s.value in _SEVERITY:
-                    view.states[(s.executor, metric)] = THRESHOLD_STATES[int(s.value)]
+                    points.states[(s.executor, metric)] = THRESHOLD_STATES[int(s.value)]
             else:
                 level = s.attribute(THRESHOLD_LEVEL)
                 if level:
-                    view.limits[(s.executor, metric, level)] = s.value
-        return view
+                    points.limits[(s.executor, metric, level)] = s.value
+        return points
 
 
 def flujo_samples(samples: Iterable[Sample]) -> Iterator[Sample]:

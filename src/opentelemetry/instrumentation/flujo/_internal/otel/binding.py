@@ -47,7 +47,7 @@ Observe = Callable[[Snapshot], Iterable[Observation]]
 SnapshotListener = Callable[[Snapshot], None]
 
 # The share of a collection's remaining time the stats reads may use; the rest is for
-# the other callbacks, the SDK's aggregation and the threshold view.
+# the other callbacks, the SDK's aggregation and the threshold engine.
 READ_SHARE_OF_TIMEOUT = 0.5
 
 _CREATE = {

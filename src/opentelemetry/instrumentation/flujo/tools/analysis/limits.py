@@ -2,7 +2,7 @@
 
 The threshold engine (with its alert timing) is the authority: where its state or limits
 were recorded, they are used. This module only fills the gap for data without them
-(an app without the view, an old recording): a value strictly beyond the catalog's
+(an app without the engine, an old recording): a value strictly beyond the catalog's
 default limit (``thresholds.rules.default_rules``) is in that level.
 """
 

@@ -86,7 +86,7 @@ def _values(ax: Any, metric: str, group: list[SeriesReport], recording: Recordin
                     ls="--", color=_LEVEL_COLOURS[level],
                     label=None if level in drawn else f"{level} limit")
             drawn.add(level)
-    # Recorded limits replace the defaults entirely (the view may have dropped a level).
+    # Recorded limits replace the defaults entirely (the engine may have dropped a level).
     defaults = default_limits(metric, lambda _: None)
     if defaults is not None and not drawn and not group[0].series.rate:
         for level, limit in defaults.levels.items():

@@ -19,7 +19,7 @@ from opentelemetry.instrumentation.flujo.tools.generate.naming import Naming
 
 def threshold_rules() -> tuple[Rule, ...]:
     """The rules every backend generator uses: the defaults with the user's
-    OTEL_PYTHON_FLUJO_THRESHOLDS / _FILE overrides, as the in-process view applies them."""
+    OTEL_PYTHON_FLUJO_THRESHOLDS / _FILE overrides, as the threshold engine applies them."""
     return effective_rules(load_config())
 
 

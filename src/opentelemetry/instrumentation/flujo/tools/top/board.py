@@ -29,7 +29,7 @@ class Board:
 
     def update(self, samples: Iterable[Sample], replace: bool = False) -> None:
         batch = list(samples)
-        view = ThresholdPoints.of(batch)
+        found = ThresholdPoints.of(batch)
         now = time.monotonic()
         with self._lock:
             if replace:
@@ -39,8 +39,8 @@ class Board:
                 self.latest[(s.executor, s.metric, s.attributes)] = s
                 if s.executor:
                     self.updated[s.executor] = now
-            self.thresholds.states.update(view.states)
-            self.thresholds.limits.update(view.limits)
+            self.thresholds.states.update(found.states)
+            self.thresholds.limits.update(found.limits)
             self.updates += 1
             if self.latest:
                 self._arrived.set()
