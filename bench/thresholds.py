@@ -58,13 +58,13 @@ def plugin_share(n: int, rounds: int) -> Figure:
     executors = named_executors(n)  # held here: the registry's references are weak
     plugin = Plugin(executors, timer)
     taker = plugin.runtime.taker
-    take: Callable[[], object] = taker.take
+    take: Callable[[float | None], object] = taker.take
     spent = [0]
 
-    def timed_take() -> object:
+    def timed_take(budget_s: float | None = None) -> object:
         start = time.perf_counter_ns()
         try:
-            return take()
+            return take(budget_s)
         finally:
             spent[0] += time.perf_counter_ns() - start
 
