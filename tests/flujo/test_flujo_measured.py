@@ -418,3 +418,20 @@ def test_an_executors_source_is_chosen_once(pipelines: ModuleType, reader: InMem
         asyncio.run(core.execute(pipelines.step(pipelines.inc, "once"), i))
     assert attached == [core]
     assert durations(collect(reader), "ExecutorCore") == {("once", "success"): 3}
+
+
+def test_a_new_runtime_measures_a_runner_the_old_one_measured(
+        pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
+    """reset_runtime() with flujo patched: the same runner's executor chooses its source
+    in the new runtime, which records each execution once into the same provider."""
+    name = pipelines.unique("reset")
+    runner = pipelines.runner(pipelines.happy(), name)
+    runner.run(1)
+    assert executions(collect(reader), name) == {"success": 3, "failure": 0}
+    reset_runtime()
+    runner.run(1)
+    runner.run(2)
+    points = collect(reader)
+    assert executions(points, name) == {"success": 6, "failure": 0}  # the new runtime's
+    # the histogram is the provider's: the first run's points, then two more per step
+    assert durations(points, name) == {(step, "success"): 3 for step in ("one", "two", "three")}

@@ -54,6 +54,8 @@ SUCCESS, FAILURE, OTHER_OUTCOME = 0, 1, 2
 INF = float("inf")
 # The wrapper reads it as a plain attribute (flujo_hooks.patch): keep the two in step.
 ATTRIBUTE = "_opentelemetry_flujo_measured"
+# The name an executor was given (a runner's pipeline_name), for a later runtime's source.
+NAME_ATTRIBUTE = "_opentelemetry_flujo_name"
 perf_counter = time.perf_counter
 
 
@@ -288,7 +290,8 @@ class FlujoSources:
             with self.lock:
                 measured = getattr(executor, ATTRIBUTE, None)
                 if measured is None and not self.closed:
-                    chosen = executor_name(executor, name)
+                    given = name or getattr(executor, NAME_ATTRIBUTE, None)
+                    chosen = executor_name(executor, given)
                     if callable(getattr(executor, "get_optimization_stats", None)):
                         group = self.registry.add(executor, chosen).group.name
                         measured = Measured(group, self)
@@ -296,6 +299,7 @@ class FlujoSources:
                         measured = self._source(chosen)
                         measured.add_executor(executor)
                     setattr(executor, ATTRIBUTE, measured)
+                    setattr(executor, NAME_ATTRIBUTE, chosen)
                     self._attached.add(executor)
             return measured
         except Exception:
