@@ -354,7 +354,8 @@ COLLECTION_DURATION = SelfMetric(
 STATS_DROPPED = SelfMetric("flujo.otel.stats.dropped", Kind.COUNTER, "{value}",
                            "Values dropped by normalisation, by reason.")
 COLLECTION_ERRORS = SelfMetric("flujo.otel.collection.errors", Kind.COUNTER, "{error}",
-                               "Stats reads that raised or timed out, by reason.")
+                               "Stats reads that raised or timed out, by executor name "
+                               "(flujo.executor.name) and reason.")
 ALERTS_DROPPED = SelfMetric(
     "flujo.otel.alerts.dropped", Kind.COUNTER, "{alert}",
     "Alert events a handler did not deliver (queue full or handler error), "
