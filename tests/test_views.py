@@ -138,3 +138,19 @@ def test_no_instrument_is_exported_twice(runtime: Runtime) -> None:
     without = Counter(m.name for m in exported(runtime, []))
     assert Counter(m.name for m in exported(runtime, flujo_views())) == without
     assert max(without.values()) == 1
+
+
+def test_the_public_views_follow_the_environments_name_cap(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry.instrumentation.flujo import flujo_views as public_views
+    from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
+
+    monkeypatch.setenv("OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES", "1000")
+    reset_runtime()  # the default runtime reads the environment
+
+    def limits(views: list[Any]) -> list[Any]:
+        return [getattr(view, "_aggregation_cardinality_limit", None) for view in views]
+
+    assert limits(public_views()) == limits(flujo_views(Config(max_executor_names=1000)))
+    if LIMITED:  # an SDK with cardinality limits: the cap raised them
+        assert limits(public_views()) != limits(flujo_views())

@@ -22,6 +22,7 @@ from opentelemetry.instrumentation.flujo._internal.alerts import AlertEvent
 from opentelemetry.instrumentation.flujo._internal.api import (
     add_alert_handler,
     clear_thresholds,
+    flujo_views,
     instrument_executor,
     remove_alert_handler,
     set_hysteresis,
@@ -32,7 +33,6 @@ from opentelemetry.instrumentation.flujo._internal.flujo_hooks.patch import (
     patch_flujo,
     unpatch_flujo,
 )
-from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
 from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 from opentelemetry.instrumentation.flujo.package import _instruments
 from opentelemetry.instrumentation.flujo.version import __version__

@@ -9,8 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry.metrics import MeterProvider
+from opentelemetry.sdk.metrics.view import View
 
 from opentelemetry.instrumentation.flujo._internal.alerts import AlertHandler
+from opentelemetry.instrumentation.flujo._internal.otel import views
 from opentelemetry.instrumentation.flujo._internal.otel.binding import binding_of
 from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, get_runtime
 from opentelemetry.instrumentation.flujo._internal.thresholds.overrides import (
@@ -27,6 +29,17 @@ def _runtime_for(meter_provider: MeterProvider | None) -> Runtime:
     binding = binding_of(meter_provider)
     owner = binding.owner if binding is not None else None
     return owner if owner is not None and not owner.closed else get_runtime()
+
+
+def flujo_views() -> list[View]:
+    """Views to pass to ``MeterProvider(views=...)``, sized for the default runtime's
+    configuration (``OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES`` and ``_MAX_STEP_NAMES``
+    set the cardinality limits they raise).
+
+    ``flujo-otel``, ``import ...flujo.auto`` and ``flujo-otel demo`` add them to the
+    providers they build; add them to your own provider the same way.
+    """
+    return views.flujo_views(get_runtime().config)
 
 
 def instrument_executor(

@@ -74,10 +74,8 @@ def _no_exemplars(_aggregation: type) -> Callable[..., ExemplarReservoir]:
 
 
 def flujo_views(config: Config | None = None) -> list[View]:
-    """Views to pass to ``MeterProvider(views=...)``.
-
-    ``flujo-otel``, ``import ...flujo.auto`` and ``flujo-otel demo`` add them to the
-    providers they build; add them to your own provider the same way.
+    """Views for a MeterProvider (the public ``flujo_views()`` passes the default
+    runtime's configuration).
 
     Args:
         config: the settings whose name caps size the cardinality limits; the
