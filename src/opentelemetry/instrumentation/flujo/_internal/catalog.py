@@ -18,6 +18,15 @@ OUTCOME = "flujo.execution.outcome"
 OUTCOMES = ("success", "failure", "other")
 STEP_NAME = "flujo.step.name"
 CIRCUIT_STATE = "flujo.circuit_breaker.state"
+# Pipeline runs and spend (flujo_hooks/runs.py). The GenAI attributes are the OTel
+# semantic conventions' own names, so spend joins the gen_ai.client.* metrics by model.
+PIPELINE_NAME = "flujo.pipeline.name"
+RUN_OUTCOME = "flujo.run.outcome"
+RUN_OUTCOMES = ("success", "failure", "paused", "other")
+TOKEN_TYPE = "gen_ai.token.type"
+TOKEN_TYPES = ("input", "output")
+REQUEST_MODEL = "gen_ai.request.model"
+PROVIDER_NAME = "gen_ai.provider.name"
 CIRCUIT_STATES = ("closed", "open", "half_open")
 MIB = 1024 * 1024
 
@@ -248,9 +257,22 @@ METRICS: tuple[Metric, ...] = (
     _metric("telemetry", "metrics_collected", "telemetry.metrics_collected",
             Kind.COUNTER, "{metric}", _COUNT,
             _SUM, "Metrics collected by the executor's own telemetry."),
+    # pipeline: what top-level runs under this executor name spent, as flujo's
+    # PipelineResult totals count it (flujo names a runner's executor after its
+    # pipeline). Counters, so budgets are rate rules: spend.cost: warning>5/h.
+    _metric("pipeline", "cost_usd", "spend.cost", Kind.COUNTER, "{USD}", _COUNT, _SUM,
+            "USD spent by the pipeline's runs (PipelineResult.total_cost_usd)."),
+    _metric("pipeline", "tokens", "spend.tokens", Kind.COUNTER, "{token}", _COUNT, _SUM,
+            "Tokens used by the pipeline's runs (PipelineResult.total_tokens)."),
+    _metric("pipeline", "usage_limit_utilization", "usage_limit.utilization",
+            Kind.GAUGE, "1", _COUNT, _MAX,
+            "Largest fraction of its UsageLimits (cost or tokens, the nearer) used by a "
+            "run in flight or ended since the last collection; flujo raises "
+            "UsageLimitExceededError past 1.", Thresholds(_ABOVE, warning=0.8, critical=0.95)),
 )
 
-CATEGORIES = ("memory", "execution", "cache", "concurrency", "error_handling", "telemetry")
+CATEGORIES = ("memory", "execution", "cache", "concurrency", "error_handling", "telemetry",
+              "pipeline")
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
 
@@ -270,32 +292,58 @@ COUNTER_STATS: frozenset[str] = frozenset(
     s.id for m in METRICS if m.kind is Kind.COUNTER for s in m.stats
 )
 
-# Synchronous instruments: recorded per execution by the flujo ExecutorCore wrapper
-# (flujo_hooks/measured.py), not read from get_optimization_stats(); kept apart from
-# METRICS so nothing that walks the stats catalog mistakes them for stats.
+# Synchronous instruments: recorded as things happen by the flujo wrappers
+# (flujo_hooks/), not read from get_optimization_stats(); kept apart from METRICS so
+# nothing that walks the stats catalog mistakes them for stats.
 
 
 @dataclass(frozen=True)
-class HistogramMetric:
+class SyncMetric:
     name: str
+    kind: Kind
     unit: str
     description: str
+    # The first is the name the series belongs to (executor or pipeline).
     attributes: tuple[str, ...]
-    # Explicit bucket boundaries, in ``unit``; they include every threshold of the
-    # metrics in ``thresholds_from`` so a histogram quantile can be read against them.
-    boundaries: tuple[float, ...]
+    # The dashboard row (a CATEGORIES entry) the metric is drawn in.
+    category: str
+    # Attributes a point carries only where flujo knows them.
+    optional_attributes: tuple[str, ...] = ()
+    # Explicit bucket boundaries of a histogram, in ``unit``; they include every
+    # threshold of the metrics in ``thresholds_from`` so a quantile can be read against them.
+    boundaries: tuple[float, ...] = ()
     thresholds_from: tuple[str, ...] = ()
 
 
-EXECUTION_DURATION = HistogramMetric(
-    PREFIX + "execution.duration", "s",
+EXECUTION_DURATION = SyncMetric(
+    PREFIX + "execution.duration", Kind.HISTOGRAM, "s",
     "Duration of each ExecutorCore.execute call (nested steps included).",
-    (EXECUTOR_NAME, OUTCOME, STEP_NAME),
-    (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-     30.0, 60.0),
+    (EXECUTOR_NAME, OUTCOME, STEP_NAME), "execution",
+    boundaries=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                5.0, 10.0, 30.0, 60.0),
     thresholds_from=(PREFIX + "execution.avg_duration", PREFIX + "execution.max_duration"),
 )
-HISTOGRAMS: tuple[HistogramMetric, ...] = (EXECUTION_DURATION,)
+RUNS = SyncMetric(
+    "flujo.pipeline.runs", Kind.COUNTER, "{run}",
+    "Top-level runs of a Flujo runner, by how they ended (nested runs are part of theirs).",
+    (PIPELINE_NAME, RUN_OUTCOME), "pipeline")
+RUN_DURATION = SyncMetric(
+    "flujo.pipeline.run.duration", Kind.HISTOGRAM, "s",
+    "Duration of each top-level run, from its start to its last result.",
+    (PIPELINE_NAME, RUN_OUTCOME), "pipeline",
+    boundaries=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                120.0, 300.0, 600.0))
+STEP_COST = SyncMetric(
+    "flujo.step.cost", Kind.COUNTER, "{USD}",
+    "USD a top-level step added to its run's PipelineResult.total_cost_usd.",
+    (PIPELINE_NAME, STEP_NAME), "pipeline", (REQUEST_MODEL, PROVIDER_NAME))
+STEP_TOKENS = SyncMetric(
+    "flujo.step.tokens", Kind.COUNTER, "{token}",
+    "Tokens a top-level step added to its run's PipelineResult.total_tokens.",
+    (PIPELINE_NAME, STEP_NAME), "pipeline", (TOKEN_TYPE, REQUEST_MODEL, PROVIDER_NAME))
+SYNC_METRICS: tuple[SyncMetric, ...] = (EXECUTION_DURATION, RUNS, RUN_DURATION, STEP_COST,
+                                        STEP_TOKENS)
+SYNC_BY_NAME = {m.name: m for m in SYNC_METRICS}
 
 # The threshold engine's metrics (docs/thresholds.md): per checked metric, a limit
 # gauge ``flujo.executor.threshold.<short name>`` and an ordered severity gauge
@@ -372,7 +420,7 @@ COLLECTION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025
 # Every metric name this package can export (a threshold gauge per metric, since an
 # override may give any metric a limit).
 EXPORTED_NAMES: tuple[str, ...] = (
-    *(m.name for m in METRICS), *(h.name for h in HISTOGRAMS),
+    *(m.name for m in METRICS), *(m.name for m in SYNC_METRICS),
     *(limit_gauge(m) for m in METRICS), *(status_gauge(m) for m in METRICS),
     *(s.name for s in SELF_METRICS),
 )

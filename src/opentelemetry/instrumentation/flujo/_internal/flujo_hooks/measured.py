@@ -26,14 +26,26 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from opentelemetry.metrics import Histogram
+from opentelemetry.metrics import Counter, Histogram
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     EXECUTION_DURATION,
     EXECUTOR_NAME,
     OUTCOME,
     OUTCOMES,
+    PIPELINE_NAME,
+    PROVIDER_NAME,
+    REQUEST_MODEL,
+    RUN_DURATION,
+    RUN_OUTCOME,
+    RUNS,
+    STEP_COST,
     STEP_NAME,
+    STEP_TOKENS,
+    TOKEN_TYPE,
+    TOKEN_TYPES,
+    Kind,
+    SyncMetric,
 )
 from opentelemetry.instrumentation.flujo._internal.collect.registry import (
     MAX_NAME_LENGTH,
@@ -97,13 +109,23 @@ def executed_step(args: tuple[Any, ...], kwargs: Mapping[str, Any], types: Flujo
     return first.step if type(first) is types.frame else first
 
 
+class RunInstruments(NamedTuple):
+    """One binding's run and spend instruments (flujo_hooks/runs.py); None: excluded."""
+
+    runs: Counter | None
+    duration: Histogram | None
+    cost: Counter | None
+    tokens: Counter | None
+
+
 class Measured:
     """Running aggregates for one executor name, reported as ``get_optimization_stats()``."""
 
     __slots__ = (
-        "__weakref__", "_attributes", "_executors", "_lock", "_max_steps", "_memory",
-        "_rate_scale", "_sources", "_steps", "cache_enabled", "consecutive_failures", "counts",
-        "errored", "hits", "name", "recovered", "running", "window",
+        "__weakref__", "_attributes", "_cost", "_executors", "_limited", "_lock", "_max_steps",
+        "_memory", "_peak", "_rate_scale", "_run_attributes", "_runs", "_sources",
+        "_spend_attributes", "_steps", "_tokens", "cache_enabled", "consecutive_failures",
+        "counts", "errored", "hits", "name", "recovered", "running", "window",
     )
 
     def __init__(self, name: str, sources: FlujoSources) -> None:
@@ -131,6 +153,15 @@ class Measured:
         self.errored = 0  # executions with at least one failed attempt
         self.recovered = 0  # ... that still succeeded (retry or fallback)
         self.hits = 0
+        # Top-level runs under this name (runs.py), under the same lock: touched once per
+        # run and per step, not per execution.
+        self._runs = 0
+        self._cost = 0.0
+        self._tokens = 0
+        self._limited: set[Any] = set()  # runs in flight that have UsageLimits
+        self._peak: float | None = None  # their largest fraction, of those ended since
+        self._run_attributes: dict[str, dict[str, str]] = {}
+        self._spend_attributes: dict[tuple[Any, ...], dict[str, str]] = {}
 
     def add_executor(self, executor: Any) -> None:
         """Called under the sources' lock, which also guards reading the executors."""
@@ -191,13 +222,92 @@ class Measured:
     def _new_attributes(self, name: Any, outcome: int) -> dict[str, str]:
         attributes = {EXECUTOR_NAME: self.name, OUTCOME: OUTCOMES[outcome]}
         if self._max_steps > 0:
-            # Cut like executor names: step names are the pipeline author's free text.
-            step = name[:MAX_NAME_LENGTH] if isinstance(name, str) else OTHER
-            if step not in self._steps and len(self._steps) >= self._max_steps:
-                step = OTHER
-            self._steps.add(step)
-            attributes[STEP_NAME] = step
+            attributes[STEP_NAME] = self._step_label(name)
         return self._attributes[outcome].setdefault(name, attributes)
+
+    def _step_label(self, name: Any) -> str:
+        # Cut like executor names: step names are the pipeline author's free text.
+        step = name[:MAX_NAME_LENGTH] if isinstance(name, str) else OTHER
+        if step not in self._steps and len(self._steps) >= self._max_steps:
+            step = OTHER
+        self._steps.add(step)
+        return step
+
+    def run_started(self, run: Any) -> None:
+        with self._lock:
+            self._runs += 1
+            if run.limited:
+                self._limited.add(run)
+
+    def run_ended(self, run: Any, outcome: str, elapsed: float) -> None:
+        with self._lock:
+            if run in self._limited:
+                self._limited.discard(run)
+                # Kept until the next read: a run shorter than the export interval
+                # still shows how near its limit it came.
+                self._peak = max(self._peak or 0.0, run.fraction)
+        attributes = self._run_attributes.get(outcome)
+        if attributes is None:
+            attributes = self._run_attributes.setdefault(
+                outcome, {PIPELINE_NAME: self.name, RUN_OUTCOME: outcome})
+        for binding, instruments in self._sources.run_targets:
+            if binding.active:
+                if instruments.runs is not None:
+                    instruments.runs.add(1, attributes)
+                if instruments.duration is not None:
+                    instruments.duration.record(elapsed, attributes)
+
+    def add_spend(self, step: Any, cost: float, tokens: int,
+                  split: tuple[int, int] | None, model: str | None) -> None:
+        """What a run's step added to its totals; ``split``: (input, output) tokens where
+        flujo knows them, with the ``model`` (``provider:model``) that used them."""
+        with self._lock:
+            self._cost += cost
+            self._tokens += tokens
+        for binding, instruments in self._sources.run_targets:
+            if not binding.active:
+                continue
+            if cost and instruments.cost is not None:
+                instruments.cost.add(cost, self._spend_attributes_of(step, model))
+            if tokens and instruments.tokens is not None:
+                if split is None:
+                    instruments.tokens.add(tokens, self._spend_attributes_of(step))
+                else:
+                    for token_type, count in zip(TOKEN_TYPES, split, strict=True):
+                        instruments.tokens.add(count, self._spend_attributes_of(
+                            step, model, token_type))
+
+    def _spend_attributes_of(self, step: Any, model: str | None = None,
+                             token_type: str | None = None) -> dict[str, str]:
+        key = (step, model, token_type)
+        found = self._spend_attributes.get(key)
+        if found is not None:
+            return found
+        attributes = {PIPELINE_NAME: self.name}
+        if self._max_steps > 0:
+            attributes[STEP_NAME] = self._step_label(step)
+        if token_type is not None:
+            attributes[TOKEN_TYPE] = token_type
+        if model:  # split as flujo's extract_provider_and_model does
+            provider, colon, name = model.partition(":")
+            if colon:
+                attributes[PROVIDER_NAME] = provider.strip()[:MAX_NAME_LENGTH]
+            attributes[REQUEST_MODEL] = (name if colon else provider).strip()[:MAX_NAME_LENGTH]
+        return self._spend_attributes.setdefault(key, attributes)
+
+    def _pipeline_stats(self) -> dict[str, float] | None:
+        """What the runs spent; None for a name that has had no run (a bare executor)."""
+        with self._lock:
+            if not self._runs:
+                return None
+            stats: dict[str, float] = {"cost_usd": self._cost, "tokens": self._tokens}
+            fractions = [run.fraction for run in self._limited]
+            if self._peak is not None:
+                fractions.append(self._peak)
+                self._peak = None
+        if fractions:  # absent without a run that has limits: no evidence, no value
+            stats["usage_limit_utilization"] = max(fractions)
+        return stats
 
     def get_optimization_stats(self) -> dict[str, dict[str, Any]]:
         # the window is "since the last read"
@@ -241,6 +351,9 @@ class Measured:
         memory = self._memory.read()
         if memory:
             stats["memory"] = memory
+        pipeline = self._pipeline_stats()
+        if pipeline:
+            stats["pipeline"] = pipeline
         return stats
 
 
@@ -255,8 +368,9 @@ class FlujoSources:
         self.memory_limit = MemoryLimit()
         # (binding, histogram) per binding: the wrapper records into the active ones.
         # Replaced, never changed in place, so an execution ending on another thread
-        # walks a whole list.
+        # walks a whole list. The same for the run and spend instruments.
         self.targets: list[tuple[Binding, Histogram]] = []
+        self.run_targets: list[tuple[Binding, RunInstruments]] = []
         # Guards choosing an executor's source, and the sources' sets of executors.
         self.lock = threading.Lock()
         self._by_name: dict[str, Measured] = {}
@@ -264,17 +378,21 @@ class FlujoSources:
         self.closed = False
 
     def add_histogram(self, binding: Binding) -> None:
-        """A runtime hook: the execution-duration histogram for one binding."""
-        metric = EXECUTION_DURATION
-        if not binding.wanted(metric.name) or any(b is binding for b, _ in self.targets):
+        """A runtime hook: the execution-duration histogram, and the run and spend
+        instruments, for one binding."""
+        if any(b is binding for b, _ in self.run_targets):  # each binding has an entry
             return
-        histogram = binding.histogram(metric.name, metric.unit, metric.description,
-                                      metric.boundaries)
-        self.targets = [*self.targets, (binding, histogram)]
+        histogram = _instrument(binding, EXECUTION_DURATION)
+        if histogram is not None:
+            self.targets = [*self.targets, (binding, histogram)]
+        instruments = RunInstruments(*(_instrument(binding, metric)
+                                       for metric in (RUNS, RUN_DURATION, STEP_COST, STEP_TOKENS)))
+        self.run_targets = [*self.run_targets, (binding, instruments)]
 
     def release(self, binding: Binding) -> None:
         """``binding`` is served by another runtime now, which records into it itself."""
         self.targets = [target for target in self.targets if target[0] is not binding]
+        self.run_targets = [target for target in self.run_targets if target[0] is not binding]
 
     def attach(self, executor: Any, name: str | None = None) -> Measured | None:
         """The executor's :class:`Measured`, chosen (and registered) on first call.
@@ -324,9 +442,20 @@ class FlujoSources:
         with self.lock:
             self.closed = True
             self.targets = []
+            self.run_targets = []
             attached = list(self._attached)
             self._attached = weakref.WeakSet()
             self._by_name.clear()
         for executor in attached:
             with contextlib.suppress(AttributeError):
                 delattr(executor, ATTRIBUTE)
+
+
+def _instrument(binding: Binding, metric: SyncMetric) -> Any:
+    """``metric``'s synchronous instrument on ``binding``; None when excluded."""
+    if not binding.wanted(metric.name):
+        return None
+    if metric.kind is Kind.HISTOGRAM:
+        return binding.histogram(metric.name, metric.unit, metric.description,
+                                 metric.boundaries)
+    return binding.counter(metric.name, metric.unit, metric.description)

@@ -1,10 +1,13 @@
-"""Class-level patching of flujo 0.6: ``ExecutorCore.execute`` is measured, ``Flujo`` names it.
+"""Class-level patching of flujo 0.6: ``ExecutorCore.execute`` is measured, ``Flujo`` names it,
+runs and their spend are followed.
 
 Every instance, created before or after instrumentation, is measured from its first
 execution on (see ``measured``), into the default runtime of the moment of its first
-execution. ``Flujo.__init__`` is wrapped only to give the runner's executor the runner's
-``pipeline_name``. Each wrapper carries the object it replaced, so ``unpatch_flujo``
-puts back the very objects that were there (the classes are the only record).
+execution. ``Flujo.__init__`` is wrapped to give the runner's executor the runner's
+``pipeline_name`` (a run names it too, for runners built before instrumentation). Runs
+and spend: see ``runs``. Each wrapper carries the object it replaced, so
+``unpatch_flujo`` puts back the very objects that were there (the classes and modules
+are the only record).
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
-import re
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks import runs
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
     FAILURE,
     OTHER_OUTCOME,
@@ -28,15 +31,23 @@ from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
     classify_exception,
     executed_step,
 )
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.runs import runner_name
 from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
 _logger = logging.getLogger(__name__)
 
 EXECUTOR_CORE = "flujo.application.core.executor_core"
 RUNNER = "flujo.application.runner"
-# Flujo names a runner built without pipeline_name "unnamed_<YYYYmmdd_HHMMSS>": one new
-# name per second would be one new series per second, so those use the class name.
-_GENERATED_NAME = re.compile(r"unnamed_\d{8}_\d{6}")
+RUN_SESSION = "flujo.application.run_session"
+STEP_COORDINATOR = "flujo.application.core.orchestration.step_coordinator"
+STEP_POLICIES = "flujo.application.core.step_policies"
+# (module, class or None for the module itself, attribute): everything patched here.
+_PATCHED = (
+    (EXECUTOR_CORE, "ExecutorCore", "execute"), (RUNNER, "Flujo", "__init__"),
+    (RUN_SESSION, "RunSession", "run_async"), (RUN_SESSION, "RunSession", "execute_steps"),
+    (STEP_COORDINATOR, "StepCoordinator", "update_pipeline_result"),
+    (STEP_POLICIES, None, "extract_usage_metrics"), (RUNNER, "Flujo", "resume_async"),
+)
 
 # Set on each wrapper installed here, holding the object it replaced.
 _REPLACED = "_opentelemetry_flujo_replaced"
@@ -74,26 +85,20 @@ def flujo_types() -> FlujoTypes | None:
         return None
 
 
-def patch_attribute(cls: type, attribute: str, make: Callable[[Any], Any]) -> None:
-    original = cls.__dict__[attribute]
+def patch_attribute(owner: Any, attribute: str, make: Callable[[Any], Any]) -> None:
+    """Replace ``owner.attribute`` (a class's or a module's) by ``make(original)``."""
+    original = vars(owner)[attribute]
     wrapper = make(original)
     setattr(wrapper, _REPLACED, original)
-    setattr(cls, attribute, wrapper)
+    setattr(owner, attribute, wrapper)
 
 
-def is_patched(cls: type, attribute: str) -> bool:
-    return hasattr(cls.__dict__.get(attribute), _REPLACED)
+def is_patched(owner: Any, attribute: str) -> bool:
+    return hasattr(vars(owner).get(attribute), _REPLACED)
 
 
 def _attach(executor: Any, name: str | None = None) -> Measured | None:
     return get_runtime().flujo.attach(executor, name)
-
-
-def runner_name(runner: Any) -> str | None:
-    name = getattr(runner, "pipeline_name", None)
-    if isinstance(name, str) and name.strip() and not _GENERATED_NAME.fullmatch(name):
-        return name
-    return None
 
 
 def _measure_execute(original: Callable[..., Any], types: FlujoTypes) -> Callable[..., Any]:
@@ -169,13 +174,39 @@ def patch_flujo() -> bool:
     if runner is not None and "__init__" in runner.__dict__:
         patch_attribute(runner, "__init__",
                         lambda original: _name_runner_executor(original, core))
+    _patch_runs(runner, types)
     return True
+
+
+def _patch_runs(runner: type | None, types: FlujoTypes) -> None:
+    """Follow runs and their spend; without the parts of flujo that needs, executions are
+    still measured."""
+    session = _class(RUN_SESSION, "RunSession")
+    coordinator = _class(STEP_COORDINATOR, "StepCoordinator")
+    policies, models = _import(STEP_POLICIES), _import("flujo.domain.models")
+    model_of = getattr(_import("flujo.utils.model_utils"), "extract_model_id", None)
+    needed = [(session, "run_async"), (session, "execute_steps"),
+              (coordinator, "update_pipeline_result"), (policies, "extract_usage_metrics")]
+    if (any(owner is None or attribute not in vars(owner) for owner, attribute in needed)
+            or not callable(model_of) or runner is None
+            or not isinstance(getattr(models, "PipelineResult", None), type)):
+        _logger.warning("this flujo has no RunSession/StepCoordinator as flujo 0.6 does; "
+                        "pipeline runs and spend are not measured")
+        return
+    runs.set_types(runs.FlujoRunTypes(models.PipelineResult, types.control_flow))
+    patch_attribute(session, "run_async", runs.wrap_run_async)
+    patch_attribute(session, "execute_steps", runs.wrap_execute_steps)
+    patch_attribute(coordinator, "update_pipeline_result", runs.wrap_update)
+    patch_attribute(policies, "extract_usage_metrics",
+                    lambda original: runs.wrap_extract(original, model_of))
+    if "resume_async" in vars(runner):
+        patch_attribute(runner, "resume_async", runs.wrap_resume_async)
 
 
 def unpatch_flujo() -> None:
     """Put back what :func:`patch_flujo` replaced (flujo is not imported for it)."""
-    for module_name, class_name, attribute in ((EXECUTOR_CORE, "ExecutorCore", "execute"),
-                                               (RUNNER, "Flujo", "__init__")):
-        cls = getattr(sys.modules.get(module_name), class_name, None)
-        if isinstance(cls, type) and is_patched(cls, attribute):
-            setattr(cls, attribute, getattr(cls.__dict__[attribute], _REPLACED))
+    for module_name, class_name, attribute in _PATCHED:
+        module = sys.modules.get(module_name)
+        owner = module if class_name is None else getattr(module, class_name, None)
+        if owner is not None and is_patched(owner, attribute):
+            setattr(owner, attribute, getattr(vars(owner)[attribute], _REPLACED))

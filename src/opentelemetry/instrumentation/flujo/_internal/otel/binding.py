@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
+from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Meter, Observation
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     COLLECTION_BUCKETS,
@@ -87,6 +87,7 @@ class Binding:
         # SDK's callback order, and the synchronous ones.
         self._positions: dict[str, int] = {}
         self._histograms: dict[str, Histogram] = {}
+        self._counters: dict[str, Counter] = {}
         self._lock = threading.Lock()
         self._last_index = sys.maxsize
         self._duration = self.histogram(COLLECTION_DURATION.name, COLLECTION_DURATION.unit,
@@ -154,6 +155,14 @@ class Binding:
             found = self._histograms[name] = self.meter.create_histogram(
                 name, unit=unit, description=description,
                 explicit_bucket_boundaries_advisory=list(boundaries))
+        return found
+
+    def counter(self, name: str, unit: str, description: str) -> Counter:
+        """The provider's counter ``name``, created once whoever asks again."""
+        found = self._counters.get(name)
+        if found is None:
+            found = self._counters[name] = self.meter.create_counter(
+                name, unit=unit, description=description)
         return found
 
     def _snapshot_for(self, index: int, options: CallbackOptions) -> Snapshot:

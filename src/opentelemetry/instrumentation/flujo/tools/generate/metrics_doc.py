@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     BY_NAME,
-    HISTOGRAMS,
     METRICS,
     MIB,
     SELF_METRICS,
     STATS,
+    SYNC_METRICS,
     THRESHOLD_PREFIX,
     THRESHOLD_STATUS_KIND,
     THRESHOLD_STATUS_PREFIX,
     THRESHOLD_STATUS_UNIT,
-    Kind,
     Metric,
     Thresholds,
 )
@@ -105,18 +104,22 @@ def render() -> str:
         "",
         "## Synchronous instruments",
         "",
-        "Recorded once per flujo `ExecutorCore.execute` call by the execute wrapper "
-        "([flujo.md](flujo.md)), not read from `get_optimization_stats()`. Bucket "
-        "boundaries are passed as the API's `explicit_bucket_boundaries_advisory`; a View "
-        "configured by the application takes precedence.",
+        "Recorded as things happen by the flujo wrappers ([flujo.md](flujo.md)), not read "
+        "from `get_optimization_stats()`: a duration per `ExecutorCore.execute` call, a run "
+        "per top-level pipeline run, spend per top-level step. Bucket boundaries are passed "
+        "as the API's `explicit_bucket_boundaries_advisory`; a View configured by the "
+        "application takes precedence. Attributes in *italics* are set only where flujo "
+        "knows them.",
         "",
-        "| metric | kind | unit | attributes | bucket boundaries |",
-        "|---|---|---|---|---|",
+        "| metric | kind | unit | attributes | meaning | bucket boundaries |",
+        "|---|---|---|---|---|---|",
     ]
     lines += [
-        row(f"`{h.name}`", Kind.HISTOGRAM.value, f"`{h.unit}`",
-            ", ".join(f"`{a}`" for a in h.attributes), ", ".join(f"{b:g}" for b in h.boundaries))
-        for h in HISTOGRAMS
+        row(f"`{m.name}`", m.kind.value, f"`{m.unit}`",
+            ", ".join([*(f"`{a}`" for a in m.attributes),
+                       *(f"*`{a}`*" for a in m.optional_attributes)]),
+            m.description, ", ".join(f"{b:g}" for b in m.boundaries))
+        for m in SYNC_METRICS
     ]
     lines += [
         "",
