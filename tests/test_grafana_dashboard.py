@@ -7,9 +7,14 @@ from typing import Any
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     CATEGORIES,
+    EXECUTION_DURATION,
     METRICS,
     MIB,
     PREFIX,
+    RUN_DURATION,
+    RUNS,
+    STEP_COST,
+    SYNC_METRICS,
     Direction,
 )
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import Rule, default_rules
@@ -33,7 +38,7 @@ def test_a_row_per_category_and_a_panel_per_metric() -> None:
     rows = [p["title"] for p in board["panels"] if p["type"] == "row"]
     assert rows == [c.replace("_", " ") for c in CATEGORIES]
     by_metric = panels(board)
-    assert set(by_metric) == {m.name for m in METRICS}
+    assert set(by_metric) == {m.name for m in (*METRICS, *SYNC_METRICS)}
     ids = [p["id"] for p in board["panels"]]
     assert len(ids) == len(set(ids))
     units = {name: p["fieldConfig"]["defaults"]["unit"] for name, p in by_metric.items()}
@@ -41,6 +46,35 @@ def test_a_row_per_category_and_a_panel_per_metric() -> None:
     assert units[PREFIX + "execution.avg_duration"] == "s"
     assert units[PREFIX + "cache.hit_ratio"] == "percentunit"
     assert units[PREFIX + "executions"] == "cps"
+    assert units[PREFIX + "spend.cost"] == units[STEP_COST.name] == "currencyUSD"
+    assert units[EXECUTION_DURATION.name] == units[RUN_DURATION.name] == "s"
+
+
+def test_histograms_are_drawn_as_quantiles_against_the_limits_they_were_sized_for() -> None:
+    board = panels(grafana.dashboard(default_rules(), Naming.COLLECTOR))
+    duration = board[EXECUTION_DURATION.name]
+    assert [t["expr"] for t in duration["targets"]] == [
+        f"histogram_quantile({q}, sum by (le, flujo_executor_name) (rate("
+        'flujo_executor_execution_duration_seconds_bucket{flujo_executor_name=~"$executor"}'
+        "[$__rate_interval])))" for q in (0.5, 0.95, 0.99)]
+    # execution.avg_duration's warning and critical, execution.max_duration's warning
+    assert [s[1] for s in steps(duration)] == [None, 1.0, 5.0, 5.0]
+    run = board[RUN_DURATION.name]
+    assert "flujo_pipeline_run_duration_seconds_bucket{flujo_pipeline_name=~" \
+        in run["targets"][0]["expr"]
+
+
+def test_spend_is_drawn_per_hour_and_runs_by_outcome() -> None:
+    board = panels(grafana.dashboard(default_rules(), Naming.PYTHON))
+    assert board[STEP_COST.name]["targets"][0]["expr"] == (
+        "sum by (flujo_pipeline_name, flujo_step_name, gen_ai_request_model, "
+        'gen_ai_provider_name) (rate(flujo_step_cost_total{flujo_pipeline_name=~"$executor"}'
+        "[$__rate_interval]) * 3600)")
+    assert board[PREFIX + "spend.cost"]["targets"][0]["expr"] == (
+        'rate(flujo_executor_spend_cost_total{flujo_executor_name=~"$executor"}'
+        "[$__rate_interval]) * 3600")
+    runs = board[RUNS.name]["targets"][0]
+    assert runs["legendFormat"] == "{{flujo_pipeline_name}} {{flujo_run_outcome}}"
 
 
 def test_queries_use_the_naming_and_the_executor_variable() -> None:

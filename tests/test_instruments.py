@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -21,7 +22,8 @@ MIB = catalog.MIB
 
 
 def test_every_metric_of_a_duck_typed_executor(reader: InMemoryMetricReader) -> None:
-    executor = StaticExecutor(full_stats())  # held here: the registry only has a weak reference
+    # Held here: the registry only has a weak reference.
+    executor = StaticExecutor(with_runs(full_stats()))
     instrument_executor(executor, "duck")
     points = collect(reader)
 
@@ -42,6 +44,7 @@ def test_every_metric_of_a_duck_typed_executor(reader: InMemoryMetricReader) -> 
         "error.cached_patterns": 6, "error.consecutive_failures": 1,
         "telemetry.batch_size": 50, "telemetry.flush_rate": 1.5, "telemetry.overhead": 0.0002,
         "telemetry.metrics_collected": 1000,
+        "spend.cost": 1.25, "spend.tokens": 4321, "usage_limit.utilization": 0.5,
     }
     for metric, number in expected.items():
         assert v(metric) == pytest.approx(number), metric
@@ -54,8 +57,15 @@ def test_every_metric_of_a_duck_typed_executor(reader: InMemoryMetricReader) -> 
     assert {m.short_name for m in catalog.METRICS} == covered
 
 
+def with_runs(stats: dict[str, Any]) -> dict[str, Any]:
+    """``stats`` and the pipeline category flujo's runs add (flujo_hooks/runs.py); any
+    executor may report it."""
+    return {**stats, "pipeline": {"cost_usd": 1.25, "tokens": 4321,
+                                  "usage_limit_utilization": 0.5}}
+
+
 def test_units_and_kinds_follow_the_catalog(reader: InMemoryMetricReader) -> None:
-    executor = StaticExecutor(full_stats())
+    executor = StaticExecutor(with_runs(full_stats()))
     instrument_executor(executor, "duck")
     seen = units(reader)
     for metric in catalog.METRICS:
@@ -79,7 +89,8 @@ def test_reference_executor_reports_every_metric_from_real_state(
     points = collect(reader)
     exported = {name for name, attrs in points if ("flujo.executor.name", "reference") in attrs
                 and not name.startswith(catalog.THRESHOLD_PREFIX)}
-    assert exported == {m.name for m in catalog.METRICS}
+    # It runs no flujo pipelines: no pipeline category.
+    assert exported == {m.name for m in catalog.METRICS if m.category != "pipeline"}
     clean = Normaliser().normalise(raw, Counter())
     # The workload is over, so the two reads agree on everything but the memory figures.
     for metric in catalog.METRICS:

@@ -43,6 +43,7 @@ EXPECTED = {
     "error.cached_patterns": 4, "error.consecutive_failures": 1,
     "telemetry.batch_size": 32, "telemetry.flush_rate": 2.5, "telemetry.overhead": 0.0015,
     "telemetry.metrics_collected": 1000,
+    "spend.cost": 1.5, "spend.tokens": 300, "usage_limit.utilization": 0.5,
 }
 BY_ATTRIBUTE = {
     "executions": ('flujo_execution_outcome="failure"', 10),
@@ -224,3 +225,14 @@ def test_alerts_fire_in_prometheus_and_every_metric_has_its_documented_name(
                                           '{flujo_threshold_level="critical"}')["result"]
     assert [(r["metric"].get("flujo_executor_name"), float(r["value"][1])) for r in limit] == [
         (None, 800 * MIB)]
+
+@pytest.mark.parametrize("naming", list(Naming))
+def test_every_dashboard_query_is_valid_promql(prometheus: Prometheus, naming: Naming) -> None:
+    # Grafana's variables as Grafana would expand them; a query Prometheus cannot parse
+    # is answered 400, which api() raises on.
+    board = grafana.dashboard(default_rules(), naming)
+    queries = [t["expr"] for panel in board["panels"] for t in panel.get("targets", ())]
+    assert any("histogram_quantile" in q for q in queries)
+    for query in queries:
+        expanded = query.replace("$__rate_interval", "1m").replace("$executor", ".*")
+        prometheus.api("query", query=expanded)

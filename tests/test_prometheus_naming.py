@@ -13,7 +13,13 @@ from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from opentelemetry.instrumentation.flujo import instrument_executor
-from opentelemetry.instrumentation.flujo._internal.catalog import METRICS, MIB, Kind
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    METRICS,
+    MIB,
+    SCOPE,
+    SYNC_METRICS,
+    Kind,
+)
 from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 from opentelemetry.instrumentation.flujo.tools.generate.naming import (
     Naming,
@@ -37,6 +43,7 @@ EVERY_STAT = {
                        "circuit_breaker_state": "CLOSED", "failure_count": 1},
     "telemetry": {"batch_size": 32, "flush_rate": 2.5, "overhead_ms": 1.5,
                   "metrics_collected": 1000},
+    "pipeline": {"cost_usd": 1.5, "tokens": 300, "usage_limit_utilization": 0.5},
 }
 
 
@@ -69,6 +76,27 @@ def test_every_catalog_metric_has_its_documented_python_name(
     missing = {otel: name for otel, name in names.items() if name not in exposition}
     assert missing == {}
     assert exposition[names["flujo.executor.memory.usage"]] == 100 * MIB
+
+
+def test_every_synchronous_instrument_has_its_documented_python_name(runtime: Runtime) -> None:
+    reader = PrometheusMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    meter = provider.get_meter(SCOPE)
+    try:
+        for metric in SYNC_METRICS:
+            attributes = dict.fromkeys(metric.attributes, "x")
+            if metric.kind is Kind.HISTOGRAM:
+                meter.create_histogram(metric.name, unit=metric.unit).record(1.0, attributes)
+            else:
+                meter.create_counter(metric.name, unit=metric.unit).add(2, attributes)
+        text = generate_latest(REGISTRY).decode()
+        served = {s.name for family in text_string_to_metric_families(text)
+                  for s in family.samples}
+    finally:
+        provider.shutdown()
+    for metric in SYNC_METRICS:
+        name = series_name(metric.name, metric.unit, metric.kind, Naming.PYTHON)
+        assert (name + "_count" if metric.kind is Kind.HISTOGRAM else name) in served, name
 
 
 def test_python_names_differ_from_the_collector_names_where_documented(

@@ -17,6 +17,7 @@ from opentelemetry.instrumentation.flujo import instrument_executor
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     EXECUTION_DURATION,
     SCOPE,
+    SYNC_METRICS,
     THRESHOLD_STATUS_PREFIX,
 )
 from opentelemetry.instrumentation.flujo._internal.config import Config
@@ -92,9 +93,10 @@ def test_a_raised_name_cap_gets_the_views_limit_raised_with_it() -> None:
     assert circuit_points(flujo_views(config)) == 2100
 
 
-def test_the_duration_view_exists_where_the_sdk_has_a_limit() -> None:
-    # three observable-instrument views everywhere, the histogram's with a limit only
-    assert len(flujo_views()) == 3 + LIMITED
+def test_the_sync_instrument_views_exist_where_the_sdk_has_a_limit() -> None:
+    # three observable-instrument views everywhere, one per synchronous instrument (the
+    # execution and run histograms, the run and spend counters) with a limit only
+    assert len(flujo_views()) == 3 + LIMITED * len(SYNC_METRICS)
 
 
 def exported(runtime: Runtime, views: list[Any]) -> list[Any]:

@@ -14,8 +14,10 @@ from typing import Any, TypeVar
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     EXECUTOR_NAME,
+    PIPELINE_NAME,
     PREFIX,
     SELF_BY_NAME,
+    SYNC_BY_NAME,
     THRESHOLD_LEVEL,
     THRESHOLD_STATES,
     checked_metric,
@@ -49,7 +51,8 @@ def label(metric: str, attributes: Attributes) -> str:
 
 def make_sample(time_ns: int, metric: str, unit: str, attributes: Any, value: Any) -> Sample:
     attrs = {str(k): str(v) for k, v in dict(attributes).items()}
-    executor = attrs.pop(EXECUTOR_NAME, "")
+    # Run and spend points belong to a pipeline: its name is the executor's (runs.py).
+    executor = attrs.pop(EXECUTOR_NAME, "") or attrs.pop(PIPELINE_NAME, "")
     return Sample(int(time_ns), executor, metric, float(value), unit or "",
                   tuple(sorted(attrs.items())))
 
@@ -126,5 +129,6 @@ def flujo_samples(samples: Iterable[Sample]) -> Iterator[Sample]:
     """The points worth recording or showing: flujo's, minus the threshold status points
     (their content travels as each metric's threshold state)."""
     for s in samples:
-        if (s.metric.startswith(PREFIX) or s.metric in SELF_BY_NAME) and not is_status(s.metric):
+        if (s.metric.startswith(PREFIX) or s.metric in SELF_BY_NAME
+                or s.metric in SYNC_BY_NAME) and not is_status(s.metric):
             yield s

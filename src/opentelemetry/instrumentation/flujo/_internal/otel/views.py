@@ -43,7 +43,13 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     CIRCUIT_STATES,
     EXECUTION_DURATION,
     OUTCOMES,
+    RUN_DURATION,
+    RUN_OUTCOMES,
+    RUNS,
     SCOPE,
+    STEP_COST,
+    STEP_TOKENS,
+    TOKEN_TYPES,
 )
 from opentelemetry.instrumentation.flujo._internal.config import Config
 
@@ -54,6 +60,8 @@ SDK_DEFAULT_LIMIT = 2000  # attribute sets per metric, opentelemetry-sdk >= 1.44
 # without one (a limit gauge's warning and critical for every name).
 POINTS_PER_NAME = max(len(CIRCUIT_STATES), len(OUTCOMES))
 SHARED_POINTS = 2
+# Models an agent step typically switches between (a fallback model, a cheaper retry).
+MODELS_PER_STEP = 4
 
 
 class NoExemplars(ExemplarReservoir):
@@ -93,6 +101,15 @@ def flujo_views(config: Config | None = None) -> list[View]:
         for kind in (ObservableGauge, ObservableCounter, ObservableUpDownCounter)
     ]
     if CARDINALITY_LIMITS:
-        views.append(View(meter_name=SCOPE, instrument_name=EXECUTION_DURATION.name,
-                          aggregation_cardinality_limit=names * steps * len(OUTCOMES)))
+        # Spend points per step: untyped, input and output; a step whose agents use
+        # several models has that many more.
+        spend = names * steps * (len(TOKEN_TYPES) + 1) * MODELS_PER_STEP
+        views += [
+            View(meter_name=SCOPE, instrument_name=metric.name,
+                 aggregation_cardinality_limit=limit)
+            for metric, limit in ((EXECUTION_DURATION, names * steps * len(OUTCOMES)),
+                                  (RUNS, names * len(RUN_OUTCOMES)),
+                                  (RUN_DURATION, names * len(RUN_OUTCOMES)),
+                                  (STEP_COST, spend), (STEP_TOKENS, spend))
+        ]
     return views

@@ -17,7 +17,8 @@ from opentelemetry.instrumentation.flujo._internal.catalog import MIB, Kind, Met
 BYTES = {"B": 1.0, "By": 1.0, "KiB": 1024.0, "KB": 1024.0, "MiB": float(MIB), "MB": float(MIB),
          "GiB": 1024.0 * MIB, "GB": 1024.0 * MIB}
 SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0}
-PER = {"/s": 1.0, "/min": 1 / 60}
+# A budget reads naturally per hour (spend.cost: warning>5/h), a token rate per minute.
+PER = {"/s": 1.0, "/min": 1 / 60, "/h": 1 / 3600}
 
 _NUMBER = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(.*?)\s*$")
 

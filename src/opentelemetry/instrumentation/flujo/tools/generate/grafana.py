@@ -3,7 +3,11 @@
 A row per category and a panel per metric in its unit, with the rules' limits drawn
 as threshold lines (a relative limit as a second, dashed series: it moves with the
 other metric), a panel of current threshold states, and an executor variable.
-Counters are shown as per-second rates.
+Counters are shown as rates: per second, spend per hour (USD) or minute (tokens), the
+units the budget rules are written in. The synchronous instruments get a panel in
+their category's row: a histogram as its p50/p95/p99, a counter as a rate by its
+attributes. Pipeline names are executor names (a runner's executor is named after its
+pipeline), so one variable selects both.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     CATEGORIES,
     EXECUTOR_NAME,
     METRICS,
+    SYNC_METRICS,
     THRESHOLD_LEVEL,
     THRESHOLD_METRIC,
     THRESHOLD_STATES,
@@ -26,6 +31,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     Direction,
     Kind,
     Metric,
+    SyncMetric,
     limit_gauge,
 )
 from opentelemetry.instrumentation.flujo._internal.thresholds.limit_syntax import rate_unit
@@ -42,14 +48,32 @@ UID = "flujo-executors"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 EXECUTOR = label(EXECUTOR_NAME)
 _UNITS = {"By": "bytes", "By/s": "Bps", "s": "s", "1": "percentunit"}
+# Counter unit -> (seconds per shown interval, title words, Grafana unit).
+_RATES = {"{USD}": (3600, "per hour", "currencyUSD"), "{token}": (60, "per minute", "short")}
+_PER_SECOND = (1, "per second", "cps")
+QUANTILES = (0.5, 0.95, 0.99)
 _COLORS = {"warning": "orange", "critical": "red"}
 _WIDTH, _HEIGHT = 8, 8
 
 
-def grafana_unit(metric: Metric) -> str:
+def grafana_unit(metric: Metric | SyncMetric) -> str:
     if metric.kind is Kind.COUNTER:
-        return "cps"
+        return _RATES.get(metric.unit, _PER_SECOND)[2]
     return _UNITS.get(metric.unit, "short")
+
+
+def _rate(metric: Metric | SyncMetric, series: str) -> str:
+    seconds = _RATES.get(metric.unit, _PER_SECOND)[0]
+    rate = f"rate({series}[$__rate_interval])"
+    return rate if seconds == 1 else f"{rate} * {seconds}"
+
+
+def _title(metric: Metric | SyncMetric, short: str) -> str:
+    if metric.kind is Kind.COUNTER:
+        return f"{short} ({_RATES.get(metric.unit, _PER_SECOND)[1]})"
+    if metric.kind is Kind.HISTOGRAM:
+        return f"{short} (p50, p95, p99)"
+    return short
 
 
 def _steps(rules: list[Rule]) -> list[dict[str, Any]]:
@@ -79,7 +103,7 @@ def _targets(metric: Metric, rules: list[Rule], naming: Naming) -> list[dict[str
     if extra:
         legend += "".join(f" {{{{{e}}}}}" for e in extra)
     if metric.kind is Kind.COUNTER:
-        expr = f"rate({series}{selector}[$__rate_interval])"
+        expr = _rate(metric, series + selector)
     else:
         expr = f"{series}{selector}"
     targets = [_target(expr, legend, "A")]
@@ -113,9 +137,8 @@ def _overrides(rules: list[Rule]) -> list[dict[str, Any]]:
     } for rule in relative]
 
 
-def metric_panel(metric: Metric, rules: list[Rule], naming: Naming, x: int,
-                 y: int) -> dict[str, Any]:
-    title = metric.short_name + (" (per second)" if metric.kind is Kind.COUNTER else "")
+def _panel(metric: Metric | SyncMetric, title: str, rules: list[Rule],
+           targets: list[dict[str, Any]], x: int, y: int) -> dict[str, Any]:
     steps = _steps([r for r in rules if r.scope is None])
     return {
         "type": "timeseries",
@@ -131,8 +154,37 @@ def metric_panel(metric: Metric, rules: list[Rule], naming: Naming, x: int,
             },
             "overrides": _overrides(rules),
         },
-        "targets": _targets(metric, rules, naming),
+        "targets": targets,
     }
+
+
+def metric_panel(metric: Metric, rules: list[Rule], naming: Naming, x: int,
+                 y: int) -> dict[str, Any]:
+    return _panel(metric, _title(metric, metric.short_name), rules,
+                  _targets(metric, rules, naming), x, y)
+
+
+def sync_panel(metric: SyncMetric, rules: list[Rule], naming: Naming, x: int,
+               y: int) -> dict[str, Any]:
+    """A histogram's quantiles by name (the unscoped limits of the metrics its buckets
+    were sized for drawn as lines), or a counter's rate by every attribute."""
+    owner = label(metric.attributes[0])
+    selector = f'{{{owner}=~"$executor"}}'
+    series = series_name(metric.name, metric.unit, metric.kind, naming)
+    if metric.kind is Kind.HISTOGRAM:
+        targets = [_target(
+            f"histogram_quantile({q}, sum by (le, {owner}) "
+            f"(rate({series}_bucket{selector}[$__rate_interval])))",
+            f"{{{{{owner}}}}} p{q * 100:g}", chr(ord("A") + i)) for i, q in enumerate(QUANTILES)]
+        rules = [r for r in rules if r.metric in metric.thresholds_from and not r.rate
+                 and r.relative_to is None and r.scope is None]
+    else:
+        labels = [label(a) for a in (*metric.attributes, *metric.optional_attributes)]
+        targets = [_target(f"sum by ({', '.join(labels)}) ({_rate(metric, series + selector)})",
+                           " ".join(f"{{{{{name}}}}}" for name in labels), "A")]
+        rules = []
+    short = metric.name.removeprefix("flujo.")
+    return _panel(metric, _title(metric, short), rules, targets, x, y)
 
 
 def status_panel(naming: Naming, y: int) -> dict[str, Any]:
@@ -171,11 +223,17 @@ def _panels(rules: list[Rule], naming: Naming) -> Iterator[dict[str, Any]]:
                "gridPos": {"h": 1, "w": 24, "x": 0, "y": y}, "id": 1000 + row_id,
                "panels": []}
         y += 1
-        members = [m for m in METRICS if m.category == category]
+        members: list[Metric | SyncMetric] = [
+            *(m for m in SYNC_METRICS if m.category == category),
+            *(m for m in METRICS if m.category == category)]
         for i, metric in enumerate(members):
             x = (i % (24 // _WIDTH)) * _WIDTH
-            yield metric_panel(metric, [r for r in rules if r.metric == metric.name], naming,
-                               x, y + (i // (24 // _WIDTH)) * _HEIGHT)
+            at = y + (i // (24 // _WIDTH)) * _HEIGHT
+            if isinstance(metric, SyncMetric):
+                yield sync_panel(metric, rules, naming, x, at)
+            else:
+                yield metric_panel(metric, [r for r in rules if r.metric == metric.name],
+                                   naming, x, at)
         y += -(-len(members) // (24 // _WIDTH)) * _HEIGHT
 
 
