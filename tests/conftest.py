@@ -140,6 +140,13 @@ def full_stats(**overrides: Any) -> dict[str, dict[str, Any]]:
     return stats
 
 
+def with_runs(stats: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``stats`` and the pipeline category flujo's runs add (flujo_hooks/runs.py); any
+    executor may report it."""
+    return {**stats, "pipeline": {"cost_usd": 1.25, "tokens": 4321,
+                                  "usage_limit_utilization": 0.5}}
+
+
 class OneExecutorRig:
     """A runtime configured from ``env``, its own MeterProvider and reader, and one
     StaticExecutor registered under ``name`` (held here: the registry's ref is weak).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from typing import Any
 
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -14,7 +13,7 @@ from opentelemetry.instrumentation.flujo._internal import catalog
 from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser
 from opentelemetry.instrumentation.flujo.tools.demo import ReferenceExecutor, run_workload
 
-from conftest import StaticExecutor, collect, full_stats, units, value
+from conftest import StaticExecutor, collect, full_stats, units, value, with_runs
 
 DATA_TYPE = {catalog.Kind.GAUGE: "Gauge", catalog.Kind.UP_DOWN_COUNTER: "Sum",
              catalog.Kind.COUNTER: "Sum"}
@@ -55,13 +54,6 @@ def test_every_metric_of_a_duck_typed_executor(reader: InMemoryMetricReader) -> 
         assert v("circuit_breaker.status", flujo__circuit_breaker__state=state) == flag
     covered = set(expected) | {"executions", "circuit_breaker.status"}
     assert {m.short_name for m in catalog.METRICS} == covered
-
-
-def with_runs(stats: dict[str, Any]) -> dict[str, Any]:
-    """``stats`` and the pipeline category flujo's runs add (flujo_hooks/runs.py); any
-    executor may report it."""
-    return {**stats, "pipeline": {"cost_usd": 1.25, "tokens": 4321,
-                                  "usage_limit_utilization": 0.5}}
 
 
 def test_units_and_kinds_follow_the_catalog(reader: InMemoryMetricReader) -> None:

@@ -16,9 +16,9 @@ if sys.argv[1] == "auto":
 
 from opentelemetry.instrumentation.flujo import instrument_executor
 
-from conftest import StaticExecutor, full_stats
+from conftest import StaticExecutor, full_stats, with_runs
 
-executor = StaticExecutor(full_stats(memory__usage_mb=600.0))
+executor = StaticExecutor(with_runs(full_stats(memory__usage_mb=600.0)))
 assert instrument_executor(executor, sys.argv[2])
 print("ready", flush=True)
 time.sleep(float(sys.argv[3]))
