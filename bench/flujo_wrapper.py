@@ -11,7 +11,12 @@ otherwise every figure is "n/a" with the reason (``make bench-flujo`` runs it in
   wrapper with the histogram, in a second pass, gives the SDK's ``Histogram.record``
   as the difference;
 - total vs unwrapped: a real pipeline of pure-Python steps, wrapped vs not;
-- memory: tracemalloc before and after many wrapped executions.
+- memory: tracemalloc before and after many wrapped executions;
+- per run: the run wrapper and the spend bookkeeping (``runs.py``) around a stub run
+  that does what flujo's ``RunSession.run_async`` does for a three-step pipeline (its
+  result registered, flujo's own ``update_pipeline_result`` once per step with a step
+  that reports cost and tokens, the result yielded), minus the same stub unwrapped,
+  over a real three-step pure-Python pipeline run timed in the same process.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ BOOKKEEPING_GOAL_US = 2.0
 TOTAL_GOAL = 0.03
 MEMORY_GOAL = 1024 * 1024
 PIPELINE_STEPS = 20
+RUN_GOAL = 0.01
+RUN_STEPS = 3
 
 
 # id -> (label, unit, goal): one place for the measured figures and their n/a twins.
@@ -46,6 +53,8 @@ _FIGURES = {
                     f"<= {TOTAL_GOAL:.0%}"),
     "flujo.memory": ("memory growth over wrapped executions", "KiB",
                      f"<= {MEMORY_GOAL // 2**20} MiB"),
+    "flujo.run": ("run wrapper + spend bookkeeping / three-step pipeline run", "%",
+                  f"<= {RUN_GOAL:.0%}"),
 }
 
 
@@ -149,6 +158,93 @@ class _StubExecute:
         self.core_class.execute = self.original
 
 
+class _StubRun:
+    """flujo's part of a run, without flujo's orchestration: the wrappers' whole cost
+    is the difference between a wrapped and a bare instance."""
+
+    def __init__(self, wrapped: bool) -> None:
+        from flujo.application.core.executor_core import ExecutorCore
+        from flujo.application.core.orchestration.step_coordinator import StepCoordinator
+        from flujo.domain.models import PipelineResult, StepResult, UsageLimits
+
+        from opentelemetry.instrumentation.flujo._internal.flujo_hooks import runs
+
+        update = vars(StepCoordinator)["update_pipeline_result"]
+        update = getattr(update, "_opentelemetry_flujo_replaced", update)  # flujo's own
+        coordinator = StepCoordinator()
+        steps = [StepResult(name=f"s{i}", success=True, attempts=1, cost_usd=0.0125,
+                            token_counts=321) for i in range(RUN_STEPS)]
+
+        def execute_steps(session: Any, start: int, data: Any, context: Any,
+                          result: Any) -> None:
+            return None
+
+        async def run_async(session: Any, data: Any) -> Any:
+            result = PipelineResult()
+            session.execute_steps(0, data, None, result)
+            for step in steps:
+                session.update(coordinator, result, step)
+            yield result
+
+        def same(function: Any) -> Any:
+            return function
+
+        wrap_run, wrap_steps, wrap_update = (
+            (runs.wrap_run_async, runs.wrap_execute_steps, runs.wrap_update) if wrapped
+            else (same, same, same))
+        self.session = type("Session", (), {
+            "pipeline_name": "bench-runs",
+            "usage_limits": UsageLimits(total_cost_usd_limit=1e9),
+            "backend": type("Backend", (), {"_executor": ExecutorCore()})(),
+            "run_async": wrap_run(run_async), "execute_steps": wrap_steps(execute_steps),
+            "update": staticmethod(wrap_update(update)),
+        })()
+
+    def loop(self, n: int) -> Callable[[], None]:
+        async def consume() -> None:
+            async for _ in self.session.run_async(0):
+                pass
+
+        def go() -> None:
+            for _ in range(n):
+                _drive(consume())
+
+        return go
+
+
+def _run_overhead(instrumentor: Any, provider: MeterProvider, rounds: int,
+                  runs: int) -> dict[str, Any]:
+    """Seconds per run the run wrapper and spend bookkeeping add, and a real three-step
+    pipeline run's seconds, in the same process."""
+    import logging
+
+    from flujo import Flujo, Step
+
+    logging.getLogger("flujo").setLevel(logging.WARNING)  # its INFO lines would dominate
+
+    async def increment(x: int) -> int:
+        return x + 1
+
+    pipeline = Step.from_callable(increment, name="s0")
+    for i in range(1, RUN_STEPS):
+        pipeline = pipeline >> Step.from_callable(increment, name=f"s{i}")
+    runner = Flujo(pipeline, pipeline_name="bench-three", persist_state=False)
+    runner.run(0)
+    pipeline_s = statistics.median(timed(lambda: runner.run(0), 20)[1] for _ in range(rounds))
+    instrumentor.instrument(meter_provider=provider)  # the wrappers' types, the instruments
+    try:
+        subjects = {"bare": _StubRun(wrapped=False).loop(runs),
+                    "wrapped": _StubRun(wrapped=True).loop(runs)}
+        subjects["wrapped"]()  # a name's first run creates its series (once)
+        medians = interleaved(subjects, rounds, sample_s=0)
+    finally:
+        instrumentor.uninstrument()
+    added_s = medians.difference("wrapped", "bare") / runs
+    return {"added_us_per_run": added_s * 1e6, "pipeline_run_us": pipeline_s * 1e6,
+            "bare_stub_us_per_run": medians.cpu["bare"] / runs * 1e6, "steps": RUN_STEPS,
+            "share": added_s / pipeline_s}
+
+
 def run(quick: bool) -> list[Figure]:
     try:
         import flujo  # noqa: F401
@@ -178,6 +274,7 @@ def run(quick: bool) -> list[Figure]:
     bookkeeping_us = bookkeeping_s * 1e6
     total = _pipeline_overhead(instrumentor, provider, rounds=5 if quick else 15)
     share = wrapper_s / (total["unwrapped_us_per_execute"] / 1e6)
+    per_run = _run_overhead(instrumentor, provider, rounds, runs=2_000 if quick else 20_000)
     provider.shutdown()
     return [
         _figure("flujo.bookkeeping", bookkeeping_us, met=bookkeeping_us <= BOOKKEEPING_GOAL_US,
@@ -191,6 +288,8 @@ def run(quick: bool) -> list[Figure]:
         _figure("flujo.memory", growth / 1024,
                 label=f"memory growth over {executions:,} wrapped executions",
                 met=growth <= MEMORY_GOAL, detail={"executions": executions}),
+        _figure("flujo.run", per_run["share"] * 100, met=per_run["share"] <= RUN_GOAL,
+                detail=per_run),
     ]
 
 
