@@ -3,7 +3,8 @@ under ``opentelemetry-instrument`` by test_flujo_runs.py. Prints, as JSON, what 
 own results say.
 
 ``spend``: RUNS concurrent runs through three entry points, each ``draft`` >> ``review``
-(fails its first attempt in every third run, then succeeds on a retry) >> ``answer`` (an
+(fails its first attempt in every third run, then succeeds on a retry) >> ``translate``
+(fails every attempt; its costed fallback runs) >> ``answer`` (an
 agent reporting input and output tokens and its model) >> ``polish`` (a loop of two
 costed steps, two iterations) >> ``fan`` (two costed parallel branches) >> ``publish``
 (fails on every attempt in every fifth run). ``budgeted``: one run with UsageLimits that
@@ -94,9 +95,12 @@ def spend_pipeline() -> Any:
     fan = Step.parallel("fan", {"a": Pipeline.from_step(step(costed(0.01, 100), "a1")),
                                 "b": step(costed(0.02, 200), "b1") >> step(costed(0.03, 300),
                                                                            "b2")})
+    translate = step(costed(0.5, 50, lambda run, attempt: True), "translate", max_retries=1)
+    translate.fallback(step(costed(0.07, 7), "translate_backup"))
     return (step(costed(0.0125, 321), "draft")
             >> step(costed(0.2, 40, lambda run, attempt: run % 3 == 0 and attempt == 1),
                     "review", max_retries=2)
+            >> translate
             >> Step(name="answer", agent=Agent())
             >> loop >> fan
             >> step(costed(0.05, 5, lambda run, attempt: run % 5 == 0), "publish",
@@ -159,6 +163,8 @@ async def spend_and_budget(go: Path) -> dict[str, Any]:
     report["spend"]["loops"] = [sr.attempts for r in results for sr in r.step_history
                                 if sr.name == "polish"]
     report["spend"]["answers"] = len(answers)
+    report["spend"]["fallbacks"] = sum(sr.metadata_.get("fallback_triggered") is True
+                                       for r in results for sr in r.step_history)
     return report
 
 

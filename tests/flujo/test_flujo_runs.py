@@ -122,7 +122,8 @@ def test_runs_spend_and_budget_equal_what_flujo_reports(
 
     spend = said["spend"]
     assert spend["runs"] == 20 and spend["failure"] == 4 and spend["retried"] == 7
-    assert spend["loops"] == [2] * 20 and spend["answers"] == 20  # loop and agent ran
+    # the loop, the fallback and the agent ran in every run
+    assert spend["loops"] == [2] * 20 and spend["fallbacks"] == spend["answers"] == 20
     name = {PIPELINE_NAME: "spend"}
     for outcome in ("success", "failure"):
         assert total(points, RUNS.name, **name, **{RUN_OUTCOME: outcome}) == spend[outcome]
