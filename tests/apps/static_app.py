@@ -1,4 +1,5 @@
-"""A subprocess app: one executor reporting the full schema, instrumented per argv[1].
+"""A subprocess app: one executor reporting the full schema (and a flujo pipeline's spend),
+instrumented per argv[1].
 
   auto    -> import opentelemetry.instrumentation.flujo.auto (provider from the environment)
   plain   -> nothing: run under `opentelemetry-instrument`, which loads the entry point
@@ -14,8 +15,8 @@ if sys.argv[1] == "auto":
 
 from opentelemetry.instrumentation.flujo import instrument_executor
 
-from conftest import StaticExecutor, full_stats
+from conftest import StaticExecutor, full_stats, with_runs
 
-executor = StaticExecutor(full_stats())
+executor = StaticExecutor(with_runs(full_stats()))
 assert instrument_executor(executor, "app")
 time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 1.5)
