@@ -16,11 +16,12 @@ FIGURES = {
     "collection.slope", "stats_calls", "naive", "naive.ceiling", "thresholds.share",
     "plugin.share", "prometheus",
     "memory.per_executor", "memory.per_name", "memory.churn", "otlp.bytes",
-    "otlp.bytes_gzip", "flujo.bookkeeping", "flujo.total", "flujo.memory",
+    "otlp.bytes_gzip", "flujo.bookkeeping", "flujo.total", "flujo.memory", "flujo.run",
     "shape.points", "shape.bytes", "shape.collection", "shape.previous",
 }
 # Measured only where their layer is installed; otherwise "n/a" with the reason.
-OPTIONAL = {"thresholds.share", "flujo.bookkeeping", "flujo.total", "flujo.memory"}
+OPTIONAL = {"thresholds.share", "flujo.bookkeeping", "flujo.total", "flujo.memory",
+            "flujo.run"}
 
 
 # Minutes on a busy 2-core machine; no time limit: how long it takes is the benchmark's
