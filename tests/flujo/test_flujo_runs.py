@@ -23,10 +23,9 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     STEP_COST,
     STEP_NAME,
     STEP_TOKENS,
-    THRESHOLD_METRIC,
-    THRESHOLD_STATE,
-    THRESHOLD_STATUS,
     TOKEN_TYPE,
+    metric_named,
+    status_gauge,
 )
 
 from receivers import GrpcReceiver, Point, latest
@@ -35,6 +34,7 @@ pytestmark = pytest.mark.flujo
 
 HERE = Path(__file__).parent
 UTILIZATION = PREFIX + "usage_limit.utilization"
+UTILIZATION_STATUS = status_gauge(metric_named(UTILIZATION))  # type: ignore[arg-type]
 EXECUTOR = "flujo.executor.name"
 
 
@@ -98,10 +98,9 @@ def counted(points: list[Point], metric: str, **attributes: Any) -> int:
 
 
 def warned(points: list[Point]) -> bool:
-    return any(p.metric == THRESHOLD_STATUS and p.value == 1
-               and p.attributes.get(EXECUTOR) == "budgeted"
-               and p.attributes.get(THRESHOLD_METRIC) == UTILIZATION
-               and p.attributes.get(THRESHOLD_STATE) == "warning" for p in points)
+    """The threshold engine said warning (1) for the budgeted run's UsageLimits use."""
+    return any(p.metric == UTILIZATION_STATUS and p.value == 1
+               and p.attributes.get(EXECUTOR) == "budgeted" for p in points)
 
 
 def test_runs_spend_and_budget_equal_what_flujo_reports(
