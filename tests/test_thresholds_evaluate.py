@@ -29,7 +29,7 @@ from opentelemetry.instrumentation.flujo._internal.config import load_config
 from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 from opentelemetry.instrumentation.flujo._internal.thresholds import Rule, default_rules
 
-from conftest import OneExecutorRig, StaticExecutor, collect, full_stats
+from conftest import OneExecutorRig, StaticExecutor, collect, full_stats, with_runs
 
 P = PREFIX
 _TO_RAW = {Conversion.RATE: 100.0, Conversion.RATIO: 1.0, Conversion.MIB: 1 / MIB,
@@ -392,8 +392,9 @@ def _limits(points: dict[tuple[str, frozenset[tuple[str, Any]]], Any], metric: s
 
 def test_fixed_limits_are_exported_once_without_an_executor_name() -> None:
     rig = OneExecutorRig({}, "a", default=False)
-    other = StaticExecutor(full_stats())
-    rig.executor.stats = full_stats()
+    # every checked metric: flujo's runs' usage_limit.utilization too
+    other = StaticExecutor(with_runs(full_stats()))
+    rig.executor.stats = with_runs(full_stats())
     rig.runtime.registry.add(other, "b")
     try:
         points = collect(rig.reader)

@@ -27,7 +27,7 @@ from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
 from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import default_rules
 
-from conftest import StaticExecutor, full_stats
+from conftest import StaticExecutor, full_stats, with_runs
 
 NAMES = 100  # the default name cap
 
@@ -42,7 +42,8 @@ def status_points(reader: InMemoryMetricReader) -> int:
 
 def run(runtime: Runtime, provider: MeterProvider, reader: InMemoryMetricReader) -> int:
     runtime.bind(provider)
-    executors = [StaticExecutor(full_stats()) for _ in range(NAMES)]
+    # every checked metric: flujo's runs' usage_limit.utilization too
+    executors = [StaticExecutor(with_runs(full_stats())) for _ in range(NAMES)]
     for i, executor in enumerate(executors):
         instrument_executor(executor, f"pipeline-{i}")
     try:

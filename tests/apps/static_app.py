@@ -1,4 +1,4 @@
-"""A subprocess app: one executor reporting the full schema (and a flujo pipeline's spend),
+"""A subprocess app: one executor reporting the full schema (a flujo pipeline's spend too),
 instrumented per argv[1].
 
   auto    -> import opentelemetry.instrumentation.flujo.auto (provider from the environment)

@@ -14,27 +14,19 @@ from typing import Any
 import pytest
 from flujo_support import require_flujo
 
-from opentelemetry.instrumentation.flujo._internal.catalog import (
-    PIPELINE_NAME,
-    PREFIX,
-    RUN_DURATION,
-    RUN_OUTCOME,
-    RUNS,
-    STEP_COST,
-    STEP_NAME,
-    STEP_TOKENS,
-    TOKEN_TYPE,
-    metric_named,
-    status_gauge,
-)
+from opentelemetry.instrumentation.flujo._internal import catalog
 
 from receivers import GrpcReceiver, Point, latest
 
 pytestmark = pytest.mark.flujo
 
 HERE = Path(__file__).parent
+PIPELINE_NAME, PREFIX, RUN_OUTCOME = catalog.PIPELINE_NAME, catalog.PREFIX, catalog.RUN_OUTCOME
+RUNS, RUN_DURATION = catalog.RUNS, catalog.RUN_DURATION
+STEP_COST, STEP_TOKENS = catalog.STEP_COST, catalog.STEP_TOKENS
+STEP_NAME, TOKEN_TYPE = catalog.STEP_NAME, catalog.TOKEN_TYPE
 UTILIZATION = PREFIX + "usage_limit.utilization"
-UTILIZATION_STATUS = status_gauge(metric_named(UTILIZATION))  # type: ignore[arg-type]
+UTILIZATION_STATUS = catalog.status_gauge(catalog.BY_NAME[UTILIZATION])
 EXECUTOR = "flujo.executor.name"
 
 
