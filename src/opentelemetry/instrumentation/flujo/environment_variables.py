@@ -29,8 +29,10 @@ OTEL_PYTHON_FLUJO_RATE_UNIT = "OTEL_PYTHON_FLUJO_RATE_UNIT"
 """
 .. envvar:: OTEL_PYTHON_FLUJO_RATE_UNIT
 
-How the executor reports ``*_rate`` and ``*utilization`` stats: ``percent`` (0..100,
-default, as in flujo's monitoring guide) or ``ratio`` (0..1). Exported values are ratios.
+How the executor reports the guide's percentages (the hit, miss, error, recovery and
+contention rates and the pool and cache utilization; "percent or ratio" in the metric
+reference): ``percent`` (0..100, default, as in flujo's monitoring guide) or ``ratio``
+(0..1). Exported values are ratios.
 """
 
 OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES = "OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES"
