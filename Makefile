@@ -61,10 +61,12 @@ dev-flujo: $(FVENV)/.stamp
 demo: $(if $(wildcard $(VENV)/.stamp),$(VENV)/.stamp,$(VENV)/.demo-stamp)
 	$(VENV)/bin/flujo-otel demo --duration 20
 
-# Everything, slow tests included (CI runs this): every environment runs even when
-# one fails (-k), so a failure in one never hides another's result.
+# Everything, slow tests included (CI runs this). The three environments run side by
+# side: their tests mostly wait on subprocesses and receivers (one after the other they
+# took 25 min on the shared 2-core machine). Each one's output is printed whole when it
+# ends; -k: a failure in one never hides another's result.
 test:
-	$(MAKE) -k test-main test-lowest test-flujo
+	$(MAKE) -k -j3 --output-sync=target test-main test-lowest test-flujo
 
 # The quick loop while developing: no real flujo, no test marked slow.
 test-quick: dev

@@ -136,7 +136,17 @@ class App:
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.process = start_app(env, "phases")
+        # stderr is drained as it comes: an app that logs a lot (a traceback per failed
+        # export with the HTTP exporter before 1.40) would otherwise block on a full pipe
+        self._stderr: list[str] = []
+        self._drain = threading.Thread(target=self._read_stderr, daemon=True)
+        self._drain.start()
         wait_line(self.process, "ready=")
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._stderr.append(line)
 
     def run(self, count: int) -> tuple[int, float]:
         """(total executions so far, seconds this batch took)."""
@@ -152,7 +162,9 @@ class App:
         self.process.stdin.write("exit\n")
         self.process.stdin.flush()
         line = wait_line(self.process, "exiting=")
-        _, err = self.process.communicate(timeout=timeout)
+        self.process.wait(timeout=timeout)
         ended = time.time()
+        self._drain.join(timeout=10)
+        err = "".join(self._stderr)
         assert self.process.returncode == 0, err
         return ended - float(line.split("=")[1]), err
