@@ -21,7 +21,10 @@ from opentelemetry.instrumentation.flujo import FlujoInstrumentor, instrument_ex
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     BY_NAME,
     EXECUTION_DURATION,
+    PIPELINE_NAME,
     PREFIX,
+    RUN_OUTCOME,
+    RUNS,
 )
 from opentelemetry.instrumentation.flujo._internal.config import load_config
 from opentelemetry.instrumentation.flujo._internal.rate import MIN_INTERVAL_S
@@ -435,3 +438,61 @@ def test_a_new_runtime_measures_a_runner_the_old_one_measured(
     assert executions(points, name) == {"success": 6, "failure": 0}  # the new runtime's
     # the histogram is the provider's: the first run's points, then two more per step
     assert durations(points, name) == {(step, "success"): 3 for step in ("one", "two", "three")}
+
+
+# Runs (flujo_hooks/runs.py): a human-in-the-loop pause is ``paused``, a runner inside a
+# step (``as_step``) is part of the run it is in, and every entry point counts once.
+
+
+def runs(reader: InMemoryMetricReader) -> dict[tuple[str, str], Any]:
+    """{(pipeline, outcome): runs} as exported."""
+    return {(dict(attrs)[PIPELINE_NAME], dict(attrs)[RUN_OUTCOME]): value
+            for (name, attrs), value in collect(reader).items() if name == RUNS.name}
+
+
+def test_a_human_in_the_loop_pause_is_paused(pipelines: ModuleType,
+                                             reader: InMemoryMetricReader) -> None:
+    from flujo import Step
+
+    name = pipelines.unique("hitl")
+    runner = pipelines.runner(pipelines.step(pipelines.inc, "before")
+                              >> Step.human_in_the_loop("ask", message_for_user="ok?")
+                              >> pipelines.step(pipelines.inc, "after"), name)
+    result = asyncio.run(runner.run_result_async(1))
+    assert result.status == "paused"  # flujo's own word
+    assert runs(reader) == {(name, "paused"): 1}
+
+
+def test_a_runner_inside_a_step_is_part_of_the_outer_run(pipelines: ModuleType,
+                                                         reader: InMemoryMetricReader) -> None:
+    inner_name, outer_name = pipelines.unique("inner"), pipelines.unique("outer")
+    inner = pipelines.runner(pipelines.step(pipelines.inc, "i1")
+                             >> pipelines.step(pipelines.inc, "i2"), inner_name)
+    outer = pipelines.runner(pipelines.step(pipelines.inc, "o1") >> inner.as_step("sub"),
+                             outer_name)
+    assert asyncio.run(outer.run_result_async(1)).success
+    assert runs(reader) == {(outer_name, "success"): 1}
+
+
+def test_every_entry_point_counts_one_run(pipelines: ModuleType,
+                                          reader: InMemoryMetricReader) -> None:
+    name = pipelines.unique("entry")
+    runner = pipelines.runner(pipelines.happy(), name)
+
+    async def each_async_entry_point() -> None:
+        await runner.run_async(1)
+        async for _ in runner.run_async(1):
+            pass
+        await runner.run_result_async(1)
+        async for _ in runner.run_outcomes_async(1):
+            pass
+        async for _ in runner.run_stream(1):
+            pass
+        async for _ in runner.stream_async(1):
+            pass
+        async for _ in runner.run_with_events(1):
+            pass
+
+    asyncio.run(each_async_entry_point())
+    runner.run(1)
+    assert runs(reader) == {(name, "success"): 8}
