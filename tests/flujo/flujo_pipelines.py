@@ -115,11 +115,14 @@ def summary(results: Iterable[Any]) -> dict[str, int]:
     srs = history(results)
     cache_hits = [sr for sr in srs if sr.metadata_.get("cache_hit") is True]
     fresh = [sr for sr in srs if sr not in cache_hits]
+    first_hit = srs.index(cache_hits[0]) if cache_hits else len(srs)
     return {
         "total": len(srs),
         "success": sum(sr.success for sr in srs),
         "failure": sum(not sr.success for sr in srs),
         "cache_hits": len(cache_hits),
+        # the misses before the first hit, which filled a cold cache (runs in order)
+        "cold": first_hit,
         "retried_failures": sum(not sr.success for sr in fresh),
         "recovered": sum(sr.success and retried(sr) for sr in fresh),
         "fallbacks": sum(sr.metadata_.get("fallback_triggered") is True for sr in srs),

@@ -130,9 +130,11 @@ def test_cache_hits_on_a_rerun_match_step_history(
     points = collect(reader)
 
     assert flujo_says["cache_hits"] == 3  # the whole second run came from flujo's cache
+    # Over the executions from the first hit on: the first run's misses filled the cache.
+    assert flujo_says["cold"] == 3
     assert value(points, PREFIX + "cache.hit_ratio",
                  flujo__executor__name=name) == pytest.approx(
-        flujo_says["cache_hits"] / flujo_says["total"])
+        flujo_says["cache_hits"] / (flujo_says["total"] - flujo_says["cold"]))
     assert executions(points, name) == {"success": 6, "failure": 0}
 
 
@@ -182,8 +184,8 @@ def test_loop_iterations_count_as_nested_executions(
     assert value(points, PREFIX + "error.recovery_ratio", flujo__executor__name=name) == 1
     assert value(points, PREFIX + "execution.failure_ratio", flujo__executor__name=name) == 0
     hit_ratio = points.get((PREFIX + "cache.hit_ratio", frozenset({("flujo.executor.name", name)})))
-    # Present once there was a hit (then over every execution), absent before.
-    assert hit_ratio == (flujo_says["cache_hits"] / flujo_says["total"]
+    # Present once there was a hit (then over the executions from it on), absent before.
+    assert hit_ratio == (flujo_says["cache_hits"] / (flujo_says["total"] - flujo_says["cold"])
                          if flujo_says["cache_hits"] else None)
 
 
@@ -239,6 +241,7 @@ def test_concurrent_runs_are_in_flight_together(
     assert value(during, PREFIX + "concurrency.level", flujo__executor__name=name) == runs
     assert value(after, PREFIX + "concurrency.level", flujo__executor__name=name) == 0
     assert flujo_says == {"total": 2 * runs, "success": 2 * runs, "failure": 0, "cache_hits": 0,
+                          "cold": 2 * runs,
                           "retried_failures": 0, "recovered": 0, "fallbacks": 0}
     assert executions(after, name) == {"success": 2 * runs, "failure": 0}
 

@@ -74,7 +74,7 @@ def test_opentelemetry_instrument_exports_what_flujo_reports(tmp_path: Path) -> 
     cached = flujo_says["cached"]
     assert cached["cache_hits"] == 3
     assert final(points, "cache.hit_ratio", "cached") == pytest.approx(
-        cached["cache_hits"] / cached["total"])
+        cached["cache_hits"] / (cached["total"] - cached["cold"]))
     retry = flujo_says["retry"]
     assert final(points, "error.recovery_ratio", "retry") == pytest.approx(
         retry["recovered"] / (retry["recovered"] + retry["retried_failures"]))
