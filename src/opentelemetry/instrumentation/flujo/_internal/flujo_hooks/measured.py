@@ -122,8 +122,8 @@ class Measured:
     """Running aggregates for one executor name, reported as ``get_optimization_stats()``."""
 
     __slots__ = (
-        "__weakref__", "_attributes", "_cost", "_executors", "_limited", "_lock", "_max_steps",
-        "_cold", "_memory", "_peak", "_rate_scale", "_run_attributes", "_runs", "_sources",
+        "__weakref__", "_attributes", "_cold", "_cost", "_executors", "_limited", "_lock",
+        "_max_steps", "_memory", "_peak", "_rate_scale", "_run_attributes", "_runs", "_sources",
         "_spend_attributes", "_steps", "_tokens", "cache_enabled", "consecutive_failures",
         "counts", "errored", "hits", "name", "recovered", "running", "window",
     )
