@@ -26,9 +26,11 @@ def encode(data: Any) -> bytes:
     return bytes(encode_metrics(data).SerializeToString())
 
 
-def exported(make: Callable[[Any], Plugin], n: int) -> tuple[int, int, int]:
+def exported(make: Callable[[Any], Plugin], n: int,
+             with_runs: bool = False) -> tuple[int, int, int]:
     """(points, protobuf bytes, gzip bytes) of the second collection of ``n`` names."""
-    executors = named_executors(n)  # held here: the registry's references are weak
+    # held here: the registry's references are weak
+    executors = named_executors(n, with_runs=with_runs)
     subject = make(executors)
     try:
         subject.collect()
