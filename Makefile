@@ -62,9 +62,9 @@ demo: $(if $(wildcard $(VENV)/.stamp),$(VENV)/.stamp,$(VENV)/.demo-stamp)
 	$(VENV)/bin/flujo-otel demo --duration 20
 
 # Everything, slow tests included (CI runs this). The three environments run side by
-# side: their tests mostly wait on subprocesses and receivers (measured on a shared
-# 2-core machine: test-main 10 min, test-lowest 3, test-flujo 4.5; side by side, lint +
-# test + bench-smoke from fresh venvs took 13.5 min). Each one's output is printed whole
+# side: their tests mostly wait on subprocesses and receivers (2 cores, fresh venvs:
+# lint + test + bench-smoke took 6 min on an otherwise idle machine, 13.5 min with five
+# other jobs running; test-main is the longest). Each one's output is printed whole
 # when it ends; -k: a failure in one never hides another's result.
 test:
 	$(MAKE) -k -j3 --output-sync=target test-main test-lowest test-flujo
