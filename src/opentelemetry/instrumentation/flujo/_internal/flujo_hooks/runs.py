@@ -58,8 +58,8 @@ class Run:
     """One top-level run: its source (the executor name's ``Measured``), the totals of
     its ``PipelineResult`` recorded so far, and its agents' usage since its last step."""
 
-    __slots__ = ("cost", "cost_limit", "final", "fraction", "inputs", "model", "outputs",
-                 "result", "source", "started", "token_limit", "tokens")
+    __slots__ = ("cost", "cost_limit", "final", "inputs", "model", "outputs", "result",
+                 "source", "started", "token_limit", "tokens")
 
     def __init__(self, source: Measured, limits: Any) -> None:
         self.source = source
@@ -73,7 +73,6 @@ class Run:
         # A zero limit is no fraction (flujo fails any spend at all): left out.
         self.cost_limit = float(cost_limit) if cost_limit else None
         self.token_limit = int(token_limit) if token_limit else None
-        self.fraction = 0.0
         self.inputs = self.outputs = 0
         self.model: str | None = None  # "" once two models took part
 
@@ -81,12 +80,22 @@ class Run:
     def limited(self) -> bool:
         return self.cost_limit is not None or self.token_limit is not None
 
+    @property
+    def fraction(self) -> float:
+        """The largest share of a limit used: the totals only rise (a high-water mark),
+        so the share now is the largest the run has reached."""
+        fraction = 0.0
+        if self.cost_limit is not None:
+            fraction = max(fraction, self.cost / self.cost_limit)
+        if self.token_limit is not None:
+            fraction = max(fraction, self.tokens / self.token_limit)
+        return fraction
+
     def register(self, result: Any) -> None:
         """``result`` is the run's PipelineResult; a resumed run's already holds the spend
         of the part before the pause (counted then)."""
         self.result = result
         self.cost, self.tokens = _totals(result)
-        self._update_fraction()
 
     def account(self, step_name: Any) -> None:
         """Record what the run's totals grew by since the last step, under ``step_name``."""
@@ -102,19 +111,10 @@ class Run:
         if not (added_cost or added_tokens):
             return
         self.cost, self.tokens = max(cost, self.cost), max(tokens, self.tokens)
-        self._update_fraction()
         known = bool(inputs) and inputs + outputs == added_tokens
         self.source.add_spend(step_name, added_cost, added_tokens,
                               (inputs, outputs) if known else None,
                               (model or None) if known else None)
-
-    def _update_fraction(self) -> None:
-        fraction = self.fraction
-        if self.cost_limit is not None:
-            fraction = max(fraction, self.cost / self.cost_limit)
-        if self.token_limit is not None:
-            fraction = max(fraction, self.tokens / self.token_limit)
-        self.fraction = fraction
 
     def used(self, input_tokens: int, output_tokens: int, model: str | None) -> None:
         """An agent call's usage as flujo extracted it."""
