@@ -31,7 +31,10 @@ from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
     classify_exception,
     executed_step,
 )
-from opentelemetry.instrumentation.flujo._internal.flujo_hooks.runs import runner_name
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.runs import (
+    runner_executor,
+    runner_name,
+)
 from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
 _logger = logging.getLogger(__name__)
@@ -149,7 +152,7 @@ def _name_runner_executor(original: Callable[..., None], core: type) -> Callable
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         try:
-            executor = getattr(getattr(self, "backend", None), "_executor", None)
+            executor = runner_executor(self)
             if isinstance(executor, core):
                 _attach(executor, runner_name(self))
         except Exception:

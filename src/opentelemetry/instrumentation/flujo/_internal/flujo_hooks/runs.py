@@ -54,6 +54,11 @@ def runner_name(runner: Any) -> str | None:
     return None
 
 
+def runner_executor(owner: Any) -> Any:
+    """The executor behind a runner or run session; None for a custom backend without one."""
+    return getattr(getattr(owner, "backend", None), "_executor", None)
+
+
 class Run:
     """One top-level run: its source (the executor name's ``Measured``), the totals of
     its ``PipelineResult`` recorded so far, and its agents' usage since its last step."""
@@ -175,7 +180,7 @@ _current: contextvars.ContextVar[Run | None] = contextvars.ContextVar(
 def _begin(owner: Any) -> Run | None:
     """A run of ``owner`` (a RunSession or a Flujo runner), named after its pipeline."""
     try:
-        executor = getattr(getattr(owner, "backend", None), "_executor", None)
+        executor = runner_executor(owner)
         if executor is None:  # a custom backend without flujo's executor: not measured
             return None
         # Naming the executor here, not only when the runner is built, is what names a
