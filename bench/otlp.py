@@ -41,14 +41,8 @@ def exported(make: Callable[[Any], Plugin], n: int,
     return shape(data).points, len(body), len(gzip.compress(body))
 
 
-def _encoded(n: int) -> tuple[int, int]:
-    _, raw, gz = exported(Plugin, n)
-    return raw, gz
-
-
 def bytes_per_executor(n: int = 100) -> list[Figure]:
-    one, one_gz = _encoded(1)
-    many, many_gz = _encoded(n)
+    (_, one, one_gz), (_, many, many_gz) = exported(Plugin, 1), exported(Plugin, n)
     raw = (many - one) / (n - 1)
     gz = (many_gz - one_gz) / (n - 1)
     return [
