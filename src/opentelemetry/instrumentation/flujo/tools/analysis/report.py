@@ -150,8 +150,9 @@ def anomalies(series: Series, fitted: Trend | None, options: Options,
         return []
     residuals = values
     if fitted is not None and fitted.direction != "stable":
-        line = _line(times, values)
-        residuals = [v - line(t) for t, v in zip(times, values, strict=True)]
+        # The trend's own line, fitted over these points: its intercept is left out, the
+        # median of the residuals (robust_spread's centre) takes it off again.
+        residuals = [v - fitted.slope * (t - times[0]) for t, v in zip(times, values, strict=True)]
     centre, scale = robust_spread(residuals)
     smallest = options.tolerance * yardstick(series)
     return [Anomaly(t, v, (r - centre) / scale)
