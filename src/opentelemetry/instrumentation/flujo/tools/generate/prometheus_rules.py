@@ -96,14 +96,20 @@ def glob_regex(glob: str) -> str:
     return "".join(out)
 
 
-def scope_matchers(rule: Rule, rules: Sequence[Rule]) -> list[str]:
-    """The label matchers that give ``rule`` the names the engine checks with it."""
+def preceding_scopes(rule: Rule, rules: Sequence[Rule]) -> list[str]:
+    """The scopes of ``rule``'s metric that win over it for a name they match: the more
+    specific ones before its own, or every one when ``rule`` is unscoped."""
     scopes = list(dict.fromkeys(r.scope for r in rules
                                 if r.metric == rule.metric and r.scope is not None))
+    return scopes if rule.scope is None else scopes[:scopes.index(rule.scope)]
+
+
+def scope_matchers(rule: Rule, rules: Sequence[Rule]) -> list[str]:
+    """The label matchers that give ``rule`` the names the engine checks with it."""
+    scopes = preceding_scopes(rule, rules)
     matchers = []
     if rule.scope is not None:
         matchers.append(f'{EXECUTOR_LABEL}=~"{glob_regex(rule.scope)}"')
-        scopes = scopes[:scopes.index(rule.scope)]
     if scopes:
         matchers.append(f'{EXECUTOR_LABEL}!~"{"|".join(glob_regex(s) for s in scopes)}"')
     return matchers

@@ -28,6 +28,7 @@ from opentelemetry.instrumentation.flujo.tools.generate.prometheus_rules import 
     Alert,
     alerts,
     default_timing,
+    preceding_scopes,
     seconds,
 )
 from opentelemetry.instrumentation.flujo.tools.generate.yamltext import dump, number
@@ -67,10 +68,8 @@ def _series(name: str, labels: dict[str, str], start: float, step: float,
 def example_name(alert: Alert, rules: Sequence[Rule], base: str) -> str:
     """A name the alert's rule checks: matching its scope (if any) and no scope of the
     same metric that is more specific (or, unscoped, any scope of the metric)."""
-    scopes = list(dict.fromkeys(r.scope for r in rules
-                                if r.metric == alert.rule.metric and r.scope is not None))
     own = alert.rule.scope
-    before = scopes[:scopes.index(own)] if own is not None else scopes
+    before = preceding_scopes(alert.rule, rules)
     for suffix in ("", "-a", "-b9", "_z"):
         name = base + suffix
         if own is not None:
