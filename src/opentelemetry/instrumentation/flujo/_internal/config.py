@@ -20,6 +20,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import EXPORTED_NAMES
 _logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+N = TypeVar("N", int, float)
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -111,24 +112,14 @@ def parse_choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
-def parse_int(minimum: int, maximum: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        # int() also takes other scripts' digits (fullwidth ones): a typo, not a number.
+def parse_number(kind: Callable[[str], N], minimum: N, maximum: N) -> Callable[[str], N]:
+    """A parser for an ``int`` or ``float`` from ``minimum`` to ``maximum``."""
+
+    def parse(raw: str) -> N:
+        # int()/float() also take other scripts' digits (fullwidth ones): a typo, not a number.
         if not raw.isascii():
             raise ValueError(raw)
-        value = int(raw)
-        if not minimum <= value <= maximum:
-            raise ValueError(raw)
-        return value
-
-    return parse
-
-
-def parse_float(minimum: float, maximum: float) -> Callable[[str], float]:
-    def parse(raw: str) -> float:
-        if not raw.isascii():
-            raise ValueError(raw)
-        value = float(raw)
+        value = kind(raw)
         # NaN fails both comparisons, so it is rejected here too.
         if not minimum <= value <= maximum:
             raise ValueError(raw)
@@ -196,7 +187,13 @@ def parse_url(raw: str) -> str:
     return raw
 
 
-_MILLISECONDS = parse_float(1.0, 600_000.0)
+_MILLISECONDS = parse_number(float, 1.0, 600_000.0)
+
+
+def _whole(env: Mapping[str, str], variable: str, minimum: int, maximum: int,
+           default: int) -> int:
+    return read(env, variable, parse_number(int, minimum, maximum), default,
+                f"is not a whole number from {minimum} to {maximum}")
 
 
 def _seconds(env: Mapping[str, str], variable: str, default_s: float) -> float:
@@ -209,8 +206,8 @@ def _alert_config(env: Mapping[str, str]) -> AlertConfig:
     default = AlertConfig()
     level = parse_choice("warning", "critical")
     return AlertConfig(
-        queue_size=read(env, ev.OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE, parse_int(1, 100_000),
-                        default.queue_size, "is not a whole number from 1 to 100000"),
+        queue_size=_whole(env, ev.OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE, 1, 100_000,
+                          default.queue_size),
         # A webhook URL often is the secret (Slack, Teams): never echoed.
         webhook_url=_secret(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL, parse_url, "",
                             "is not an http:// or https:// URL; using no webhook instead"),
@@ -220,13 +217,12 @@ def _alert_config(env: Mapping[str, str]) -> AlertConfig:
                                 "using no headers instead"),
         webhook_timeout_s=_seconds(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_TIMEOUT,
                                    default.webhook_timeout_s),
-        webhook_retries=read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_RETRIES, parse_int(0, 10),
-                             default.webhook_retries, "is not a whole number from 0 to 10"),
+        webhook_retries=_whole(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_RETRIES, 0, 10,
+                               default.webhook_retries),
         webhook_min_level=read(env, ev.OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_MIN_LEVEL, level,
                                default.webhook_min_level, "is not warning or critical"),
         smtp_host=env.get(ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_HOST, "").strip(),
-        smtp_port=read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_PORT, parse_int(1, 65535), 0,
-                       "is not a port number"),
+        smtp_port=_whole(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_PORT, 1, 65535, 0),
         smtp_security=read(env, ev.OTEL_PYTHON_FLUJO_ALERT_SMTP_SECURITY,
                            parse_choice("starttls", "ssl", "none"), default.smtp_security,
                            "is not starttls, ssl or none"),
@@ -297,9 +293,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         excluded_metrics=_excluded_metrics(env),
         rate_unit=read(env, ev.OTEL_PYTHON_FLUJO_RATE_UNIT, parse_choice("percent", "ratio"),
                        default.rate_unit, "is not 'percent' or 'ratio'"),
-        max_executor_names=read(env, ev.OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES,
-                                parse_int(1, 100_000), default.max_executor_names,
-                                "is not a whole number from 1 to 100000"),
+        max_executor_names=_whole(env, ev.OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES, 1, 100_000,
+                                  default.max_executor_names),
         stats_timeout_s=_seconds(env, ev.OTEL_PYTHON_FLUJO_STATS_TIMEOUT,
                                  default.stats_timeout_s),
         csv_path=read(env, ev.OTEL_PYTHON_FLUJO_CSV_PATH, str, default.csv_path, "is unusable"),
@@ -312,6 +307,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         threshold_keep_for_s=_duration(env, ev.OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR,
                                        default.threshold_keep_for_s),
         alerts=_alert_config(env),
-        max_step_names=read(env, ev.OTEL_PYTHON_FLUJO_MAX_STEP_NAMES, parse_int(0, 10_000),
-                            default.max_step_names, "is not a whole number from 0 to 10000"),
+        max_step_names=_whole(env, ev.OTEL_PYTHON_FLUJO_MAX_STEP_NAMES, 0, 10_000,
+                              default.max_step_names),
     )
