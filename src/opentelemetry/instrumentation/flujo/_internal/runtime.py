@@ -96,7 +96,7 @@ class Runtime:
     def _serve(self, binding: Binding, locks: list[Any]) -> Runtime | None:
         """Serve ``binding``; returns the runtime that served it, to be told."""
         previous = binding.owner
-        binding.serve(self, self.taker, self.config.excluded_metrics)
+        binding.serve(self)
         binding.locks = locks
         for hook in self.hooks:
             hook(binding)

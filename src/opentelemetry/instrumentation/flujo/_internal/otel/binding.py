@@ -36,7 +36,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     Kind,
     excluded,
 )
-from opentelemetry.instrumentation.flujo._internal.collect.snapshot import Snapshot, SnapshotTaker
+from opentelemetry.instrumentation.flujo._internal.collect.snapshot import Snapshot
 
 if TYPE_CHECKING:  # the runtime imports this module
     from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
@@ -79,8 +79,6 @@ class Binding:
         self.active = True
         self.snapshot = Snapshot()
         self.locks: list[Any] = []  # the SDK's locks the owner's fork guard holds
-        self._taker: SnapshotTaker | None = None
-        self._excluded: tuple[str, ...] = ()
         self._listeners: list[SnapshotListener] = []
         self._observers: dict[str, Observe] = {}
         # Instruments already created on the meter: an observable's position in the
@@ -98,12 +96,11 @@ class Binding:
             COLLECTION_ERRORS.name, unit=COLLECTION_ERRORS.unit,
             description=COLLECTION_ERRORS.description)
 
-    def serve(self, owner: Runtime, taker: SnapshotTaker, excluded: tuple[str, ...]) -> None:
-        """From now on the callbacks serve ``owner``, which registers its observers next."""
+    def serve(self, owner: Runtime) -> None:
+        """From now on the callbacks serve ``owner`` (its snapshot taker and excluded
+        metrics), which registers its observers next."""
         with self._lock:
             self.owner = owner
-            self._taker = taker
-            self._excluded = excluded
             self._listeners = []
             self._observers = {}
             self.snapshot = Snapshot()
@@ -112,7 +109,7 @@ class Binding:
                             EXECUTORS.description, lambda snap: (Observation(snap.executors),))
 
     def wanted(self, name: str) -> bool:
-        return not excluded(name, self._excluded)
+        return self.owner is None or not excluded(name, self.owner.config.excluded_metrics)
 
     def add_listener(self, listener: SnapshotListener) -> None:
         """``listener`` sees each new snapshot once, before any callback reads it."""
@@ -173,13 +170,13 @@ class Binding:
             return self.snapshot
 
     def _take(self, options: CallbackOptions) -> Snapshot:
-        if self._taker is None:
+        if self.owner is None:
             return Snapshot()
         # The SDK passes what is left of the reader's collection timeout (at shutdown
         # only the export interval): the reads get a share of it, so the SDK's own
         # collection never times out waiting for a slow source.
         left_ms = getattr(options, "timeout_millis", None)
-        snapshot = self._taker.take(
+        snapshot = self.owner.taker.take(
             None if left_ms is None else left_ms / 1000 * READ_SHARE_OF_TIMEOUT)
         self._duration.record(snapshot.duration_s)
         for reason, count in snapshot.dropped.items():
