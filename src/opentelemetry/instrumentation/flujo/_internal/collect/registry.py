@@ -172,8 +172,9 @@ class Registry:
             return list(self._entries.values())
 
     def groups(self) -> list[Group]:
+        # Never an empty one: _drop removes a group once it has neither entries nor totals.
         with self.lock:
-            return [g for g in self._groups.values() if not g.empty]
+            return list(self._groups.values())
 
     def purge(self) -> None:
         """Retire the executors that died: their last counter values join the retired totals.
@@ -235,7 +236,7 @@ class Registry:
                 _logger.warning(
                     "more than %d executor names; %r and later names report as %r "
                     "(OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES)", self.max_names, name, OTHER)
-            return self._group_for(OTHER) if OTHER in self._groups else self._new(OTHER)
+            return self._group_for(OTHER)  # found, or made: OTHER is never capped
         return self._new(name)
 
     def _new(self, name: str) -> Group:

@@ -166,7 +166,6 @@ class SnapshotTaker:
                 except Exception as error:  # a hostile Mapping may raise from get()/in
                     errors[(name, "invalid_stats")] += 1
                     self._warn(name, "invalid_stats", type(error).__name__, budget)
-                    values = {}
             by_group.setdefault(name, []).append((entry, values))
         groups = []
         # No retirement between reading a group's retired totals and its live counters.
