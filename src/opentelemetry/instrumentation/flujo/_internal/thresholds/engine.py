@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from opentelemetry.metrics import Observation
 
@@ -65,24 +65,24 @@ class _BoundEngine:
             return
         for check in checks:
             metric = check.metric.name
-            if check.status not in self.instruments:
-                self.instruments.add(check.status)
-                self.binding.add_observable(
-                    check.status, THRESHOLD_STATUS_KIND, THRESHOLD_STATUS_UNIT,
-                    f"Threshold state of {metric} per executor name ({_SEVERITIES}).",
-                    self._points(check.status, status=True))
-            if check.gauge is not None and check.gauge not in self.instruments:
-                self.instruments.add(check.gauge)
-                self.binding.add_observable(
-                    check.gauge, Kind.GAUGE, check.unit,
-                    f"Warning/critical limit of {metric}: without an executor name for "
-                    "the names it applies to unchanged, with one where it differs.",
-                    self._points(check.gauge, status=False))
+            self._add(check.status, THRESHOLD_STATUS_KIND, THRESHOLD_STATUS_UNIT,
+                      f"Threshold state of {metric} per executor name ({_SEVERITIES}).",
+                      lambda: self.results.status)
+            if check.gauge is not None:
+                self._add(check.gauge, Kind.GAUGE, check.unit,
+                          f"Warning/critical limit of {metric}: without an executor name for "
+                          "the names it applies to unchanged, with one where it differs.",
+                          lambda: self.results.limits)
 
-    def _points(self, name: str, status: bool) -> Callable[[Snapshot], Iterable[Observation]]:
-        if status:
-            return lambda _snapshot: self.results.status.get(name, ())
-        return lambda _snapshot: self.results.limits.get(name, ())
+    def _add(self, name: str, kind: Kind, unit: str, description: str,
+             points: Callable[[], dict[str, list[Observation]]]) -> None:
+        """One gauge handing out ``points()[name]`` of the latest results (read at
+        collection time: ``self.results`` is replaced per snapshot)."""
+        if name in self.instruments:
+            return
+        self.instruments.add(name)
+        self.binding.add_observable(name, kind, unit, description,
+                                    lambda _snapshot: points().get(name, ()))
 
 
 class ThresholdEngine:
