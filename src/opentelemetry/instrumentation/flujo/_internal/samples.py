@@ -26,6 +26,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
 Attributes = tuple[tuple[str, str], ...]
 T = TypeVar("T")
 _SEVERITY = frozenset(float(rank) for rank in range(len(THRESHOLD_STATES)))
+_LEVELS = THRESHOLD_STATES[1:]  # the levels a limit gauge's points carry
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,11 @@ def levels_for(limits: Mapping[tuple[str, str, str], T], executor: str,
                metric: str) -> dict[str, T]:
     """``executor``'s limits of ``metric`` by level: its own where the engine exported
     any (a relative or per-pipeline limit), else the metric's, exported without a name."""
-    own = {level: v for (e, m, level), v in limits.items() if e == executor and m == metric}
-    return own or {level: v for (e, m, level), v in limits.items() if not e and m == metric}
+    def of(name: str) -> dict[str, T]:
+        return {level: limits[key] for level in _LEVELS
+                if (key := (name, metric, level)) in limits}
+
+    return of(executor) or of("")
 
 
 @dataclass
