@@ -183,14 +183,9 @@ class Evaluator:
     def __init__(self, checks: tuple[MetricChecks, ...], enter_s: float = 0.0,
                  leave_s: float = 0.0, clock: Callable[[], int] = time.monotonic_ns) -> None:
         self.clock = clock  # monotonic nanoseconds; tests inject their own
-        self.enter_ns = 0
-        self.leave_ns = 0
-        self.set_timing(enter_s, leave_s)
+        self.enter_ns, self.leave_ns = int(enter_s * 1e9), int(leave_s * 1e9)
         self.replace(checks)
         self._tracks: dict[str, dict[str, Track]] = {}
-
-    def set_timing(self, enter_s: float, leave_s: float) -> None:
-        self.enter_ns, self.leave_ns = int(enter_s * 1e9), int(leave_s * 1e9)
 
     def replace(self, checks: tuple[MetricChecks, ...]) -> None:
         self.checks = checks
