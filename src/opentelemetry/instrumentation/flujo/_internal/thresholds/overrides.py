@@ -71,9 +71,9 @@ _CLAUSE = re.compile(r"\s*(warning|critical)\s*(.*?)\s*$", re.IGNORECASE | re.DO
 
 @dataclass(frozen=True)
 class Change:
-    """Set one rule (``rule``), or switch a level (or, ``level=None``, all) off."""
+    """Set one rule (``rule``), or switch a level (or, ``level=None``, all) off, of its
+    entry's metric."""
 
-    metric: str
     level: str | None
     rule: Rule | None = None
 
@@ -121,17 +121,17 @@ def parse_clause(metric: Metric, level: str, text: str) -> Change:
     """``text`` is what follows the level: ``>600MiB``, ``<40%``, ``=open`` or ``off``."""
     text = text.strip()
     if text.lower() in ("off", "=off"):
-        return Change(metric.name, level)
+        return Change(level)
     if is_state_metric(metric):
         state = text.removeprefix("=").strip().lower()
         if not text.startswith("=") or state not in CIRCUIT_STATES:
             raise LimitError(f"{metric.name} is a state: write ={'|='.join(CIRCUIT_STATES)}")
-        return Change(metric.name, level, Rule(metric.name, level, Direction.ABOVE, state=state))
+        return Change(level, Rule(metric.name, level, Direction.ABOVE, state=state))
     if text[:1] not in ("<", ">"):
         raise LimitError(f"{text!r} does not start with > or <")
     limit = parse_limit(metric, text[1:])
     direction = Direction.ABOVE if text[0] == ">" else Direction.BELOW
-    return Change(metric.name, level, Rule(
+    return Change(level, Rule(
         metric.name, level, direction, limit.value, limit.relative_to, rate=limit.rate))
 
 
@@ -151,7 +151,7 @@ def parse_inline(text: str, source: str, warn: Warn = _warn_always) -> list[Entr
             metric = find_metric(name)
             changes = []
             if clauses.strip().lower() == "off":
-                changes.append(Change(metric.name, None))
+                changes.append(Change(None))
             else:
                 for clause in clauses.split(","):
                     match = _CLAUSE.match(clause)
@@ -184,7 +184,7 @@ def parse_mapping(tree: Mapping[str, Any], source: str,
             scope, metric_name = split_scope(name)
             metric = find_metric(metric_name)
             if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
-                entries.append(Entry(name, scope, metric.name, (Change(metric.name, None),)))
+                entries.append(Entry(name, scope, metric.name, (Change(None),)))
                 continue
             if not isinstance(value, Mapping) or not set(value) <= set(LEVELS):
                 raise LimitError("expected a table of warning / critical, or \"off\"")
