@@ -94,14 +94,17 @@ def flujo_otel(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_output_has_no_secret() -> None:
     for args in (["rules", "prometheus"], ["dashboard", "grafana"],
-                 ["top", "--once", "--listen", "127.0.0.1:0", "--wait", "0.2"]):
+                 ["top", "--once", "--listen", "127.0.0.1:0", "--grpc-listen", "off",
+                  "--wait", "0.2"]):
         result = flujo_otel(*args)
         assert result.stdout or result.stderr, args
         assert _leaks(result.stdout + result.stderr) == [], args
 
 
 def test_top_warns_when_listening_beyond_loopback() -> None:
-    quiet = flujo_otel("top", "--once", "--listen", "127.0.0.1:0", "--wait", "0.2")
+    quiet = flujo_otel("top", "--once", "--listen", "127.0.0.1:0", "--grpc-listen",
+                       "127.0.0.1:0", "--wait", "0.2")
     assert "not loopback" not in quiet.stderr
-    exposed = flujo_otel("top", "--once", "--listen", "0.0.0.0:0", "--wait", "0.2")
+    exposed = flujo_otel("top", "--once", "--listen", "0.0.0.0:0", "--grpc-listen", "off",
+                         "--wait", "0.2")
     assert "not loopback" in exposed.stderr

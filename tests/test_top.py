@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +35,17 @@ MEMORY = catalog.PREFIX + "memory.usage"
 CODE = "from opentelemetry.instrumentation.flujo.tools.cli import main; raise SystemExit(main())"
 
 
+def table_rows(text: str) -> dict[str, str]:
+    """The full tables' rows by metric: cells between │ (the tables have no outer edge)."""
+    return {ln.split("│")[0].strip(): ln.rstrip() for ln in text.splitlines()
+            if ln.count("│") == 4}
+
+
+def endpoints(line: str) -> dict[str, str]:
+    """{protocol: endpoint} from top's first line: "receiving OTLP on URL (HTTP), ..."."""
+    return {protocol: url for url, protocol in re.findall(r"(http://\S+) \((\w+)\)", line)}
+
+
 def export_to(endpoint: str, runtime: Runtime, stats: dict[str, dict[str, object]]) -> None:
     """A real OTLP/HTTP exporter sending one collection of an instrumented executor."""
     provider = MeterProvider(metric_readers=[PeriodicExportingMetricReader(
@@ -46,22 +59,24 @@ def export_to(endpoint: str, runtime: Runtime, stats: dict[str, dict[str, object
 
 def test_top_once_shows_what_a_real_exporter_sent(runtime: Runtime) -> None:
     top = subprocess.Popen([sys.executable, "-c", CODE, "top", "--once", "--listen",
-                            "127.0.0.1:0", "--wait", "30"],
+                            "127.0.0.1:0", "--grpc-listen", "off", "--wait", "30"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert top.stderr is not None
         line = top.stderr.readline()
-        endpoint = line.rsplit(" ", 1)[-1].strip()
+        endpoint = endpoints(line)["HTTP"]
         assert endpoint.startswith("http://127.0.0.1:"), line
         export_to(endpoint, runtime, full_stats(memory__usage_mb=600.0))
         out, err = top.communicate(timeout=30)
     finally:
         top.kill()
     assert top.returncode == 0, err
-    rows = {ln.split("│")[1].strip(): ln for ln in out.splitlines() if ln.count("│") > 4}
+    rows = table_rows(out)
     # The exporting process runs the threshold engine, so the state is its, not a default's.
     assert "600 MiB" in rows["memory.usage"]
-    assert "│ warning │" in rows["memory.usage"]
+    assert rows["memory.usage"].endswith("│ warning")
+    # Limits say the side they are breached on.
+    assert "> 500 MiB" in rows["memory.usage"] and "< 30%" in rows["cache.hit_ratio"]
     # Its limits too: exported once for every name, without an executor name.
     assert "500 MiB" in rows["memory.usage"] and "800 MiB" in rows["memory.usage"]
     assert "120 ms" in rows["execution.avg_duration"]
@@ -72,7 +87,7 @@ def test_top_once_shows_what_a_real_exporter_sent(runtime: Runtime) -> None:
 
 def test_top_once_without_data_says_so() -> None:
     result = subprocess.run([sys.executable, "-c", CODE, "top", "--once", "--listen",
-                             "127.0.0.1:0", "--wait", "0.2"],
+                             "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0", "--wait", "0.2"],
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     assert "no data on http://127.0.0.1:" in result.stderr
@@ -84,7 +99,7 @@ def test_top_port_in_use_is_a_one_line_error() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run([sys.executable, "-c", CODE, "top", "--once", "--listen",
-                                 f"127.0.0.1:{port}"],
+                                 f"127.0.0.1:{port}", "--grpc-listen", "127.0.0.1:0"],
                                 capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2
     assert result.stderr.strip().startswith(f"flujo-otel: error: cannot listen on 127.0.0.1:{port}")
@@ -179,7 +194,7 @@ def test_dashboard_colours_default_limit_states(runtime: Runtime) -> None:
     console = _console()
     console.print(renderable(board))
     text = console.export_text()
-    lines = {ln.split("│")[1].strip(): ln for ln in text.splitlines() if ln.count("│") > 4}
+    lines = table_rows(text)
     assert "600 MiB" in lines["memory.usage"] and "warning*" in lines["memory.usage"]
     assert "500 MiB" in lines["memory.usage"] and "800 MiB" in lines["memory.usage"]
     assert "5%" in lines["cache.hit_ratio"] and "critical*" in lines["cache.hit_ratio"]
@@ -215,8 +230,8 @@ def test_a_small_terminal_gets_every_row_in_the_compact_layout(runtime: Runtime)
     full = Console(record=True, width=80, height=60)
     full.print(renderable(board, console=full))
     text = full.export_text()
-    rows = [ln.split("│")[1].strip() for ln in text.splitlines() if ln.count("│") > 4]
-    assert "┃ Metric" in text and len(rows) > 30
+    rows = list(table_rows(text))
+    assert re.search(r"Metric +┃", text) and len(rows) > 30
     small = Console(record=True, width=80, height=24)
     small.print(renderable(board, console=small))
     lines = small.export_text().splitlines()
@@ -229,3 +244,76 @@ def test_a_small_terminal_gets_every_row_in_the_compact_layout(runtime: Runtime)
     assert any("memory.usage" in ln and "600 MiB !" in ln for ln in lines)
     assert any("cache.hit_ratio" in ln and "5% !!" in ln for ln in lines)
     assert "! warning  !! critical" in lines[-1]
+
+
+def _top(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", CODE, "top", "--listen", "127.0.0.1:0",
+                             "--grpc-listen", "127.0.0.1:0", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_top_receives_otlp_grpc_as_well_as_http(runtime: Runtime) -> None:
+    """The SDK's default protocol, gRPC, from a real exporter: no reconfiguring."""
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+        OTLPMetricExporter as GrpcExporter,
+    )
+
+    top = _top("--once", "--wait", "30")
+    try:
+        assert top.stderr is not None
+        line = top.stderr.readline()
+        assert "Ctrl-C to quit" in line
+        grpc_endpoint = endpoints(line)["gRPC"]
+        provider = MeterProvider(metric_readers=[PeriodicExportingMetricReader(
+            GrpcExporter(endpoint=grpc_endpoint, insecure=True),
+            export_interval_millis=600_000)])
+        runtime.bind(provider)
+        executor = StaticExecutor(full_stats(memory__usage_mb=600.0))
+        instrument_executor(executor, "checkout")
+        assert provider.force_flush(10_000)
+        provider.shutdown()
+        out, err = top.communicate(timeout=30)
+    finally:
+        top.kill()
+    assert top.returncode == 0, err
+    assert "600 MiB" in table_rows(out)["memory.usage"]
+
+
+def test_what_top_cannot_decode_is_counted_on_either_port() -> None:
+    import grpc
+
+    from opentelemetry.instrumentation.flujo.tools.top.grpc_receiver import SERVICE, GrpcReceiver
+
+    board = Board()
+    with Receiver(board, "127.0.0.1", 0, timeout=2) as http, \
+            GrpcReceiver(board, "127.0.0.1", 0) as grpc_receiver:
+        with grpc.insecure_channel(grpc_receiver.endpoint.removeprefix("http://")) as channel:
+            export = channel.unary_unary(f"/{SERVICE}/Export")
+            with pytest.raises(grpc.RpcError) as garbage:
+                export(b"this is not protobuf", timeout=10)
+            assert garbage.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert board.rejected == 1
+        # gRPC sent to the OTLP/HTTP port (the issue's 4317 exporter aimed at 4318).
+        host, port = http.address
+        with grpc.insecure_channel(f"{host}:{port}") as channel, \
+                pytest.raises(grpc.RpcError):
+            channel.unary_unary(f"/{SERVICE}/Export")(b"", timeout=10)
+        assert board.rejected >= 2
+        assert board.updates == 0
+
+
+def test_ctrl_c_quits_top_cleanly_with_its_closing_counts() -> None:
+    top = subprocess.Popen(
+        [sys.executable, "-c", CODE, "top", "--listen", "127.0.0.1:0", "--grpc-listen",
+         "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    try:
+        assert top.stderr is not None
+        assert "receiving OTLP" in top.stderr.readline()  # up, and listening
+        top.send_signal(signal.SIGINT)
+        _, err = top.communicate(timeout=30)
+    finally:
+        top.kill()
+    assert top.returncode == 0, err
+    assert "Traceback" not in err
+    assert "0 OTLP exports received, 0 rejected" in err

@@ -11,6 +11,7 @@ service_instance); the exporters and the periodic reader read their own variable
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -70,9 +71,16 @@ def _entry_point_name(name: str, environ: Mapping[str, str]) -> str:
 
 
 def not_installed(name: str) -> str:
-    """What to say about an OTEL_METRICS_EXPORTER name whose package is missing."""
+    """What to say about an OTEL_METRICS_EXPORTER name whose package is missing: the
+    extra that brings it, else the closest installed name (a typo such as flujo_cvs)."""
     extra = EXTRAS.get(name)
     fix = install_hint(extra) if extra else "install the package that provides it"
+    if not extra:
+        known = {ep.name for ep in entry_points(group="opentelemetry_metrics_exporter")}
+        known |= {"otlp", "none", *EXTRAS}
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        if close:
+            fix = f"did you mean {close[0]!r}? (else {fix})"
     return f"OTEL_METRICS_EXPORTER names {name!r}, which is not installed: {fix}"
 
 

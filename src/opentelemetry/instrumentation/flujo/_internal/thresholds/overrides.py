@@ -21,6 +21,7 @@ ones. The most specific scope matching a name wins (``rules.scope_rank``).
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import re
@@ -34,6 +35,7 @@ from opentelemetry.instrumentation.flujo import environment_variables as ev
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     BY_NAME,
     CIRCUIT_STATES,
+    PREFIX,
     Direction,
     Metric,
     excluded,
@@ -113,7 +115,10 @@ def _ignored(warn: Warn, source: str, label: str, problem: str) -> None:
 def find_metric(name: str) -> Metric:
     metric = metric_named(name)
     if metric is None:
-        raise LimitError(f"{name.strip()!r} is not a flujo metric")
+        short = name.strip().removeprefix(PREFIX)
+        close = difflib.get_close_matches(short, [n.removeprefix(PREFIX) for n in BY_NAME], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise LimitError(f"{name.strip()!r} is not a flujo metric{hint}")
     return metric
 
 
@@ -150,16 +155,22 @@ def parse_inline(text: str, source: str, warn: Warn = _warn_always) -> list[Entr
                 name, _, clauses = clauses.partition(":")
             metric = find_metric(name)
             changes = []
+            problems = []  # every clause's, not only the first: one edit fixes them all
             if clauses.strip().lower() == "off":
                 changes.append(Change(None))
             else:
                 for clause in clauses.split(","):
                     match = _CLAUSE.match(clause)
-                    if match is None:
-                        raise LimitError(f"{clause.strip()!r} does not start with "
-                                         "warning or critical")
-                    level = match.group(1).lower()
-                    changes.append(parse_clause(metric, level, match.group(2)))
+                    try:
+                        if match is None:
+                            raise LimitError(f"{clause.strip()!r} does not start with "
+                                             "warning or critical")
+                        changes.append(parse_clause(metric, match.group(1).lower(),
+                                                    match.group(2)))
+                    except LimitError as exc:
+                        problems.append(str(exc))
+            if problems:
+                raise LimitError("; ".join(problems))
             entries.append(Entry(part.strip(), scope, metric.name, tuple(changes)))
         except LimitError as exc:
             _ignored(warn, source, part.strip(), str(exc))
@@ -188,12 +199,17 @@ def parse_mapping(tree: Mapping[str, Any], source: str,
                 continue
             if not isinstance(value, Mapping) or not set(value) <= set(LEVELS):
                 raise LimitError("expected a table of warning / critical, or \"off\"")
-            changes = []
+            changes, problems = [], []
             for level, given in value.items():
                 text = "off" if given is False or given is None else given
-                if not isinstance(text, str):
-                    raise LimitError(f"{level} = {text!r} is not text like \">600MiB\"")
-                changes.append(parse_clause(metric, level, text))
+                try:
+                    if not isinstance(text, str):
+                        raise LimitError(f"{level} = {text!r} is not text like \">600MiB\"")
+                    changes.append(parse_clause(metric, level, text))
+                except LimitError as exc:
+                    problems.append(str(exc))
+            if problems:
+                raise LimitError("; ".join(problems))
             entries.append(Entry(name, scope, metric.name, tuple(changes)))
         except LimitError as exc:
             _ignored(warn, source, name, str(exc))

@@ -18,7 +18,11 @@ from opentelemetry.instrumentation.flujo._internal.formatting import display
 from opentelemetry.instrumentation.flujo.tools.analysis.limits import default_limits, state_rule
 from opentelemetry.instrumentation.flujo.tools.analysis.load import Recording
 from opentelemetry.instrumentation.flujo.tools.analysis.render import when
-from opentelemetry.instrumentation.flujo.tools.analysis.report import Report, SeriesReport
+from opentelemetry.instrumentation.flujo.tools.analysis.report import (
+    MIN_CHART_POINTS,
+    Report,
+    SeriesReport,
+)
 
 _LEVEL_COLOURS = {"warning": "#e69f00", "critical": "#d55e00"}
 # (seconds, axis label): the largest unit of which the recording spans at least two.
@@ -127,7 +131,8 @@ def clock_of(report: Report) -> Clock:
 
 
 def plot(report: Report, recording: Recording, directory: str) -> list[Path]:
-    """Write one PNG per metric into ``directory``; returns the files written."""
+    """Write one PNG per metric into ``directory``; returns the files written. A metric
+    none of whose series has ``MIN_CHART_POINTS`` is not drawn (a legend and no line)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -136,6 +141,10 @@ def plot(report: Report, recording: Recording, directory: str) -> list[Path]:
     groups: dict[str, list[SeriesReport]] = defaultdict(list)
     for r in report.series:
         groups[r.series.metric].append(r)
+    groups = {metric: group for metric, group in groups.items()
+              if any(len(r.series.values) >= MIN_CHART_POINTS for r in group)}
+    if not groups:
+        return []
     import matplotlib.pyplot as plt
 
     clock = clock_of(report)

@@ -10,7 +10,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from opentelemetry.instrumentation.flujo._internal.formatting import human, number
-from opentelemetry.instrumentation.flujo.tools.analysis.report import Report, SeriesReport
+from opentelemetry.instrumentation.flujo.tools.analysis.report import (
+    MIN_TREND_POINTS,
+    Report,
+    SeriesReport,
+)
 
 MAX_ANOMALIES_SHOWN = 3
 
@@ -91,6 +95,7 @@ def sections(report: Report) -> list[Section]:
                            when(e.end) + (" (ongoing)" if e.ongoing else ""),
                            duration(e.duration_s), human(e.worst, r.series.unit)))
     out.append(s)
+    short = sum(1 for r in report.series if len(r.series.values) < MIN_TREND_POINTS)
     s = Section("Trends", ("executor", "metric", "direction", "change", "over", "rate", "p",
                            "verdict"))
     for r in report.series:
@@ -103,7 +108,9 @@ def sections(report: Report) -> list[Section]:
     s.bullets.append(f"least-squares slope, two-sided t-test, alpha {report.options.alpha:g}; "
                      f"the change over the recording is at least {_tolerance(report)}; "
                      "the rate is per the largest unit the recording spans (never "
-                     "extrapolated); the other series are stable")
+                     "extrapolated); the other series are stable"
+                     + (f", but for {short} of fewer than {MIN_TREND_POINTS} points: not judged"
+                        if short else ""))
     out.append(s)
     s = Section("Anomalies", ("executor", "metric", "count", "examples"))
     for r in report.series:
@@ -134,6 +141,8 @@ def sections(report: Report) -> list[Section]:
 def _intro(report: Report) -> list[str]:
     times = [t for r in report.series for t in (r.series.times[0], r.series.times[-1])]
     lines = [f"Recordings: {', '.join(report.files)}"]
+    if report.too_short:
+        lines.insert(0, report.too_short[0].upper() + report.too_short[1:])
     if report.baseline_files:
         lines.append(f"Baseline: {', '.join(report.baseline_files)}")
     if times:
@@ -211,5 +220,6 @@ def to_json(report: Report) -> str:
     return json.dumps({
         "files": report.files, "baseline_files": report.baseline_files,
         "options": vars(report.options), "recommendations": report.recommendations,
-        "notes": report.notes, "series": [_series(r) for r in report.series],
+        "notes": report.notes, "too_short": report.too_short,
+        "series": [_series(r) for r in report.series],
     }, indent=2) + "\n"

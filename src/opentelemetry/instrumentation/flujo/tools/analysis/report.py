@@ -30,6 +30,7 @@ from opentelemetry.instrumentation.flujo.tools.analysis.stats import (
 
 MIN_TREND_POINTS = 10
 MIN_ANOMALY_POINTS = 8
+MIN_CHART_POINTS = 2  # one point draws a legend and no line
 EDGE_SHARE = 0.25  # warm-up and wind-down last at most a quarter of a series each
 
 
@@ -81,6 +82,20 @@ class Report:
     series: list[SeriesReport]
     recommendations: list[str]
     notes: list[str]
+    # Why the recording cannot be judged (too few points), said before any finding:
+    # "stable" and "no anomalies" mean nothing over one or two collections.
+    too_short: str | None = None
+
+
+def too_short(reports: list[SeriesReport]) -> str | None:
+    """The plain warning for a recording whose longest series is too short for a trend."""
+    longest = max((len(r.series.values) for r in reports), default=0)
+    if longest >= MIN_TREND_POINTS:
+        return None
+    return (f"too short to judge: at most {longest} point(s) per series, and a trend needs "
+            f"{MIN_TREND_POINTS}, an anomaly search {MIN_ANOMALY_POINTS}, a chart "
+            f"{MIN_CHART_POINTS}; record for longer or export more often (one point per "
+            "export: OTEL_METRIC_EXPORT_INTERVAL, in ms, defaults to 60000)")
 
 
 def yardstick(series: Series) -> float:
@@ -208,4 +223,4 @@ def build(recording: Recording, files: list[str], baseline: Recording | None = N
     if baseline is not None and not any(r.comparison for r in reports):
         notes.append("no series in common with the baseline (executor names differ?)")
     return Report(files, baseline_files or [], options, reports, _recommendations(reports),
-                  notes)
+                  notes, too_short(reports))

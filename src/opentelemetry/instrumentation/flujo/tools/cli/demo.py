@@ -30,6 +30,10 @@ from opentelemetry.instrumentation.flujo.tools.top.board import Board
 from opentelemetry.instrumentation.flujo.tools.top.rows import plain_text
 
 WARM_UP_S = 1.0
+# One point per export: at the SDK's 60 s default a short demo records only the export
+# at exit, and `flujo-otel report` can judge nothing from one point.
+DEMO_EXPORT_INTERVAL_MS = "5000"
+QUIT_HINT = "Ctrl-C to quit"
 _EXPORT_VARIABLES = (
     "OTEL_METRICS_EXPORTER",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -61,6 +65,8 @@ def demo_meter_provider(view: InMemoryMetricReader) -> MeterProvider:
     missing = missing_exporters(environ)
     if missing:  # asked to export, and cannot: say so rather than run without it
         raise UsageError(missing[0])
+    if exporting:  # this process's own environment: the SDK's reader reads os.environ
+        os.environ.setdefault("OTEL_METRIC_EXPORT_INTERVAL", DEMO_EXPORT_INTERVAL_MS)
     return build_meter_provider(environ, extra_readers=[view])
 
 
@@ -99,27 +105,48 @@ def summary(tally: Tally, execution: dict[str, Any]) -> str:
 
 async def _main(args: argparse.Namespace) -> int:
     executor = ReferenceExecutor()
-    title = headline(args.failure_ratio)
+    title = f"{headline(args.failure_ratio)} · {QUIT_HINT}"
     until = time.monotonic() + args.duration
-    workload = asyncio.create_task(run_workload(executor, args.duration, args.failure_ratio))
-    # Readings (the dashboard's and any exporter's) start once the cache and the object
-    # pool are warm: the hit ratio of the first few look-ups is 0 %, a critical cache.
-    await asyncio.sleep(min(WARM_UP_S, args.duration))
-    view = InMemoryMetricReader()
-    provider = demo_meter_provider(view)
-    instrument_executor(executor, "demo", meter_provider=provider)
-    dashboard = _live_dashboard(view, args.interval, title)
-    shower = (None if dashboard else
-              asyncio.create_task(_show(view, args.interval, until, title)))
-    tally = await workload
-    if shower is not None:
-        await shower
-    if dashboard is not None:
-        dashboard.stop()  # after a last refresh: its counts are the final ones
-    provider.shutdown()
+    tally = Tally()
+    workload = asyncio.create_task(
+        run_workload(executor, args.duration, args.failure_ratio, tally=tally))
+    provider: MeterProvider | None = None
+    dashboard: Any | None = None
+    shower: asyncio.Task[None] | None = None
+    try:
+        # Readings (the dashboard's and any exporter's) start once the cache and the
+        # object pool are warm: the hit ratio of the first look-ups is 0 %, a critical cache.
+        await asyncio.sleep(min(WARM_UP_S, args.duration))
+        view = InMemoryMetricReader()
+        provider = demo_meter_provider(view)
+        instrument_executor(executor, "demo", meter_provider=provider)
+        dashboard = _live_dashboard(view, args.interval, title)
+        if dashboard is None:
+            shower = asyncio.create_task(_show(view, args.interval, until, title))
+        await workload
+        if shower is not None:
+            await shower
+    # Ctrl-C, the normal way to end it early: Python >= 3.11 cancels this task, 3.10
+    # raises KeyboardInterrupt wherever it runs.
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        for task in (workload, shower):
+            if task is not None:
+                task.cancel()
+        # The burst in flight is cancelled: its executions are in the stats, not the tally.
+        print("interrupted: the last burst's requests were cancelled mid-flight")
+    finally:
+        if dashboard is not None:
+            dashboard.stop()  # after a last refresh: its counts are the final ones
+        if provider is not None:
+            provider.shutdown()
     print(summary(tally, executor.get_optimization_stats()["execution"]))
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_main(args))
+    """0 when Ctrl-C ends the demo early too (after the closing counts): quitting is
+    not a failure, and `make demo` then prints no "Error 130"."""
+    try:
+        return asyncio.run(_main(args))
+    except KeyboardInterrupt:  # Python 3.10: asyncio.run re-raises after _main's cleanup
+        return 0

@@ -1,4 +1,4 @@
-"""``flujo-otel report FILE... [--baseline FILE...]``: what the recordings say.
+"""``flujo-otel report FILE... [--baseline FILE]...``: what the recordings say.
 
 Reads ``flujo_csv`` / ``flujo_jsonl`` recordings; writes Markdown (default), HTML or
 JSON to stdout or ``--output``; ``--plots DIR`` also draws one PNG per metric.
@@ -7,12 +7,17 @@ JSON to stdout or ``--output``; ``--plots DIR`` also draws one PNG per metric.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 from opentelemetry.instrumentation.flujo.tools.analysis import load as loading
 from opentelemetry.instrumentation.flujo.tools.analysis import render
-from opentelemetry.instrumentation.flujo.tools.analysis.report import Options, build
+from opentelemetry.instrumentation.flujo.tools.analysis.report import (
+    MIN_CHART_POINTS,
+    Options,
+    build,
+)
 from opentelemetry.instrumentation.flujo.tools.cli.errors import UsageError, require_extra
 from opentelemetry.instrumentation.flujo.tools.cli.progress import progress
 from opentelemetry.instrumentation.flujo.tools.cli.rules import write
@@ -22,8 +27,10 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser("report", help="summary, trends, anomalies, breaches and "
                                  "regressions from flujo_csv / flujo_jsonl recordings")
     parser.add_argument("files", nargs="+", metavar="FILE", help="recordings (CSV or JSONL)")
-    parser.add_argument("--baseline", nargs="+", default=[], metavar="FILE",
-                        help="recordings of the baseline to compare with")
+    # One file per --baseline (repeatable), so `--baseline old.csv new.csv` reads as
+    # the baseline then the recording, as `new.csv --baseline old.csv` does.
+    parser.add_argument("--baseline", action="append", default=[], metavar="FILE",
+                        help="a recording of the baseline to compare with (repeatable)")
     parser.add_argument("--format", choices=("markdown", "html", "json"), default="markdown")
     parser.add_argument("--output", "-o", metavar="FILE", help="write here, not to stdout")
     parser.add_argument("--metric", action="append", default=[], metavar="NAME",
@@ -66,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
             from opentelemetry.instrumentation.flujo.tools.analysis.plots import plot
 
             images = [str(p) for p in plot(report, recording, args.plots)]
+            if not images:
+                print(f"flujo-otel: no charts drawn: no series has {MIN_CHART_POINTS} points",
+                      file=sys.stderr)
     if args.format == "json":
         text = render.to_json(report)
     elif args.format == "html":

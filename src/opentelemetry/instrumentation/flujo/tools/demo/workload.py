@@ -58,11 +58,13 @@ async def run_workload(
     failure_ratio: float = HEALTHY_FAILURE_RATIO,
     seed: int = 7,
     burst: int = BURST,
+    tally: Tally | None = None,
 ) -> Tally:
-    """Run bursts of tasks for ``duration_s`` seconds."""
+    """Run bursts of tasks for ``duration_s`` seconds, counting them into ``tally`` (kept
+    current after every burst, so a caller that cancels the run still has the counts)."""
     rng = random.Random(seed)
     deadline = time.monotonic() + duration_s
-    tally = Tally()
+    tally = Tally() if tally is None else tally
     hits_before = executor.cache.hits
     while time.monotonic() < deadline:
         jobs = []
@@ -75,11 +77,11 @@ async def run_workload(
         refused = sum(isinstance(r, CircuitOpenError) for r in results)
         tally.requests += len(results)
         tally.refused += refused
+        tally.cached = executor.cache.hits - hits_before
         if refused:
             # Back off while the breaker is open, as a client would (refusals are
             # instant: without a pause the loop would spin).
             await asyncio.sleep(BACK_OFF_S)
         if rng.random() < 0.05:
             executor.cleanup()
-    tally.cached = executor.cache.hits - hits_before
     return tally

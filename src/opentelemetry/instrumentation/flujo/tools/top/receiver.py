@@ -123,6 +123,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """Requests refused before ``do_POST`` are counted too: gRPC's HTTP/2 preface
+        sent here (it belongs on the gRPC port), a GET."""
+        self.server.board.reject()
+        super().send_error(code, message, explain)
+
     def log_message(self, *args: Any) -> None:
         pass  # the dashboard owns the terminal
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from opentelemetry.instrumentation.flujo._internal.catalog import BY_NAME, METRICS, PREFIX
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    BY_NAME,
+    METRICS,
+    PREFIX,
+    Direction,
+)
 from opentelemetry.instrumentation.flujo._internal.formatting import human
 from opentelemetry.instrumentation.flujo._internal.samples import (
     Sample,
@@ -55,6 +61,15 @@ def _limits(board: Board, executor: str, metric: str,
     return default_limits(metric, reference), True
 
 
+def limit_text(limit: float, unit: str, direction: Direction) -> str:
+    """``> 500 MiB``, ``< 30%``: the side a value breaches it on, and a limit on a count
+    as the whole number that says the same (``> 102.4`` entries is ``> 102``, a relative
+    limit: 80 % of 128)."""
+    if unit.startswith("{") and not unit.endswith("/s"):
+        limit = math.floor(limit) if direction is Direction.ABOVE else math.ceil(limit)
+    return f"{'>' if direction is Direction.ABOVE else '<'} {human(limit, unit)}"
+
+
 def executor_rows(board: Board, executor: str) -> list[Row]:
     points = sorted((s for (e, _, _), s in board.latest.items()
                      if e == executor and not is_limit(s.metric)),
@@ -76,7 +91,8 @@ def executor_rows(board: Board, executor: str) -> list[Row]:
         if limits is None:
             rows.append(Row(name, value, state=state or ""))
             continue
-        shown = {level: human(v, s.unit) for level, v in limits.levels.items()}
+        shown = {level: limit_text(v, s.unit, limits.direction)
+                 for level, v in limits.levels.items()}
         rows.append(Row(name, value, shown.get("warning", ""),
                         shown.get("critical", ""), state or level_of(s.value, limits),
                         assumed=state is None and assumed))
