@@ -198,3 +198,35 @@ def test_plots_of_hours_count_hours_and_keep_limits_in_the_legend(tmp_path: Path
         assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
     finally:
         plt.close(fig)
+
+
+def test_baseline_first_or_last_reads_the_same(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    current = str(_recording(tmp_path / "new.csv", 400.0))
+    baseline = str(_recording(tmp_path / "old.csv"))
+    _, after, _ = _run(capsys, "report", current, "--baseline", baseline, "--format", "json")
+    code, before, err = _run(capsys, "report", "--baseline", baseline, current,
+                             "--format", "json")
+    assert code == 0, err
+    assert json.loads(before) == json.loads(after)
+    assert json.loads(before)["baseline_files"] == [baseline]
+
+
+def test_a_recording_too_short_to_judge_says_so_and_draws_no_chart(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One collection (a 30 s demo at the default 60 s export interval): no "stable", no
+    chart of a legend without a line."""
+    require(importlib.util.find_spec("matplotlib") is not None, "matplotlib")
+    path = write(tmp_path / "one.csv", [row(T0, "demo", "memory.usage", 300 * MIB),
+                                        row(T0, "demo", "cache.hit_ratio", 0.9)])
+    code, out, err = _run(capsys, "report", str(path), "--plots", str(tmp_path / "plots"))
+    assert code == 0
+    intro = out.split("\n## ", 1)[0]
+    assert "Too short to judge: at most 1 point(s) per series" in intro
+    assert "OTEL_METRIC_EXPORT_INTERVAL" in intro
+    assert "2 of fewer than 10 points: not judged" in out
+    assert not list((tmp_path / "plots").glob("*.png"))
+    assert "no charts drawn" in err
+    # Long enough: no warning.
+    code, out, _ = _run(capsys, "report", str(_recording(tmp_path / "long.csv")))
+    assert "too short" not in out.lower()

@@ -24,7 +24,7 @@ from opentelemetry.instrumentation.flujo.tools.top.otlp import parse
 from opentelemetry.instrumentation.flujo.tools.top.receiver import MAX_BODY
 
 SERVICE = "opentelemetry.proto.collector.metrics.v1.MetricsService"
-_RESPONSE = ExportMetricsServiceResponse().SerializeToString()
+_RESPONSE: bytes = ExportMetricsServiceResponse().SerializeToString()
 
 
 def _export(board: Board) -> Any:

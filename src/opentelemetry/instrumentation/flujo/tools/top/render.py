@@ -2,8 +2,9 @@
 
 In a terminal too small for the full tables (an 80x24 window holds about 20 rows of
 them, an executor has up to 38; the demo's 34 fit 120x40), the compact layout keeps
-every row: the limit columns are dropped, each executor's rows are split into two side-by-side columns, a metric
-family's name is written once, and the status becomes a mark after the value.
+every row: the limit columns are dropped, each executor's rows are split into two
+side-by-side columns, a metric family's name is written once, and the status becomes a
+mark after the value.
 """
 
 from __future__ import annotations

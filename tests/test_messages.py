@@ -1,0 +1,52 @@
+"""A typo gets the closest valid name, and every problem of a threshold text is named at
+once: the first hour's messages, checked as a user meets them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from opentelemetry.instrumentation.flujo._internal.config import load_config
+from opentelemetry.instrumentation.flujo._internal.thresholds.overrides import effective_rules
+
+CLI = "from opentelemetry.instrumentation.flujo.tools.cli import main; raise SystemExit(main())"
+
+
+def problems(**environ: str) -> list[str]:
+    found: list[str] = []
+    effective_rules(load_config(environ), warn=found.append)
+    return found
+
+
+def test_a_misspelt_metric_names_the_closest_one() -> None:
+    (problem,) = problems(OTEL_PYTHON_FLUJO_THRESHOLDS="memory.usgae: warning>600MiB")
+    assert "'memory.usgae' is not a flujo metric (did you mean 'memory.usage'?)" in problem
+
+
+def test_every_bad_clause_is_reported_not_only_the_first() -> None:
+    (problem,) = problems(
+        OTEL_PYTHON_FLUJO_THRESHOLDS="memory.usage: warnng>600MiB, critical>>900MiB")
+    assert "'warnng>600MiB' does not start with warning or critical" in problem
+    assert "'>900MiB'" in problem
+
+
+def test_every_bad_level_of_a_file_table_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text('["memory.usage"]\nwarning = ">lots"\ncritical = 5\n')
+    (problem,) = problems(OTEL_PYTHON_FLUJO_THRESHOLDS_FILE=str(path))
+    assert "lots" in problem
+    assert "critical = 5" in problem
+
+
+def test_a_misspelt_exporter_names_the_closest_installed_one() -> None:
+    result = subprocess.run([sys.executable, "-c", CLI, "demo", "--duration", "0.1"],
+                            env={**{k: v for k, v in os.environ.items()
+                                    if not k.startswith("OTEL_")},
+                                 "OTEL_METRICS_EXPORTER": "flujo_cvs"},
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "flujo-otel: error: OTEL_METRICS_EXPORTER names 'flujo_cvs', which is not "
+        "installed: did you mean 'flujo_csv'? (else install the package that provides it)")
