@@ -18,6 +18,20 @@ def test_manual_instrumentation_example_prints_both_executors() -> None:
                             capture_output=True, text=True, timeout=60, check=True)
     assert "reference  flujo.executor.memory.usage" in result.stdout
     assert "mine       flujo.executor.cache.hit_ratio" in result.stdout
+    # Each executions row says its outcome, as the docstring says.
+    assert "mine       flujo.executor.executions{outcome=failure} " in result.stdout
+    # A healthy workload: no alert (they are logged to stderr).
+    assert "ALERT" not in result.stdout + result.stderr
+
+
+def test_live_dashboard_example_on_its_healthy_workload_raises_no_alert() -> None:
+    """The cold start (a 0 % cache hit ratio) is not observed: no alert that clears
+    within seconds."""
+    result = subprocess.run([sys.executable, "examples/live_dashboard.py", "3"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "checkout" in result.stdout and "cache.hit_ratio" in result.stdout
+    assert "ALERT" not in result.stdout + result.stderr
 
 
 def test_otlp_from_env_example_exports_the_demo() -> None:

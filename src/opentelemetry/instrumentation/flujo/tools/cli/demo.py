@@ -24,12 +24,16 @@ from opentelemetry.instrumentation.flujo._internal.otel.sdk_setup import (
 )
 from opentelemetry.instrumentation.flujo._internal.samples import from_metrics_data
 from opentelemetry.instrumentation.flujo.tools.cli.errors import UsageError
-from opentelemetry.instrumentation.flujo.tools.demo import ReferenceExecutor, Tally, run_workload
+from opentelemetry.instrumentation.flujo.tools.demo import (
+    WARM_UP_S,
+    ReferenceExecutor,
+    Tally,
+    run_workload,
+)
 from opentelemetry.instrumentation.flujo.tools.demo.workload import HEALTHY_FAILURE_RATIO
 from opentelemetry.instrumentation.flujo.tools.top.board import Board
 from opentelemetry.instrumentation.flujo.tools.top.rows import plain_text
 
-WARM_UP_S = 1.0
 # One point per export: at the SDK's 60 s default a short demo records only the export
 # at exit, and `flujo-otel report` can judge nothing from one point.
 DEMO_EXPORT_INTERVAL_MS = "5000"
@@ -115,7 +119,7 @@ async def _main(args: argparse.Namespace) -> int:
     shower: asyncio.Task[None] | None = None
     try:
         # Readings (the dashboard's and any exporter's) start once the cache and the
-        # object pool are warm: the hit ratio of the first look-ups is 0 %, a critical cache.
+        # object pool are warm (WARM_UP_S says why).
         await asyncio.sleep(min(WARM_UP_S, args.duration))
         view = InMemoryMetricReader()
         provider = demo_meter_provider(view)

@@ -25,6 +25,10 @@ BURST = 6  # tasks per burst: 75 % of the default 8 slots
 RETRIED = 0.9  # fraction of tasks allowed one retry
 BACK_OFF_S = 0.05
 HEALTHY_FAILURE_RATIO = 0.05  # with the retries: under 1 % of executions fail
+# Observe the executor only after this much of the workload: a cold cache's and object
+# pool's first look-ups miss (a 0 % hit ratio is critical), which is a start, not a fault.
+# An application warms up the same way before its readiness probe passes.
+WARM_UP_S = 1.0
 
 
 @dataclass
