@@ -45,13 +45,15 @@ $(FVENV)/.stamp: pyproject.toml
 	$(FVENV)/bin/pip install $(PIP_FLAGS) -e ".[test]" "flujo>=0.6,<0.7" "opentelemetry-api<1.44"
 	touch $@
 
-# The demo needs only the cli extra (rich): a venv without pip of its own (ensurepip
-# alone takes ~10 s), filled by the interpreter's pip without byte-compiling every
-# dependency, is ready in ~20 s on an idle machine. `make dev` later adds pip and the
+# The demo needs only the cli extra (rich): a venv without ensurepip (~10 s), filled by
+# the interpreter's pip without byte-compiling every dependency, is ready in ~20 s on an
+# idle machine. pip itself is installed into it the same way (a second or two), so that
+# after `. .venv/bin/activate` the README's next command, `pip install ...`, installs
+# into this venv and not into whichever pip is next on PATH. `make dev` later adds the
 # rest to the same venv.
 $(VENV)/.demo-stamp: pyproject.toml
 	$(PYTHON) -m venv --without-pip $(VENV)
-	$(PYTHON) -m pip --python $(VENV)/bin/python install $(PIP_FLAGS) --no-compile -e ".[cli]"
+	$(PYTHON) -m pip --python $(VENV)/bin/python install $(PIP_FLAGS) --no-compile -e ".[cli]" pip
 	touch $@
 
 dev: $(VENV)/.stamp

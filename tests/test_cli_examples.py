@@ -130,3 +130,39 @@ def test_make_demo_installs_only_the_cli_extra_and_runs(tmp_path: Path) -> None:
                           check=False, timeout=120)
     assert demo.returncode == 0, demo.stderr
     assert re.search(r"\d+ executed: \d+ succeeded, \d+ failed", demo.stdout), demo.stdout
+    # The README's next step, verbatim: activate, then its pip installs extras into .venv.
+    install = (ROOT / "docs" / "readme" / "02-install.md").read_text()
+    activate = "`. .venv/bin/activate`"
+    extras = '`pip install ".[cli,plots]"`'
+    assert activate in install and extras in install
+    session = f"{activate.strip('`')} && command -v pip && {extras.strip('`')} && " \
+        "python -c 'import matplotlib, opentelemetry.instrumentation.flujo'"
+    done = subprocess.run(["sh", "-c", session], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, check=False, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[0] == str(tmp_path / ".venv" / "bin" / "pip")
+    # Ctrl-C on `make demo`: the closing counts, and no "make: *** ... Error 130".
+    require(shutil.which("tmux") is not None, "tmux")
+    socket = f"flujo-test-{uuid.uuid4().hex[:8]}"
+    _tmux("-L", socket, "new-session", "-d", "-s", "demo", "-x", "120", "-y", "40",
+          f"cd {tmp_path} && env -u LINES -u COLUMNS make demo; sleep {HANG_GUARD_S}")
+    try:
+        screen = _wait_for_screen(socket, lambda text: "Ctrl-C to quit" in text)
+        _tmux("-L", socket, "send-keys", "-t", "demo", "C-c")
+        screen = _wait_for_screen(socket, lambda text: "executed:" in text)
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], timeout=30, check=False)
+    assert "Error 130" not in screen and "Interrupt" not in screen, screen
+    assert "Traceback" not in screen, screen
+
+
+def _wait_for_screen(socket: str, done: Callable[[str], bool]) -> str:
+    """The pane's text once ``done`` holds (or at the hang guard)."""
+    guard = time.monotonic() + HANG_GUARD_S
+    plain = ""
+    while time.monotonic() < guard:
+        time.sleep(0.25)
+        plain = _tmux("-L", socket, "capture-pane", "-p", "-t", "demo")
+        if done(plain):
+            break
+    return plain

@@ -206,6 +206,13 @@ def test_the_quick_start_runs_verbatim_and_prints_what_it_shows(tmp_path: Path) 
     run_quick_start(tmp_path, BIN)
 
 
+def test_the_quick_start_run_again_prints_the_same(tmp_path: Path) -> None:
+    """The recording file is appended to (workers and restarts share it): the session
+    starts it afresh, so a second run shows the same rows, not twice as many."""
+    run_quick_start(tmp_path, BIN)
+    run_quick_start(tmp_path, BIN)
+
+
 def test_the_quick_start_exports_over_otlp_as_it_says(tmp_path: Path) -> None:
     text = section(README.read_text(), "Quick start")
     (tmp_path / "quickstart.py").write_text(blocks(text, "python")[0])

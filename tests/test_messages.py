@@ -3,11 +3,17 @@ once: the first hour's messages, checked as a user meets them."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from opentelemetry.instrumentation.flujo import instrument_executor
 from opentelemetry.instrumentation.flujo._internal.config import load_config
 from opentelemetry.instrumentation.flujo._internal.thresholds.overrides import effective_rules
 
@@ -50,3 +56,29 @@ def test_a_misspelt_exporter_names_the_closest_installed_one() -> None:
     assert result.stderr.strip() == (
         "flujo-otel: error: OTEL_METRICS_EXPORTER names 'flujo_cvs', which is not "
         "installed: did you mean 'flujo_csv'? (else install the package that provides it)")
+
+
+class _Garbage:
+    def __init__(self, stats: Any) -> None:
+        self.stats = stats
+
+    def get_optimization_stats(self) -> Any:
+        return self.stats
+
+
+def test_garbage_stats_are_named_in_one_warning_each(
+        reader: InMemoryMetricReader, caplog: pytest.LogCaptureFixture) -> None:
+    """None for the whole answer, or "lots" for a value: the README says a WARNING names
+    them (a counter alone left the reader guessing which executor and which key)."""
+    executors = [_Garbage(None), _Garbage({"memory": {"usage_mb": "lots"}})]
+    for number, executor in enumerate(executors):
+        instrument_executor(executor, f"garbage{number}")
+    with caplog.at_level(logging.WARNING):
+        reader.get_metrics_data()
+        reader.get_metrics_data()  # once, not per collection
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len([w for w in warnings if "garbage0" in w]) == 1, warnings
+    assert any("'garbage0': get_optimization_stats() is None, not a mapping" in w
+               for w in warnings)
+    assert any("'garbage1': stat memory.usage_mb is 'lots', not a number" in w
+               for w in warnings)

@@ -155,6 +155,7 @@ class Normaliser:
         # ``type(...) is dict`` first: the Mapping ABC check costs ~0.3 us a time.
         if type(raw) is not dict and not isinstance(raw, Mapping):
             dropped["not_a_mapping"] += 1
+            self._garbage(name, "get_optimization_stats()", raw, "not_a_mapping")
             return values
         categories = 0
         for category, keys in self._plan:
@@ -165,6 +166,7 @@ class Normaliser:
             categories += 1
             if type(section) is not dict and not isinstance(section, Mapping):
                 dropped["not_a_mapping"] += 1
+                self._garbage(name, f"stats category {category}", section, "not_a_mapping")
                 continue
             # Counted rather than compared as sets: an unknown key costs nothing until
             # there is one.
@@ -181,6 +183,8 @@ class Normaliser:
                     values[stat_id] = convert(value)
                 except Dropped as refused:
                     dropped[refused.reason] += 1
+                    if refused.reason == "not_a_number":
+                        self._garbage(name, f"stat {category}.{key}", value, "not_a_number")
             if len(section) > found:
                 self._unknown(name, category, section, len(section) - found, dropped)
         if len(raw) > categories:
@@ -192,6 +196,21 @@ class Normaliser:
             del values[stat_id]
             dropped["undefined"] += 1
         return values
+
+    def _garbage(self, name: str, where: str, value: Any, reason: str) -> None:
+        """Warn once per executor name and place about a value that is not what the
+        guide's schema says (None, "lots"): counted alone, it would go unexplained."""
+        warned = (name, where, reason)
+        if warned in self._warned or len(self._warned) >= MAX_WARNED_KEYS:
+            return
+        self._warned.add(warned)
+        shown = repr(value) if isinstance(value, (str, int, float)) or value is None \
+            else f"a {type(value).__name__}"
+        _logger.warning(
+            "executor %r: %s is %s, not %s, so it is not exported (counted in "
+            "flujo.otel.stats.dropped{reason=\"%s\"}; warned once per executor name)",
+            name, where, shown[:80], "a mapping" if reason == "not_a_mapping" else "a number",
+            reason)
 
     def _unknown(self, name: str, category: str, section: Mapping[Any, Any], unknown: int,
                  dropped: Counter[str]) -> None:
