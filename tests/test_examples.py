@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +50,34 @@ def test_otlp_from_env_example_exports_the_demo() -> None:
                                                   for p in ps))
         assert points[-1].resource["service.name"] == "flujo-demo"
         assert "demo" in {p.attributes.get("flujo.executor.name") for p in points}
+
+
+PUBLIC_MODULES = {
+    "opentelemetry.instrumentation.flujo", "opentelemetry.instrumentation.flujo.alerts",
+    "opentelemetry.instrumentation.flujo.exporters", "opentelemetry.instrumentation.flujo.auto",
+    "opentelemetry.instrumentation.flujo.environment_variables",
+    "opentelemetry.instrumentation.flujo.tools.top",
+    "opentelemetry.instrumentation.flujo.tools.demo",
+}
+
+
+def test_examples_and_docs_import_only_what_docs_api_declares_public() -> None:
+    """What the examples and docs tell users to import is API (docs/api.md names each
+    public module, and each exports the name in its ``__all__``)."""
+    api = (ROOT / "docs" / "api.md").read_text()
+    sources = [p.read_text() for p in (ROOT / "examples").glob("*.py")]
+    for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        sources += re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+    imported = 0
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if not (isinstance(node, ast.ImportFrom) and node.module
+                    and node.module.startswith("opentelemetry.instrumentation.flujo")):
+                continue
+            assert node.module in PUBLIC_MODULES, node.module
+            assert f"## `{node.module}`" in api, node.module
+            exported = importlib.import_module(node.module).__all__
+            for alias in node.names:
+                imported += 1
+                assert alias.name in exported, (node.module, alias.name)
+    assert imported > 10
