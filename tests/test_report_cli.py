@@ -230,3 +230,16 @@ def test_a_recording_too_short_to_judge_says_so_and_draws_no_chart(
     # Long enough: no warning.
     code, out, _ = _run(capsys, "report", str(_recording(tmp_path / "long.csv")))
     assert "too short" not in out.lower()
+
+
+def test_a_short_demo_recording_holds_more_than_the_export_at_exit(tmp_path: Path) -> None:
+    """The demo exports every second unless told otherwise: at the SDK's 60 s default a
+    30 s demo recorded one point, and report could judge nothing."""
+    path = tmp_path / "demo.csv"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(OTEL_METRICS_EXPORTER="flujo_csv", OTEL_PYTHON_FLUJO_CSV_PATH=str(path))
+    subprocess.run([sys.executable, "-c", CLI, "demo", "--duration", "3.5"], env=env,
+                   capture_output=True, text=True, timeout=120, check=True)
+    recording = load([str(path)])
+    memory = next(s for s in recording.series.values() if s.metric == PREFIX + "memory.usage")
+    assert len(memory.values) >= 2

@@ -36,7 +36,7 @@ from opentelemetry.instrumentation.flujo.tools.top.rows import plain_text
 
 # One point per export: at the SDK's 60 s default a short demo records only the export
 # at exit, and `flujo-otel report` can judge nothing from one point.
-DEMO_EXPORT_INTERVAL_MS = "5000"
+DEMO_EXPORT_INTERVAL_MS = "1000"
 QUIT_HINT = "Ctrl-C to quit"
 _EXPORT_VARIABLES = (
     "OTEL_METRICS_EXPORTER",
