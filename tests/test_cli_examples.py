@@ -144,8 +144,11 @@ def test_make_demo_installs_only_the_cli_extra_and_runs(tmp_path: Path) -> None:
     # Ctrl-C on `make demo`: the closing counts, and no "make: *** ... Error 130".
     require(shutil.which("tmux") is not None, "tmux")
     socket = f"flujo-test-{uuid.uuid4().hex[:8]}"
+    # An interactive shell, as a reader's terminal has: Ctrl-C reaches make and the
+    # demo, and the shell stays (a `sh -c` would die with them and close the pane).
     _tmux("-L", socket, "new-session", "-d", "-s", "demo", "-x", "120", "-y", "40",
-          f"cd {tmp_path} && env -u LINES -u COLUMNS make demo; sleep {HANG_GUARD_S}")
+          f"cd {tmp_path} && env -u LINES -u COLUMNS bash --norc --noprofile -i")
+    _tmux("-L", socket, "send-keys", "-t", "demo", "make demo", "Enter")
     try:
         screen = _wait_for_screen(socket, lambda text: "Ctrl-C to quit" in text)
         _tmux("-L", socket, "send-keys", "-t", "demo", "C-c")
