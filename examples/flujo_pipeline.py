@@ -12,14 +12,20 @@ no code at all: ``opentelemetry-instrument python app.py`` with the usual
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
+import sys
 import tempfile
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import FlujoInstrumentor, flujo_views
+
+if importlib.util.find_spec("flujo") is None:  # one clear line, not an ImportError
+    sys.exit("examples/flujo_pipeline.py needs flujo 0.6 (Python 3.13): run `make dev-flujo`, "
+             "then `.venv-flujo/bin/python examples/flujo_pipeline.py`")
 
 reader = InMemoryMetricReader()
 FlujoInstrumentor().instrument(
