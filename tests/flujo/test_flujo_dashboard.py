@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 from flujo_support import require_flujo
-from test_prometheus_e2e import Prometheus, free_port, wait_for
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     METRICS,
@@ -41,6 +40,7 @@ from opentelemetry.instrumentation.flujo.tools.generate.naming import (
     metric_series,
     series_name,
 )
+from test_prometheus_e2e import Prometheus, free_port, wait_for
 
 from conftest import require
 
