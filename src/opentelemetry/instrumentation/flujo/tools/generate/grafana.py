@@ -265,18 +265,16 @@ def _counter_targets(metric: SyncMetric, series: str, owner: str) -> list[dict[s
               if a != STEP_NAME]
     legend = " ".join(f"{{{{{name}}}}}" for name in labels)
     selector = f'{owner}=~"$executor"'
-    every = f"sum by ({', '.join(labels)}) ({_rate(metric, f'{series}{{{selector}}}')})"
     spread = next((name for name in labels if name in _VALUES), None)
-    if spread is None:
-        return [_target(every, legend, "A")]
     rest = ", ".join(name for name in labels if name != spread)
+    counted = f"sum by ({rest}) ({_rate(metric, f'{series}{{{selector}}}')})"
+    if spread is None:
+        return [_target(counted, legend, "A")]
     targets = []
     for i, value in enumerate(_VALUES[spread]):
         one = _rate(metric, f'{series}{{{selector}, {spread}="{value}"}}')
-        counted = f"sum by ({rest}) ({_rate(metric, f'{series}{{{selector}}}')})"
-        targets.append(_target(
-            f'label_replace(sum by ({rest}) ({one}) or 0 * {counted}, '
-            f'"{spread}", "{value}", "", "")', legend, chr(ord("A") + i)))
+        targets.append(_target(f'label_replace(sum by ({rest}) ({one}) or 0 * {counted}, '
+                               f'"{spread}", "{value}", "", "")', legend, chr(ord("A") + i)))
     return targets
 
 
