@@ -338,14 +338,16 @@ def rows() -> list[tuple[str, bool, list[Metric | SyncMetric]]]:
     collapsed row per category for what only other executors report."""
     every: list[Metric | SyncMetric] = [*SYNC_METRICS, *METRICS]
     placed = {c for _, categories in SECTIONS for c in categories}
+    # A synchronous instrument may name a category no stat has.
+    known = dict.fromkeys([*CATEGORIES, *(m.category for m in SYNC_METRICS)])
     sections = [*SECTIONS, *((c.replace("_", " ").capitalize(), (c,))
-                             for c in CATEGORIES if c not in placed)]
+                             for c in known if c not in placed)]
     out: list[tuple[str, bool, list[Metric | SyncMetric]]] = []
     for title, categories in sections:
         members = [m for m in every if m.category in categories and reported_by_flujo(m)]
         if members:
             out.append((title, False, _ordered(members)))
-    for category in CATEGORIES:
+    for category in known:
         members = [m for m in every if m.category == category and not reported_by_flujo(m)]
         if members:
             out.append((COLLAPSED_TITLE.format(category=category.replace("_", " ").capitalize()),
