@@ -55,7 +55,7 @@ def test_a_misspelt_exporter_names_the_closest_installed_one() -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "flujo-otel: error: OTEL_METRICS_EXPORTER names 'flujo_cvs', which is not "
-        "installed: did you mean 'flujo_csv'? (else install the package that provides it)")
+        "installed: install the package that provides it (did you mean 'flujo_csv'?)")
 
 
 class _Garbage:
@@ -82,3 +82,24 @@ def test_garbage_stats_are_named_in_one_warning_each(
                for w in warnings)
     assert any("'garbage1': stat memory.usage_mb is 'lots', not a number" in w
                for w in warnings)
+
+
+def test_a_misspelt_excluded_metric_names_the_closest_one(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        config = load_config({"OTEL_PYTHON_FLUJO_EXCLUDED_METRICS": "cache.hit_ratoi"})
+    assert config.excluded_metrics == ()
+    assert "'cache.hit_ratoi' (did you mean 'cache.hit_ratio'?)" in caplog.text
+
+
+def test_report_names_the_closest_recorded_metric_and_executor(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from opentelemetry.instrumentation.flujo.tools.cli import main
+    from recordings import T0, row, write
+
+    path = write(tmp_path / "r.csv", [row(T0, "checkout", "cache.hit_ratio", 0.5)])
+    assert main(["report", str(path), "--metric", "cache.hit_rate"]) == 2
+    assert "unknown metric 'cache.hit_rate' (did you mean 'cache.hit_ratio'?)" in \
+        capsys.readouterr().err
+    assert main(["report", str(path), "--executor", "chekout"]) == 2
+    assert "unknown executor 'chekout' (did you mean 'checkout'?)" in capsys.readouterr().err

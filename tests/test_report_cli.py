@@ -90,7 +90,7 @@ def test_plots_one_png_per_metric(tmp_path: Path, capsys: pytest.CaptureFixture[
     (lambda d: (d / "x.csv").write_text("a,b\n1,2\n"), ["x.csv"],
      "{d}/x.csv is not a flujo recording (no column timestamp, executor, metric, value, unit)"),
     (lambda d: _recording(d / "r.csv"), ["r.csv", "--metric", "memory.usgae"],
-     "unknown metric 'memory.usgae'; recorded: cache.hit_ratio, execution.avg_duration, "
+     "unknown metric 'memory.usgae' (did you mean 'memory.usage'?); recorded: cache.hit_ratio, execution.avg_duration, "
      "memory.usage"),
     (lambda d: (_recording(d / "r.csv"), write(d / "m.csv", [
         row(T0, "api", "memory.usage", 300, unit="MiB")])), ["r.csv", "m.csv"],

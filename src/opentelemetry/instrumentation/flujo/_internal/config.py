@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from opentelemetry.instrumentation.flujo import environment_variables as ev
-from opentelemetry.instrumentation.flujo._internal.catalog import EXPORTED_NAMES, excluded
+from opentelemetry.instrumentation.flujo._internal.catalog import EXPORTED_NAMES, PREFIX, excluded
+from opentelemetry.instrumentation.flujo._internal.formatting import did_you_mean
 
 _logger = logging.getLogger(__name__)
 
@@ -158,8 +159,11 @@ def _excluded_metrics(env: Mapping[str, str]) -> tuple[str, ...]:
     if not unmatched:
         return patterns
     kept = tuple(p for p in patterns if p not in unmatched)
-    shown = ", ".join(repr(p[:40]) for p in unmatched[:3]) + (", ..." if len(unmatched) > 3
-                                                             else "")
+    short = [n.removeprefix(PREFIX) for n in EXPORTED_NAMES]
+    # A name (not a glob) that matches nothing is a typo: name the closest metric.
+    shown = ", ".join(repr(p[:40]) + ("" if re.search(r"[*?\[]", p) else
+                                      did_you_mean(p.removeprefix(PREFIX), short))
+                      for p in unmatched[:3]) + (", ..." if len(unmatched) > 3 else "")
     warn_invalid(variable, env[variable], f"has patterns that match no metric ({shown}; "
                  "patterns take full names or, as in thresholds, short ones such as "
                  "'memory.*')", kept)

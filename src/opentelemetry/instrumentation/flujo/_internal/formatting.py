@@ -1,8 +1,11 @@
-"""Numbers in human units: By -> MiB, s -> ms, ratios -> %, for terminals, reports and plots."""
+"""Numbers in human units: By -> MiB, s -> ms, ratios -> %, for terminals, reports and plots;
+and the closest-name hint that every "not a flujo metric / not installed" message gives."""
 
 from __future__ import annotations
 
+import difflib
 import math
+from collections.abc import Iterable
 
 from opentelemetry.instrumentation.flujo._internal.catalog import MIB
 
@@ -58,3 +61,10 @@ def human(value: float, unit: str) -> str:
     if not shown:
         return text
     return f"{text}{shown}" if shown in ("%", "/s") else f"{text} {shown}"
+
+
+def did_you_mean(name: str, names: Iterable[str]) -> str:
+    """`` (did you mean 'memory.usage'?)`` for the valid name closest to a typo, or ``""``
+    when none is close (difflib's 0.6 ratio)."""
+    close = difflib.get_close_matches(name, sorted(set(names)), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -11,7 +11,6 @@ service_instance); the exporters and the periodic reader read their own variable
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -23,6 +22,7 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import Resource
 
 from opentelemetry import metrics
+from opentelemetry.instrumentation.flujo._internal.formatting import did_you_mean
 from opentelemetry.instrumentation.flujo._internal.otel.service_instance import (
     renew_after_fork,
     with_instance_id,
@@ -76,11 +76,8 @@ def not_installed(name: str) -> str:
     extra = EXTRAS.get(name)
     fix = install_hint(extra) if extra else "install the package that provides it"
     if not extra:
-        known = {ep.name for ep in entry_points(group="opentelemetry_metrics_exporter")}
-        known |= {"otlp", "none", *EXTRAS}
-        close = difflib.get_close_matches(name, sorted(known), n=1)
-        if close:
-            fix = f"did you mean {close[0]!r}? (else {fix})"
+        known = [ep.name for ep in entry_points(group="opentelemetry_metrics_exporter")]
+        fix += did_you_mean(name, [*known, "otlp", "none", *EXTRAS])
     return f"OTEL_METRICS_EXPORTER names {name!r}, which is not installed: {fix}"
 
 

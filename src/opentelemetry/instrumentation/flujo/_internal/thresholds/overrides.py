@@ -21,7 +21,6 @@ ones. The most specific scope matching a name wins (``rules.scope_rank``).
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import re
@@ -42,6 +41,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     metric_named,
 )
 from opentelemetry.instrumentation.flujo._internal.config import Config
+from opentelemetry.instrumentation.flujo._internal.formatting import did_you_mean
 from opentelemetry.instrumentation.flujo._internal.thresholds.limit_syntax import (
     LimitError,
     parse_limit,
@@ -115,9 +115,8 @@ def _ignored(warn: Warn, source: str, label: str, problem: str) -> None:
 def find_metric(name: str) -> Metric:
     metric = metric_named(name)
     if metric is None:
-        short = name.strip().removeprefix(PREFIX)
-        close = difflib.get_close_matches(short, [n.removeprefix(PREFIX) for n in BY_NAME], n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(name.strip().removeprefix(PREFIX),
+                            (n.removeprefix(PREFIX) for n in BY_NAME))
         raise LimitError(f"{name.strip()!r} is not a flujo metric{hint}")
     return metric
 

@@ -20,6 +20,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     Kind,
 )
 from opentelemetry.instrumentation.flujo._internal.exporters.recording import FIELDS, unescape_cell
+from opentelemetry.instrumentation.flujo._internal.formatting import did_you_mean
 from opentelemetry.instrumentation.flujo._internal.samples import (
     Attributes,
     is_limit,
@@ -199,13 +200,16 @@ def select(recording: Recording, metrics: list[str], executors: list[str]) -> No
     for name in metrics:
         full = name if name in known else PREFIX + name
         if full not in known:
-            shown = ", ".join(sorted(m.removeprefix(PREFIX) for m in known))
-            raise RecordingError(f"unknown metric {name!r}; recorded: {shown}")
+            short = sorted(m.removeprefix(PREFIX) for m in known)
+            raise RecordingError(f"unknown metric {name!r}"
+                                 f"{did_you_mean(name.removeprefix(PREFIX), short)}; "
+                                 f"recorded: {', '.join(short)}")
         wanted.add(full)
     names = {s.executor for s in recording.series.values()}
     for executor in executors:
         if executor not in names:
-            raise RecordingError(f"unknown executor {executor!r}; recorded: "
+            raise RecordingError(f"unknown executor {executor!r}"
+                                 f"{did_you_mean(executor, names)}; recorded: "
                                  f"{', '.join(sorted(names))}")
     recording.series = {k: s for k, s in recording.series.items()
                         if (not wanted or s.metric in wanted)
