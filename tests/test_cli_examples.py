@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -169,3 +170,25 @@ def _wait_for_screen(socket: str, done: Callable[[str], bool]) -> str:
         if done(plain):
             break
     return plain
+
+
+def test_ctrl_c_ends_the_demo_with_its_closing_counts_and_status_0() -> None:
+    """Quitting early is the normal way to leave a demo: not a failure, not a traceback."""
+    demo = subprocess.Popen([f"{BIN}/flujo-otel", "demo", "--duration", "600", "--interval",
+                             "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        assert demo.stdout is not None
+        # Up to the first frame's heading, which says how to quit: running and observed.
+        for line in demo.stdout:
+            if "Ctrl-C to quit" in line:
+                break
+        else:
+            raise AssertionError("the demo ended without a frame")
+        demo.send_signal(signal.SIGINT)
+        out, err = demo.communicate(timeout=60)
+    finally:
+        demo.kill()
+    assert demo.returncode == 0, err
+    assert "Traceback" not in err
+    assert re.search(r"\d+ executed: \d+ succeeded, \d+ failed", out), out
