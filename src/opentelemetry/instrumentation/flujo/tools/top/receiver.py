@@ -142,6 +142,10 @@ class _Server(ThreadingHTTPServer):
 
 
 class Receiver:
+    """Owns the OTLP/HTTP server thread filling ``board``; ``flujo-otel top`` starts and
+    stops it (next to a ``GrpcReceiver`` on the same board). Raises ``OSError`` when it
+    cannot listen."""
+
     def __init__(self, board: Board, host: str = "127.0.0.1", port: int = 4318, *,
                  max_body: int = MAX_BODY, max_inflated: int = MAX_INFLATED,
                  timeout: float = 10.0) -> None:
