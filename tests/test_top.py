@@ -317,3 +317,18 @@ def test_ctrl_c_quits_top_cleanly_with_its_closing_counts() -> None:
     assert top.returncode == 0, err
     assert "Traceback" not in err
     assert "0 OTLP exports received, 0 rejected" in err
+
+
+def test_grpc_port_in_use_is_a_one_line_error_naming_the_way_out() -> None:
+    """A collector already on 4317: top says so, and how to run on HTTP alone."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-c", CODE, "top", "--once", "--listen",
+                                 "127.0.0.1:0", "--grpc-listen", f"127.0.0.1:{port}"],
+                                capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"flujo-otel: error: cannot listen on 127.0.0.1:{port} (OTLP/gRPC)")
+    assert line.endswith("--grpc-listen off receives OTLP/HTTP only")

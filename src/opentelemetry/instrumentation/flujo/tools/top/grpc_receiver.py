@@ -11,6 +11,8 @@ package depends on.
 
 from __future__ import annotations
 
+import errno
+import socket
 from concurrent import futures
 from typing import Any
 
@@ -25,6 +27,18 @@ from opentelemetry.instrumentation.flujo.tools.top.receiver import MAX_BODY
 
 SERVICE = "opentelemetry.proto.collector.metrics.v1.MetricsService"
 _RESPONSE: bytes = ExportMetricsServiceResponse().SerializeToString()
+
+
+def _probe(host: str, port: int) -> None:
+    """Raise the ``OSError`` a bind of ``host:port`` gets (in use, not an address here)
+    before gRPC tries: its C core would log the failure to the terminal, then say less."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As gRPC binds: a port whose old connections linger in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
 
 
 def _export(board: Board) -> Any:
@@ -56,13 +70,14 @@ class GrpcReceiver:
         handler = grpc.unary_unary_rpc_method_handler(_export(board))
         self.server.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler(SERVICE, {"Export": handler}),))
+        _probe(host, port)
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
             self.port = self.server.add_insecure_port(address)
-        except RuntimeError as error:  # grpcio >= 1.60 raises where it returned 0
-            raise OSError(f"cannot listen on {address}: {error}") from None
+        except RuntimeError:  # grpcio >= 1.60 raises where it returned 0
+            self.port = 0
         if not self.port:
-            raise OSError(f"cannot listen on {address}")
+            raise OSError(errno.EADDRNOTAVAIL, "gRPC could not bind it")
         self.host = host
 
     @property
