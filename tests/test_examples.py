@@ -46,6 +46,7 @@ def test_otlp_from_env_example_exports_the_demo() -> None:
         result = subprocess.run(["sh", "examples/otlp_from_env.sh"], cwd=ROOT, env=env,
                                 capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == 0, result.stderr
+        assert "ALERT" not in result.stdout + result.stderr  # the demo is healthy
         points = receiver.wait_for(lambda ps: any(p.metric == "flujo.executor.cache.hit_ratio"
                                                   for p in ps))
         assert points[-1].resource["service.name"] == "flujo-demo"
