@@ -192,3 +192,16 @@ def test_ctrl_c_ends_the_demo_with_its_closing_counts_and_status_0() -> None:
     assert demo.returncode == 0, err
     assert "Traceback" not in err
     assert re.search(r"\d+ executed: \d+ succeeded, \d+ failed", out), out
+
+
+def test_demo_in_120x40_shows_the_full_table_with_limits_that_say_their_side() -> None:
+    plain, _ = _terminal(f"{BIN}/flujo-otel demo --duration 4 --interval 0.5", 120, 40,
+                         lambda text: "refreshes:" in text and "cache.size" in text)
+    assert re.search(r"Warning +┃ +Critical", plain), plain
+    assert "in a larger terminal" not in plain
+    rows = {line.split("│")[0].strip(): line for line in plain.splitlines()
+            if line.count("│") == 4}
+    # 80 % of the 128-entry cache is 102.4 entries: a count's limit, said whole.
+    assert re.search(r"│\s+> 102 │", rows["cache.size"]), rows["cache.size"]
+    assert re.search(r"│\s+< 30% │\s+< 10% │", rows["cache.hit_ratio"])
+    assert "Ctrl-C to quit" in plain
