@@ -93,17 +93,26 @@ def test_top_once_without_data_says_so() -> None:
     assert "no data on http://127.0.0.1:" in result.stderr
 
 
-def test_top_port_in_use_is_a_one_line_error() -> None:
+@pytest.mark.parametrize(("option", "protocol", "hint"), [
+    ("--listen", "HTTP", ""),
+    # A collector already on 4317: top says so, and how to run on HTTP alone.
+    ("--grpc-listen", "gRPC", "; --grpc-listen off receives OTLP/HTTP only"),
+])
+def test_top_port_in_use_is_a_one_line_error(option: str, protocol: str, hint: str) -> None:
+    listen = {"--listen": "127.0.0.1:0", "--grpc-listen": "127.0.0.1:0"}
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-c", CODE, "top", "--once", "--listen",
-                                 f"127.0.0.1:{port}", "--grpc-listen", "127.0.0.1:0"],
+        listen[option] = f"127.0.0.1:{port}"
+        result = subprocess.run([sys.executable, "-c", CODE, "top", "--once",
+                                 *(word for pair in listen.items() for word in pair)],
                                 capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 2
-    assert result.stderr.strip().startswith(f"flujo-otel: error: cannot listen on 127.0.0.1:{port}")
-    assert len(result.stderr.strip().splitlines()) == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"flujo-otel: error: cannot listen on 127.0.0.1:{port} "
+                           f"(OTLP/{protocol}): ")
+    assert line.endswith(f"in use{hint}")
 
 
 @pytest.fixture
@@ -318,17 +327,3 @@ def test_ctrl_c_quits_top_cleanly_with_its_closing_counts() -> None:
     assert "Traceback" not in err
     assert "0 OTLP exports received, 0 rejected" in err
 
-
-def test_grpc_port_in_use_is_a_one_line_error_naming_the_way_out() -> None:
-    """A collector already on 4317: top says so, and how to run on HTTP alone."""
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-c", CODE, "top", "--once", "--listen",
-                                 "127.0.0.1:0", "--grpc-listen", f"127.0.0.1:{port}"],
-                                capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 2
-    (line,) = result.stderr.strip().splitlines()
-    assert line.startswith(f"flujo-otel: error: cannot listen on 127.0.0.1:{port} (OTLP/gRPC)")
-    assert line.endswith("--grpc-listen off receives OTLP/HTTP only")
