@@ -2,9 +2,9 @@
 attribute names the provider and model go under, the convention's well-known provider
 values for flujo's model ids, and whether pydantic-ai already reports an agent's calls.
 
-Read by ``agent_calls`` (the ``gen_ai.client.*`` metrics) and by ``measured`` (the same
-attributes on ``flujo.step.cost`` / ``flujo.step.tokens``), so one model id gets the
-same attributes on every metric.
+Read by ``agent_calls`` (the ``gen_ai.client.*`` metrics) and by ``measured`` (the
+provider and model on ``flujo.step.cost`` / ``flujo.step.tokens``, flujo's own metrics:
+always under the current names), so one model id gets the same values everywhere.
 
 **Stability.** GenAI conventions up to 1.36.0 name the provider ``gen_ai.system``; 1.37.0
 renamed it ``gen_ai.provider.name`` (and xAI's value ``xai`` to ``x_ai``). The
