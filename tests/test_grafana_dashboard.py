@@ -1,21 +1,27 @@
-"""The generated Grafana dashboard: rows per category, a panel per metric in its unit,
-the rules' limits as threshold lines, the threshold states, an executor variable."""
+"""The generated Grafana dashboard: what flujo reports first (expanded rows), the rest in
+collapsed rows, a panel per metric in its unit saying where its numbers come from, the
+rules' limits as threshold lines, the threshold states, an executor variable."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
-    CATEGORIES,
+    BY_NAME,
     EXECUTION_DURATION,
+    FLUJO_STATS,
     METRICS,
     MIB,
     PREFIX,
     RUN_DURATION,
+    RUN_OUTCOMES,
     RUNS,
+    STATS,
     STEP_COST,
+    SYNC_BY_NAME,
     SYNC_METRICS,
     Direction,
+    reported_by_flujo,
 )
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import Rule, default_rules
 from opentelemetry.instrumentation.flujo.tools.cli import main
@@ -23,9 +29,12 @@ from opentelemetry.instrumentation.flujo.tools.generate import grafana
 from opentelemetry.instrumentation.flujo.tools.generate.naming import Naming, metric_series
 
 
+def metric_of(panel: dict[str, Any]) -> str:
+    return str(panel["description"].rsplit("(", 1)[1].split(",")[0])
+
+
 def panels(board: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {p["description"].rsplit("(", 1)[1].split(",")[0]: p
-            for p in board["panels"] if p["type"] == "timeseries"}
+    return {metric_of(p): p for p in grafana.all_panels(board) if p["type"] == "timeseries"}
 
 
 def steps(panel: dict[str, Any]) -> list[tuple[str, float | None]]:
@@ -33,13 +42,13 @@ def steps(panel: dict[str, Any]) -> list[tuple[str, float | None]]:
             for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
 
 
-def test_a_row_per_category_and_a_panel_per_metric() -> None:
+def test_a_panel_per_metric_in_its_unit() -> None:
     board = grafana.dashboard(default_rules(), Naming.COLLECTOR)
-    rows = [p["title"] for p in board["panels"] if p["type"] == "row"]
-    assert rows == [c.replace("_", " ") for c in CATEGORIES]
     by_metric = panels(board)
     assert set(by_metric) == {m.name for m in (*METRICS, *SYNC_METRICS)}
-    ids = [p["id"] for p in board["panels"]]
+    assert len(by_metric) == len([p for p in grafana.all_panels(board)
+                                  if p["type"] == "timeseries"])
+    ids = [p["id"] for p in grafana.all_panels(board)]
     assert len(ids) == len(set(ids))
     units = {name: p["fieldConfig"]["defaults"]["unit"] for name, p in by_metric.items()}
     assert units[PREFIX + "memory.usage"] == "bytes"
@@ -48,6 +57,61 @@ def test_a_row_per_category_and_a_panel_per_metric() -> None:
     assert units[PREFIX + "executions"] == "cps"
     assert units[PREFIX + "spend.cost"] == units[STEP_COST.name] == "currencyUSD"
     assert units[EXECUTION_DURATION.name] == units[RUN_DURATION.name] == "s"
+
+
+def test_it_opens_on_what_flujo_reports_and_collapses_the_rest() -> None:
+    board = grafana.dashboard(default_rules(), Naming.PYTHON)
+    top = board["panels"]
+    assert top[0]["title"] == "Thresholds exceeded now"
+    rows = [p for p in top if p["type"] == "row"]
+    expanded = [r for r in rows if not r["collapsed"]]
+    collapsed = [r for r in rows if r["collapsed"]]
+    assert [r["title"] for r in expanded] == [
+        "Pipeline runs and spend", "Executions", "Process memory"]
+    assert rows == expanded + collapsed  # every expanded row first
+    assert all("get_optimization_stats()" in r["title"] for r in collapsed)
+    # An expanded row's panels follow it at the top level; a collapsed row holds its own.
+    assert all(r["panels"] == [] for r in expanded)
+    visible = {metric_of(p) for p in top if p["type"] == "timeseries"}
+    hidden = {metric_of(p) for r in collapsed for p in r["panels"]}
+    every = [*METRICS, *SYNC_METRICS]
+    assert visible == {m.name for m in every if reported_by_flujo(m)}
+    assert hidden == {m.name for m in every if not reported_by_flujo(m)}
+    # The issue's 19: object pool (4), clean-up, cache size/max/utilization/evictions/
+    # misses, wait time, contention, queue, cached patterns, circuit breaker, telemetry (4)
+    assert len(hidden) == 19
+    order = [metric_of(p) for p in top if p["type"] == "timeseries"]
+    assert order[:4] == [RUNS.name, RUN_DURATION.name, STEP_COST.name,
+                         PREFIX + "usage_limit.utilization"]
+    executions = order.index(PREFIX + "executions")
+    assert order[executions:executions + 6] == [
+        PREFIX + "executions", EXECUTION_DURATION.name, PREFIX + "execution.failure_ratio",
+        PREFIX + "error.ratio", PREFIX + "error.recovery_ratio", PREFIX + "cache.hit_ratio"]
+    assert order[-3:] == [PREFIX + "memory.usage", PREFIX + "memory.pressure",
+                          PREFIX + "memory.allocation_rate"]
+
+
+def test_flujo_stats_are_catalog_stats() -> None:
+    assert {s.id for s in STATS} >= FLUJO_STATS
+    assert set(grafana.NO_DATA) <= {*BY_NAME, *SYNC_BY_NAME}
+
+
+def test_every_panel_says_where_its_numbers_come_from_and_what_no_data_means() -> None:
+    board = grafana.dashboard(default_rules(), Naming.COLLECTOR)
+    for panel in grafana.all_panels(board):
+        if panel["type"] == "row":
+            continue
+        assert "No data: " in panel["description"], panel["title"]
+    by_metric = panels(board)
+    pool = by_metric[PREFIX + "object_pool.utilization"]["description"]
+    assert "stats['memory']['object_pool_utilization']" in pool
+    assert "flujo 0.6 never reports it" in pool
+    budget = by_metric[PREFIX + "usage_limit.utilization"]["description"]
+    assert "No data: no run with UsageLimits in flight" in budget
+    average = by_metric[PREFIX + "execution.avg_duration"]["description"]
+    assert "measured by the flujo wrapper" in average
+    assert "No data: no execution ended since the previous collection" in average
+    assert "Recorded by the flujo wrapper" in by_metric[RUNS.name]["description"]
 
 
 def test_histograms_are_drawn_as_quantiles_against_the_limits_they_were_sized_for() -> None:
@@ -66,15 +130,23 @@ def test_histograms_are_drawn_as_quantiles_against_the_limits_they_were_sized_fo
 
 def test_spend_is_drawn_per_hour_and_runs_by_outcome() -> None:
     board = panels(grafana.dashboard(default_rules(), Naming.PYTHON))
+    # by pipeline and model (the step's share is one query away)
     assert board[STEP_COST.name]["targets"][0]["expr"] == (
-        "sum by (flujo_pipeline_name, flujo_step_name, gen_ai_request_model, "
-        'gen_ai_provider_name) (rate(flujo_step_cost_total{flujo_pipeline_name=~"$executor"}'
+        "sum by (flujo_pipeline_name, gen_ai_request_model, gen_ai_provider_name) "
+        '(rate(flujo_step_cost_total{flujo_pipeline_name=~"$executor"}'
         "[$__rate_interval]) * 3600)")
     assert board[PREFIX + "spend.cost"]["targets"][0]["expr"] == (
         'rate(flujo_executor_spend_cost_total{flujo_executor_name=~"$executor"}'
         "[$__rate_interval]) * 3600")
-    runs = board[RUNS.name]["targets"][0]
-    assert runs["legendFormat"] == "{{flujo_pipeline_name}} {{flujo_run_outcome}}"
+    # A series per outcome the catalog knows, 0 for a pipeline that ran but had none.
+    runs = board[RUNS.name]["targets"]
+    assert [t["expr"] for t in runs] == [
+        'label_replace(sum by (flujo_pipeline_name) (rate(flujo_pipeline_runs_total'
+        f'{{flujo_pipeline_name=~"$executor", flujo_run_outcome="{outcome}"}}'
+        '[$__rate_interval])) or 0 * sum by (flujo_pipeline_name) (rate('
+        'flujo_pipeline_runs_total{flujo_pipeline_name=~"$executor"}[$__rate_interval])), '
+        f'"flujo_run_outcome", "{outcome}", "", "")' for outcome in RUN_OUTCOMES]
+    assert {t["legendFormat"] for t in runs} == {"{{flujo_pipeline_name}} {{flujo_run_outcome}}"}
 
 
 def test_queries_use_the_naming_and_the_executor_variable() -> None:
@@ -85,7 +157,7 @@ def test_queries_use_the_naming_and_the_executor_variable() -> None:
             assert metric_series(metric, naming) + '{flujo_executor_name=~"$executor"}' in expr
     variables = {v["name"]: v for v in board["templating"]["list"]}
     assert variables["executor"]["query"] == "label_values(flujo_executor_name)"
-    status = next(p for p in board["panels"] if p["type"] == "table")
+    status = board["panels"][0]
     assert status["targets"][0]["expr"].startswith(
         'label_replace({__name__=~"flujo_executor_threshold_status_.+", '
         'flujo_executor_name=~"$executor"}')

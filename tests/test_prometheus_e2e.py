@@ -231,7 +231,9 @@ def test_every_dashboard_query_is_valid_promql(prometheus: Prometheus, naming: N
     # Grafana's variables as Grafana would expand them; a query Prometheus cannot parse
     # is answered 400, which api() raises on.
     board = grafana.dashboard(default_rules(), naming)
-    queries = [t["expr"] for panel in board["panels"] for t in panel.get("targets", ())]
+    queries = [t["expr"] for panel in grafana.all_panels(board)
+               for t in panel.get("targets", ())]
+    assert any("label_replace(sum by" in q for q in queries)  # the runs by outcome
     assert any("histogram_quantile" in q for q in queries)
     for query in queries:
         expanded = query.replace("$__rate_interval", "1m").replace("$executor", ".*")

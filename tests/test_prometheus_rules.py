@@ -151,6 +151,10 @@ def test_for_and_keep_firing_for_default_to_the_engines_settings(
     first = yaml.safe_load(prometheus_rules.render(DEFAULTS, Naming.COLLECTOR))["groups"][0][
         "rules"][0]
     assert "keep_firing_for" not in first  # 0s: left out, for Prometheus < 2.42
+    monkeypatch.delenv("OTEL_PYTHON_FLUJO_THRESHOLD_FOR")
+    first = yaml.safe_load(prometheus_rules.render(DEFAULTS, Naming.COLLECTOR))["groups"][0][
+        "rules"][0]
+    assert "for" not in first  # 0s, Prometheus's default: left out, as documented
 
 
 def test_a_wrong_for_duration_fails_its_promtool_test(tmp_path: Path) -> None:

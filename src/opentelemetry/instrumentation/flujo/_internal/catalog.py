@@ -287,6 +287,22 @@ def metric_named(name: str) -> Metric | None:
 # serve two metrics).
 STATS: tuple[Stat, ...] = tuple(dict.fromkeys(s for m in METRICS for s in m.stats))
 
+# The stats flujo 0.6 yields: its ExecutorCore has no get_optimization_stats(), and the
+# measured source (flujo_hooks/measured.py) reports these for it. Every other stat comes
+# only from an executor that reports the guide's full stats, so the dashboard draws the
+# metrics made of them in collapsed rows. tests/flujo/test_flujo_dashboard.py checks
+# this set against what a real flujo deployment exports.
+FLUJO_STATS: frozenset[str] = frozenset({
+    "execution.total_executions", "execution.successful_executions",
+    "execution.failed_executions", "execution.avg_time_ms", "execution.min_time_ms",
+    "execution.max_time_ms", "error_handling.error_rate",
+    "error_handling.recovery_success_rate", "error_handling.failure_count",
+    "concurrency.current_level", "concurrency.max_level", "cache.hit_rate",
+    "memory.usage_mb", "memory.pressure_level", "memory.allocation_rate_mb_s",
+    "pipeline.cost_usd", "pipeline.tokens", "pipeline.usage_limit_utilization",
+})
+
+
 # Stats whose group value is a cumulative counter (kept monotonic across resets
 # and across executors that are garbage-collected).
 COUNTER_STATS: frozenset[str] = frozenset(
@@ -372,6 +388,11 @@ GENAI_OPERATION_DURATION = SyncMetric(
     boundaries=(0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48,
                 40.96, 81.92))
 GENAI_METRICS: tuple[SyncMetric, ...] = (GENAI_TOKEN_USAGE, GENAI_OPERATION_DURATION)
+
+def reported_by_flujo(metric: Metric | SyncMetric) -> bool:
+    """Whether a flujo 0.6 deployment exports ``metric``: a synchronous instrument is
+    recorded by the flujo wrappers themselves; a stats metric when flujo yields its stats."""
+    return isinstance(metric, SyncMetric) or all(s.id in FLUJO_STATS for s in metric.stats)
 
 # The threshold engine's metrics (docs/thresholds.md): per checked metric, a limit
 # gauge ``flujo.executor.threshold.<short name>`` and an ordered severity gauge
