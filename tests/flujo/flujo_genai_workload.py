@@ -7,7 +7,7 @@ Each pipeline is ``pace`` (a plain step) >> ``answer`` (an agent).
 
 - ``served``: RUNS concurrent runs, each inside the application's own ``request`` span
   (a web request), ``answer`` on ``openai:gpt-4o-mini``; the run with index SLOW takes
-  0.3 s longer in ``pace``, so it is the slowest run.
+  0.6 s longer in ``pace``, so it is the slowest run (alone in its bucket).
 - ``hooked``: HOOKED runs, one after the other, with flujo's ``OpenTelemetryHook`` (its
   ``pipeline_run`` and step spans), ``answer`` on ``google-gla:gemini-2.0-flash``.
 - ``instrumented``: INSTRUMENTED runs of an agent with pydantic-ai's own instrumentation
@@ -50,7 +50,7 @@ def refusing(model_id: str) -> Any:
 
 async def pace(data: Any) -> Any:
     if data == "slow":
-        await asyncio.sleep(0.3)  # the workload's slow run, not a synchronisation
+        await asyncio.sleep(0.6)  # the workload's slow run, not a synchronisation
     return data
 
 
