@@ -109,7 +109,7 @@ def _attach(executor: Any, name: str | None = None) -> Measured | None:
 
 def _measure_execute(original: Callable[..., Any], types: FlujoTypes) -> Callable[..., Any]:
     success, frame = types.success, types.frame
-    perf_counter = time.perf_counter
+    perf_counter, current_run = time.perf_counter, runs.current_run
 
     @functools.wraps(original)
     async def execute(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -142,7 +142,9 @@ def _measure_execute(original: Callable[..., Any], types: FlujoTypes) -> Callabl
         except Exception:  # an unexpected result shape still ends the execution
             outcome, step_result, step = OTHER_OUTCOME, None, None
         try:
-            measured.end(started, outcome, step_result, step, runs.step_context())
+            run = current_run()  # its step's span, for the exemplar (runs.step_context)
+            measured.end(started, outcome, step_result, step,
+                         None if run is None else run.step_context)
         except Exception:
             _logger.debug("recording an execution failed", exc_info=True)
         return result

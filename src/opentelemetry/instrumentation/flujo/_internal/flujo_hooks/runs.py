@@ -184,8 +184,9 @@ _current: contextvars.ContextVar[Run | None] = contextvars.ContextVar(
     "opentelemetry_flujo_run", default=None)
 
 
-def current_run() -> Run | None:
-    return _current.get()
+# The run executing now in this context, if any (a bound C method: the execute wrapper
+# asks once per execution).
+current_run = _current.get
 
 
 def step_context() -> Context | None:
