@@ -16,7 +16,12 @@ otherwise every figure is "n/a" with the reason (``make bench-flujo`` runs it in
   that does what flujo's ``RunSession.run_async`` does for a three-step pipeline (its
   result registered, flujo's own ``update_pipeline_result`` once per step with a step
   that reports cost and tokens, the result yielded), minus the same stub unwrapped,
-  over a real three-step pure-Python pipeline run timed in the same process.
+  over a real three-step pure-Python pipeline run timed in the same process;
+- per agent call: the GenAI metrics (the agent runner's wrapper, the usage hook, three
+  histogram points) around flujo's own ``DefaultAgentRunner.run`` and
+  ``extract_usage_metrics`` for a stub agent with a model id and usage, minus the same
+  unwrapped, over the same three-step run; with the per-run figure, a run with one
+  agent step.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ _FIGURES = {
                      f"<= {MEMORY_GOAL // 2**20} MiB"),
     "flujo.run": ("run wrapper + spend bookkeeping / three-step pipeline run", "%",
                   f"<= {RUN_GOAL:.0%}"),
+    "flujo.agent_run": ("... + one agent call's GenAI metrics / three-step run", "%",
+                        f"<= {RUN_GOAL:.0%}"),
 }
 
 
@@ -212,6 +219,65 @@ class _StubRun:
         return go
 
 
+class _StubAgentCall:
+    """One agent call as flujo's agent step makes it (its runner's ``run``, then
+    ``extract_usage_metrics`` on the result), with flujo's own two functions, wrapped
+    or not; the agent is a stub with a model id that returns usage at once."""
+
+    def __init__(self, wrapped: bool) -> None:
+        from flujo.application.core import step_policies
+        from flujo.application.core.runtime.default_components import DefaultAgentRunner
+        from flujo.domain.agent_result import FlujoAgentResult
+        from flujo.utils.model_utils import extract_model_id
+
+        from opentelemetry.instrumentation.flujo._internal.flujo_hooks import agent_calls, runs
+
+        def original(function: Any) -> Any:
+            return getattr(function, "_opentelemetry_flujo_replaced", function)
+
+        run = original(vars(DefaultAgentRunner)["run"])
+        extract = original(step_policies.extract_usage_metrics)
+        if wrapped:
+            run = agent_calls.wrap_agent_run(run, extract_model_id, ())
+            extract = runs.wrap_extract(extract, extract_model_id, agent_calls.used)
+
+        class Usage:
+            input_tokens, output_tokens, cost_usd = 120, 30, 0.0015
+
+        class Agent:
+            model_id = "openai:gpt-4o-mini"
+
+            async def run(self, data: Any) -> Any:
+                return FlujoAgentResult(output=data, usage=Usage())
+
+        self.agent, self.runner = Agent(), DefaultAgentRunner()
+        self.run, self.extract = run, extract
+
+    def loop(self, n: int) -> Callable[[], None]:
+        agent, runner, run, extract = self.agent, self.runner, self.run, self.extract
+
+        def go() -> None:
+            for _ in range(n):
+                raw = _drive(run(runner, agent, 0, context=None, resources=None, options={}))
+                extract(raw_output=raw, agent=agent, step_name="answer")
+
+        return go
+
+
+def _agent_call_overhead(instrumentor: Any, provider: MeterProvider, rounds: int,
+                         calls: int) -> float:
+    """Seconds per agent call the GenAI metrics add."""
+    instrumentor.instrument(meter_provider=provider)  # the runtime, the instruments
+    try:
+        subjects = {"bare": _StubAgentCall(wrapped=False).loop(calls),
+                    "wrapped": _StubAgentCall(wrapped=True).loop(calls)}
+        subjects["wrapped"]()  # the first call creates the series (once)
+        medians = interleaved(subjects, rounds, sample_s=0)
+    finally:
+        instrumentor.uninstrument()
+    return medians.difference("wrapped", "bare") / calls
+
+
 def _run_overhead(instrumentor: Any, provider: MeterProvider, rounds: int,
                   runs: int) -> dict[str, Any]:
     """Seconds per run the run wrapper and spend bookkeeping add, and a real three-step
@@ -275,6 +341,9 @@ def run(quick: bool) -> list[Figure]:
     total = _pipeline_overhead(instrumentor, provider, rounds=5 if quick else 15)
     share = wrapper_s / (total["unwrapped_us_per_execute"] / 1e6)
     per_run = _run_overhead(instrumentor, provider, rounds, runs=2_000 if quick else 20_000)
+    agent_call_s = _agent_call_overhead(instrumentor, provider, rounds,
+                                        calls=2_000 if quick else 20_000)
+    agent_run = per_run["share"] + agent_call_s / (per_run["pipeline_run_us"] / 1e6)
     provider.shutdown()
     return [
         _figure("flujo.bookkeeping", bookkeeping_us, met=bookkeeping_us <= BOOKKEEPING_GOAL_US,
@@ -290,6 +359,9 @@ def run(quick: bool) -> list[Figure]:
                 met=growth <= MEMORY_GOAL, detail={"executions": executions}),
         _figure("flujo.run", per_run["share"] * 100, met=per_run["share"] <= RUN_GOAL,
                 detail=per_run),
+        _figure("flujo.agent_run", agent_run * 100, met=agent_run <= RUN_GOAL,
+                detail={"genai_us_per_agent_call": agent_call_s * 1e6,
+                        "pipeline_run_us": per_run["pipeline_run_us"]}),
     ]
 
 

@@ -1,4 +1,7 @@
-"""Real OTLP receivers for tests: gRPC and HTTP on 127.0.0.1, decoded with opentelemetry-proto."""
+"""Real OTLP receivers for tests: gRPC and HTTP on 127.0.0.1, decoded with opentelemetry-proto.
+
+The gRPC receiver takes traces too (``spans()``), so a test can follow a metric point's
+exemplars to the spans the same process exported."""
 
 from __future__ import annotations
 
@@ -13,7 +16,33 @@ from typing import Any
 
 import grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    """A point's exemplar: the span it was recorded in (hex ids) and its value."""
+
+    trace_id: str
+    span_id: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Span:
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    name: str
+    scope: str
+    start_unix_nano: int
+    end_unix_nano: int
+    attributes: dict[str, Any]
+
+    @property
+    def duration_ns(self) -> int:
+        return self.end_unix_nano - self.start_unix_nano
 
 
 @dataclass(frozen=True)
@@ -28,6 +57,7 @@ class Point:
     time_unix_nano: int
     is_monotonic: bool | None = None
     temporality: int | None = None
+    exemplars: tuple[Exemplar, ...] = ()
 
 
 def _any(value: AnyValue) -> Any:
@@ -37,6 +67,13 @@ def _any(value: AnyValue) -> Any:
 
 def _attrs(pairs: Any) -> dict[str, Any]:
     return {kv.key: _any(kv.value) for kv in pairs}
+
+
+def _exemplars(point: Any) -> tuple[Exemplar, ...]:
+    return tuple(
+        Exemplar(e.trace_id.hex(), e.span_id.hex(),
+                 e.as_double if e.WhichOneof("value") == "as_double" else e.as_int)
+        for e in point.exemplars)
 
 
 def flatten(request: metrics_service_pb2.ExportMetricsServiceRequest) -> list[Point]:
@@ -58,8 +95,15 @@ def flatten(request: metrics_service_pb2.ExportMetricsServiceRequest) -> list[Po
                         resource, sm.scope.name, metric.name, metric.unit, kind,
                         _attrs(p.attributes), value, p.time_unix_nano,
                         getattr(data, "is_monotonic", None),
-                        getattr(data, "aggregation_temporality", None)))
+                        getattr(data, "aggregation_temporality", None), _exemplars(p)))
     return out
+
+
+def flatten_spans(request: trace_service_pb2.ExportTraceServiceRequest) -> list[Span]:
+    return [Span(s.trace_id.hex(), s.span_id.hex(), s.parent_span_id.hex(), s.name,
+                 ss.scope.name, s.start_time_unix_nano, s.end_time_unix_nano,
+                 _attrs(s.attributes))
+            for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
 
 
 @dataclass(frozen=True)
@@ -95,6 +139,7 @@ class _Store:
         self.delay_s = delay_s
         # every request received, answered with success or not, with its arrival time
         self.attempts: list[float] = []
+        self.trace_requests: list[trace_service_pb2.ExportTraceServiceRequest] = []
 
     def failing(self) -> Failure | None:
         """The failure to answer this request with (None: success); counts the attempt.
@@ -117,6 +162,16 @@ class _Store:
         with self.lock:
             requests = list(self.requests)
         return [p for r in requests for p in flatten(r)]
+
+    def add_spans(self, request: trace_service_pb2.ExportTraceServiceRequest) -> None:
+        with self.arrived:
+            self.trace_requests.append(request)
+            self.arrived.notify_all()
+
+    def spans(self) -> list[Span]:
+        with self.lock:
+            requests = list(self.trace_requests)
+        return [s for r in requests for s in flatten_spans(r)]
 
     def wait_for(
         self, predicate: Callable[[list[Point]], bool], timeout: float = 20.0
@@ -148,8 +203,14 @@ class GrpcReceiver(_Store):
                 store.add(request)
                 return (failure or Failure()).response()
 
+        class TraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
+            def Export(self, request: Any, context: Any) -> Any:
+                store.add_spans(request)
+                return trace_service_pb2.ExportTraceServiceResponse()
+
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Servicer(), self.server)
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceServicer(), self.server)
         self.port = self.server.add_insecure_port(f"127.0.0.1:{port}")
         self.endpoint = f"http://127.0.0.1:{self.port}"
 

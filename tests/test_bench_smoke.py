@@ -17,11 +17,11 @@ FIGURES = {
     "plugin.share", "prometheus",
     "memory.per_executor", "memory.per_name", "memory.churn", "otlp.bytes",
     "otlp.bytes_gzip", "flujo.bookkeeping", "flujo.total", "flujo.memory", "flujo.run",
-    "shape.points", "shape.bytes", "shape.collection", "shape.with_runs", "shape.previous",
+    "flujo.agent_run", "shape.points", "shape.bytes", "shape.collection", "shape.with_runs", "shape.previous",
 }
 # Measured only where their layer is installed; otherwise "n/a" with the reason.
 OPTIONAL = {"thresholds.share", "flujo.bookkeeping", "flujo.total", "flujo.memory",
-            "flujo.run"}
+            "flujo.run", "flujo.agent_run"}
 
 
 # Minutes on a busy 2-core machine; no time limit: how long it takes is the benchmark's

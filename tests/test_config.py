@@ -33,6 +33,7 @@ def test_good_values() -> None:
     (ev.OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES, "lots", "100"),
     (ev.OTEL_PYTHON_FLUJO_STATS_TIMEOUT, "nan", "1000.0"),
     (ev.OTEL_PYTHON_FLUJO_STATS_TIMEOUT, "0", "1000.0"),
+    (ev.OTEL_PYTHON_FLUJO_GENAI_METRICS, "sometimes", "'auto'"),
 ])
 def test_a_bad_value_warns_once_naming_the_variable_and_the_value_used(
     variable: str, raw: str, used: str, caplog: pytest.LogCaptureFixture
@@ -43,6 +44,17 @@ def test_a_bad_value_warns_once_naming_the_variable_and_the_value_used(
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1
     assert variable in warnings[0] and repr(raw) in warnings[0] and used in warnings[0]
+
+
+@pytest.mark.parametrize(("opt_in", "latest"), [
+    ("gen_ai_latest_experimental", True), (" http , GEN_AI_LATEST_EXPERIMENTAL", True),
+    ("http", False), ("gen_ai", False), ("", False)])
+def test_the_genai_opt_in_is_one_of_the_shared_variables_values(
+        opt_in: str, latest: bool, caplog: pytest.LogCaptureFixture) -> None:
+    # Other instrumentations' values are theirs: no warning for them.
+    with caplog.at_level(logging.WARNING):
+        assert load_config({"OTEL_SEMCONV_STABILITY_OPT_IN": opt_in}).genai_latest is latest
+    assert not caplog.records
 
 
 def test_excluded_metrics_are_not_created(runtime: object) -> None:

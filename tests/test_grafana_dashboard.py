@@ -123,7 +123,9 @@ def test_histograms_are_drawn_as_quantiles_against_the_limits_they_were_sized_fo
         "[$__rate_interval])))" for q in (0.5, 0.95, 0.99)]
     # execution.avg_duration's warning and critical, execution.max_duration's warning
     assert [s[1] for s in steps(duration)] == [None, 1.0, 5.0, 5.0]
+    assert all(t["exemplar"] is True for t in duration["targets"])
     run = board[RUN_DURATION.name]
+    assert all(t["exemplar"] is True for t in run["targets"])
     assert "flujo_pipeline_run_duration_seconds_bucket{flujo_pipeline_name=~" \
         in run["targets"][0]["expr"]
 

@@ -252,3 +252,15 @@ Cap on distinct ``flujo.step.name`` values per executor name on the
 the pipeline definitions, so they are bounded; steps past the cap record under
 ``_other``. ``0`` leaves the attribute off.
 """
+
+OTEL_PYTHON_FLUJO_GENAI_METRICS = "OTEL_PYTHON_FLUJO_GENAI_METRICS"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_GENAI_METRICS
+
+The GenAI semantic conventions' ``gen_ai.client.token.usage`` and
+``gen_ai.client.operation.duration`` for flujo's agent calls: ``auto`` (default) records
+them except for an agent whose pydantic-ai instrumentation is on (``Agent.instrument_all()``,
+``Agent(instrument=...)``), which records its own; ``on`` records them for every agent
+call; ``off`` never. ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``
+selects the latest experimental attribute names.
+"""

@@ -362,12 +362,37 @@ SYNC_METRICS: tuple[SyncMetric, ...] = (EXECUTION_DURATION, RUNS, RUN_DURATION, 
                                         STEP_TOKENS)
 SYNC_BY_NAME = {m.name: m for m in SYNC_METRICS}
 
+# The OpenTelemetry GenAI semantic conventions' client metrics, per agent call
+# (flujo_hooks/genai.py). Their attributes are the convention's, so they are not
+# per pipeline: GENAI_METRICS stays apart from SYNC_METRICS (whose first attribute
+# names the series' pipeline or executor). The provider attribute depends on the
+# conventions' version: GenAI conventions 1.36.0, the established ones, by default;
+# the latest experimental ones (1.37.0 on) with OTEL_SEMCONV_STABILITY_OPT_IN.
+GENAI_SEMCONV_VERSION = "1.36.0"
+GENAI_LATEST_SEMCONV_VERSION = "1.37.0"
+GENAI_OPT_IN = "gen_ai_latest_experimental"
+GENAI_OPERATION = "gen_ai.operation.name"
+GENAI_OPERATION_CHAT = "chat"
+GENAI_SYSTEM = "gen_ai.system"  # 1.36.0; PROVIDER_NAME replaces it from 1.37.0
+ERROR_TYPE = "error.type"
+GENAI_TOKEN_USAGE = SyncMetric(
+    "gen_ai.client.token.usage", Kind.HISTOGRAM, "{token}",
+    "Input and output tokens of each agent call whose split flujo accounts.",
+    (GENAI_OPERATION, GENAI_SYSTEM, TOKEN_TYPE), "pipeline", (REQUEST_MODEL,),
+    boundaries=(1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
+                16777216, 67108864))
+GENAI_OPERATION_DURATION = SyncMetric(
+    "gen_ai.client.operation.duration", Kind.HISTOGRAM, "s",
+    "Duration of each call of an agent that has a model (a model call as flujo makes it).",
+    (GENAI_OPERATION, GENAI_SYSTEM), "pipeline", (REQUEST_MODEL, ERROR_TYPE),
+    boundaries=(0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48,
+                40.96, 81.92))
+GENAI_METRICS: tuple[SyncMetric, ...] = (GENAI_TOKEN_USAGE, GENAI_OPERATION_DURATION)
 
 def reported_by_flujo(metric: Metric | SyncMetric) -> bool:
     """Whether a flujo 0.6 deployment exports ``metric``: a synchronous instrument is
     recorded by the flujo wrappers themselves; a stats metric when flujo yields its stats."""
     return isinstance(metric, SyncMetric) or all(s.id in FLUJO_STATS for s in metric.stats)
-
 
 # The threshold engine's metrics (docs/thresholds.md): per checked metric, a limit
 # gauge ``flujo.executor.threshold.<short name>`` and an ordered severity gauge
@@ -445,6 +470,7 @@ COLLECTION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025
 # override may give any metric a limit).
 EXPORTED_NAMES: tuple[str, ...] = (
     *(m.name for m in METRICS), *(m.name for m in SYNC_METRICS),
+    *(m.name for m in GENAI_METRICS),
     *(limit_gauge(m) for m in METRICS), *(status_gauge(m) for m in METRICS),
     *(s.name for s in SELF_METRICS),
 )

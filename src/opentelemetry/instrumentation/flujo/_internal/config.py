@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from opentelemetry.instrumentation.flujo import environment_variables as ev
-from opentelemetry.instrumentation.flujo._internal.catalog import EXPORTED_NAMES, PREFIX, excluded
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    EXPORTED_NAMES,
+    GENAI_OPT_IN,
+    PREFIX,
+    excluded,
+)
 from opentelemetry.instrumentation.flujo._internal.formatting import did_you_mean
 
 _logger = logging.getLogger(__name__)
@@ -23,6 +28,8 @@ _logger = logging.getLogger(__name__)
 T = TypeVar("T")
 N = TypeVar("N", int, float)
 
+# The OpenTelemetry variable (not this package's) naming the conventions to opt into.
+SEMCONV_OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -65,6 +72,10 @@ class Config:
     threshold_keep_for_s: float = 0.0
     alerts: AlertConfig = field(default_factory=AlertConfig)
     max_step_names: int = 100
+    # GenAI metrics (flujo_hooks/genai.py): auto | on | off, and whether
+    # OTEL_SEMCONV_STABILITY_OPT_IN asks for the latest experimental conventions.
+    genai_metrics: str = "auto"
+    genai_latest: bool = False
 
 
 MAX_LOGGED_VALUE = 80
@@ -313,4 +324,11 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         alerts=_alert_config(env),
         max_step_names=_whole(env, ev.OTEL_PYTHON_FLUJO_MAX_STEP_NAMES, 0, 10_000,
                               default.max_step_names),
+        genai_metrics=read(env, ev.OTEL_PYTHON_FLUJO_GENAI_METRICS,
+                           parse_choice("auto", "on", "off"), default.genai_metrics,
+                           "is not 'auto', 'on' or 'off'"),
+        # Shared by every instrumentation (a comma-separated list): values for other
+        # signals are theirs, so nothing here is an error.
+        genai_latest=GENAI_OPT_IN in (
+            v.strip().lower() for v in env.get(SEMCONV_OPT_IN, "").split(",")),
     )

@@ -26,16 +26,17 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from opentelemetry.context import Context
 from opentelemetry.metrics import Counter, Histogram
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     EXECUTION_DURATION,
     EXECUTOR_NAME,
+    GENAI_OPERATION_DURATION,
+    GENAI_TOKEN_USAGE,
     OUTCOME,
     OUTCOMES,
     PIPELINE_NAME,
-    PROVIDER_NAME,
-    REQUEST_MODEL,
     RUN_DURATION,
     RUN_OUTCOME,
     RUNS,
@@ -54,6 +55,7 @@ from opentelemetry.instrumentation.flujo._internal.collect.registry import (
     executor_name,
 )
 from opentelemetry.instrumentation.flujo._internal.config import Config
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks import genai
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.process_memory import (
     MemoryLimit,
     ProcessMemory,
@@ -110,12 +112,15 @@ def executed_step(args: tuple[Any, ...], kwargs: Mapping[str, Any], types: Flujo
 
 
 class RunInstruments(NamedTuple):
-    """One binding's run and spend instruments (flujo_hooks/runs.py); None: excluded."""
+    """One binding's run, spend and GenAI instruments (flujo_hooks/runs.py and
+    agent_calls.py); None: excluded."""
 
     runs: Counter | None
     duration: Histogram | None
     cost: Counter | None
     tokens: Counter | None
+    genai_tokens: Histogram | None
+    genai_duration: Histogram | None
 
 
 class Measured:
@@ -170,7 +175,10 @@ class Measured:
         if getattr(executor, "_enable_cache", False) is True:
             self.cache_enabled = True
 
-    def end(self, started: float, outcome: int, step_result: Any, step: Any) -> None:
+    def end(self, started: float, outcome: int, step_result: Any, step: Any,
+            context: Context | None = None) -> None:
+        """One execution ended; ``context``: the one its point is recorded in (flujo's
+        step span, for the exemplar), None for the current one."""
         elapsed = perf_counter() - started
         self.running.pop()
         # The executed step's name, not the StepResult's: after a fallback, flujo names
@@ -212,7 +220,7 @@ class Measured:
         attributes = self._attributes[outcome].get(name) or self._new_attributes(name, outcome)
         for binding, histogram in self._sources.targets:
             if binding.active:
-                histogram.record(elapsed, attributes)
+                histogram.record(elapsed, attributes, context=context)
 
     def _take(self, fresh: list[Any]) -> tuple[Any, ...]:
         """Every aggregate, and ``fresh`` as the next window."""
@@ -258,7 +266,7 @@ class Measured:
                 if instruments.runs is not None:
                     instruments.runs.add(1, attributes)
                 if instruments.duration is not None:
-                    instruments.duration.record(elapsed, attributes)
+                    instruments.duration.record(elapsed, attributes, context=run.context)
 
     def add_spend(self, step: Any, cost: float, tokens: int,
                   split: tuple[int, int] | None, model: str | None) -> None:
@@ -291,11 +299,8 @@ class Measured:
             attributes[STEP_NAME] = self._step_label(step)
         if token_type is not None:
             attributes[TOKEN_TYPE] = token_type
-        if model:  # split as flujo's extract_provider_and_model does
-            provider, colon, name = model.partition(":")
-            if colon:
-                attributes[PROVIDER_NAME] = provider.strip()[:MAX_NAME_LENGTH]
-            attributes[REQUEST_MODEL] = (name if colon else provider).strip()[:MAX_NAME_LENGTH]
+        if model:  # flujo's own metric, not a GenAI convention one: the current names
+            attributes.update(genai.model_attributes(model, latest=True))
         return self._spend_attributes.setdefault(key, attributes)
 
     def _pipeline_stats(self) -> dict[str, float] | None:
@@ -390,7 +395,9 @@ class FlujoSources:
         if histogram is not None:
             self.targets = [*self.targets, (binding, histogram)]
         instruments = RunInstruments(*(_instrument(binding, metric)
-                                       for metric in (RUNS, RUN_DURATION, STEP_COST, STEP_TOKENS)))
+                                       for metric in (RUNS, RUN_DURATION, STEP_COST, STEP_TOKENS,
+                                                      GENAI_TOKEN_USAGE,
+                                                      GENAI_OPERATION_DURATION)))
         self.run_targets = [*self.run_targets, (binding, instruments)]
 
     def release(self, binding: Binding) -> None:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry.instrumentation.flujo._internal.flujo_hooks import runs
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks import agent_calls, runs, spans
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
     FAILURE,
     OTHER_OUTCOME,
@@ -44,12 +44,15 @@ RUNNER = "flujo.application.runner"
 RUN_SESSION = "flujo.application.run_session"
 STEP_COORDINATOR = "flujo.application.core.orchestration.step_coordinator"
 STEP_POLICIES = "flujo.application.core.step_policies"
+AGENT_RUNNER = "flujo.application.core.runtime.default_components"
+OTEL_HOOK = "flujo.telemetry.otel_hook"
 # (module, class or None for the module itself, attribute): everything patched here.
 _PATCHED = (
     (EXECUTOR_CORE, "ExecutorCore", "execute"), (RUNNER, "Flujo", "__init__"),
     (RUN_SESSION, "RunSession", "run_async"), (RUN_SESSION, "RunSession", "execute_steps"),
     (STEP_COORDINATOR, "StepCoordinator", "update_pipeline_result"),
     (STEP_POLICIES, None, "extract_usage_metrics"), (RUNNER, "Flujo", "resume_async"),
+    (AGENT_RUNNER, "DefaultAgentRunner", "run"), (OTEL_HOOK, "OpenTelemetryHook", "hook"),
 )
 
 # Set on each wrapper installed here, holding the object it replaced.
@@ -106,7 +109,7 @@ def _attach(executor: Any, name: str | None = None) -> Measured | None:
 
 def _measure_execute(original: Callable[..., Any], types: FlujoTypes) -> Callable[..., Any]:
     success, frame = types.success, types.frame
-    perf_counter = time.perf_counter
+    perf_counter, current_run = time.perf_counter, runs.current_run
 
     @functools.wraps(original)
     async def execute(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -123,7 +126,7 @@ def _measure_execute(original: Callable[..., Any], types: FlujoTypes) -> Callabl
         except BaseException as error:
             try:
                 measured.end(started, classify_exception(error, types), None,
-                             executed_step(args, kwargs, types))
+                             executed_step(args, kwargs, types), runs.step_context())
             except Exception:  # bookkeeping must never change what the host sees
                 _logger.debug("recording an execution failed", exc_info=True)
             raise
@@ -139,7 +142,9 @@ def _measure_execute(original: Callable[..., Any], types: FlujoTypes) -> Callabl
         except Exception:  # an unexpected result shape still ends the execution
             outcome, step_result, step = OTHER_OUTCOME, None, None
         try:
-            measured.end(started, outcome, step_result, step)
+            run = current_run()  # its step's span, for the exemplar (runs.step_context)
+            measured.end(started, outcome, step_result, step,
+                         None if run is None else run.step_context)
         except Exception:
             _logger.debug("recording an execution failed", exc_info=True)
         return result
@@ -201,9 +206,18 @@ def _patch_runs(runner: type | None, types: FlujoTypes) -> None:
     patch_attribute(session, "execute_steps", runs.wrap_execute_steps)
     patch_attribute(coordinator, "update_pipeline_result", runs.wrap_update)
     patch_attribute(policies, "extract_usage_metrics",
-                    lambda original: runs.wrap_extract(original, model_of))
+                    lambda original: runs.wrap_extract(original, model_of, agent_calls.used))
     if "resume_async" in vars(runner):
         patch_attribute(runner, "resume_async", runs.wrap_resume_async)
+    # GenAI metrics per agent call, and flujo's spans for the exemplars: optional
+    # parts, each patched where this flujo has it.
+    agent_runner = _class(AGENT_RUNNER, "DefaultAgentRunner")
+    if agent_runner is not None and "run" in vars(agent_runner):
+        patch_attribute(agent_runner, "run", lambda original: agent_calls.wrap_agent_run(
+            original, model_of, types.control_flow))
+    otel_hook = _class(OTEL_HOOK, "OpenTelemetryHook")
+    if otel_hook is not None and "hook" in vars(otel_hook):
+        patch_attribute(otel_hook, "hook", spans.wrap_hook)
 
 
 def unpatch_flujo() -> None:

@@ -34,6 +34,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, NamedTuple
 
+from opentelemetry.context import Context, get_current
+
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import Measured
 from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
@@ -61,10 +63,11 @@ def runner_executor(owner: Any) -> Any:
 
 class Run:
     """One top-level run: its source (the executor name's ``Measured``), the totals of
-    its ``PipelineResult`` recorded so far, and its agents' usage since its last step."""
+    its ``PipelineResult`` recorded so far, its agents' usage since its last step, and
+    the OTel contexts its points are recorded in (their exemplars' spans)."""
 
-    __slots__ = ("cost", "cost_limit", "final", "inputs", "model", "outputs", "result",
-                 "source", "started", "token_limit", "tokens")
+    __slots__ = ("context", "cost", "cost_limit", "final", "inputs", "model", "outputs",
+                 "result", "source", "started", "step_context", "token_limit", "tokens")
 
     def __init__(self, source: Measured, limits: Any) -> None:
         self.source = source
@@ -80,6 +83,10 @@ class Run:
         self.token_limit = int(token_limit) if token_limit else None
         self.inputs = self.outputs = 0
         self.model: str | None = None  # "" once two models took part
+        # The caller's context (its span: a web request's) until flujo's pipeline_run
+        # span replaces it; flujo's current step span (spans.py). None: the current one.
+        self.context: Context = get_current()
+        self.step_context: Context | None = None
 
     @property
     def limited(self) -> bool:
@@ -175,6 +182,18 @@ def outcome_of(result: Any, error: BaseException | None) -> str:
 
 _current: contextvars.ContextVar[Run | None] = contextvars.ContextVar(
     "opentelemetry_flujo_run", default=None)
+
+
+# The run executing now in this context, if any (a bound C method: the execute wrapper
+# asks once per execution).
+current_run = _current.get
+
+
+def step_context() -> Context | None:
+    """The context a step's points are recorded in: flujo's span of the step running
+    now when its OpenTelemetryHook is on, else None (the current context)."""
+    run = _current.get()
+    return None if run is None else run.step_context
 
 
 def _begin(owner: Any) -> Run | None:
@@ -297,21 +316,24 @@ def wrap_update(original: Callable[..., Any]) -> Callable[..., Any]:
     return update_pipeline_result
 
 
-def wrap_extract(original: Callable[..., Any],
-                  model_of: Callable[[Any, str], str | None]) -> Callable[..., Any]:
+def wrap_extract(original: Callable[..., Any], model_of: Callable[[Any, str], str | None],
+                 call_used: Callable[[Any, str | None, int, int], None]) -> Callable[..., Any]:
+    """``call_used(agent, model, input, output)``: the call's GenAI metrics (agent_calls)."""
+
     @functools.wraps(original)
     def extract_usage_metrics(*args: Any, **kwargs: Any) -> Any:
         usage = original(*args, **kwargs)
-        run = _current.get()
-        if run is not None:
-            try:
-                prompt, completion, _cost = usage
-                if prompt:  # flujo reports 0 input tokens when it does not know the split
-                    agent = kwargs.get("agent", args[1] if len(args) > 1 else None)
-                    run.used(int(prompt), int(completion),
-                             model_of(agent, str(kwargs.get("step_name", "unknown"))))
-            except Exception:
-                _logger.debug("could not read an agent's usage", exc_info=True)
+        try:
+            prompt, completion, _cost = usage
+            if prompt:  # flujo reports 0 input tokens when it does not know the split
+                agent = kwargs.get("agent", args[1] if len(args) > 1 else None)
+                model = model_of(agent, str(kwargs.get("step_name", "unknown")))
+                run = _current.get()
+                if run is not None:
+                    run.used(int(prompt), int(completion), model)
+                call_used(agent, model, int(prompt), int(completion))
+        except Exception:
+            _logger.debug("could not read an agent's usage", exc_info=True)
         return usage
 
     return extract_usage_metrics

@@ -286,10 +286,12 @@ def sync_panel(metric: SyncMetric, rules: list[Rule], naming: Naming, x: int,
     selector = f'{{{owner}=~"$executor"}}'
     series = series_name(metric.name, metric.unit, metric.kind, naming)
     if metric.kind is Kind.HISTOGRAM:
-        targets = [_target(
+        # Exemplars on: a dot per bucket's exemplar leads to the run's trace (backends.md).
+        targets = [{**_target(
             f"histogram_quantile({q}, sum by (le, {owner}) "
             f"(rate({series}_bucket{selector}[$__rate_interval])))",
-            f"{{{{{owner}}}}} p{q * 100:g}", chr(ord("A") + i)) for i, q in enumerate(QUANTILES)]
+            f"{{{{{owner}}}}} p{q * 100:g}", chr(ord("A") + i)), "exemplar": True}
+            for i, q in enumerate(QUANTILES)]
         rules = [r for r in rules if r.metric in metric.thresholds_from and not r.rate
                  and r.relative_to is None and r.scope is None]
     else:

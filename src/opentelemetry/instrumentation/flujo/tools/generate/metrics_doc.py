@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     BY_NAME,
+    GENAI_LATEST_SEMCONV_VERSION,
+    GENAI_METRICS,
+    GENAI_OPT_IN,
+    GENAI_SEMCONV_VERSION,
+    GENAI_SYSTEM,
     METRICS,
     MIB,
+    PROVIDER_NAME,
     SELF_METRICS,
     STATS,
     SYNC_METRICS,
@@ -14,6 +20,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     THRESHOLD_STATUS_PREFIX,
     THRESHOLD_STATUS_UNIT,
     Metric,
+    SyncMetric,
     Thresholds,
 )
 
@@ -50,6 +57,13 @@ def thresholds_text(metric: Metric) -> str:
 def row(*cells: str) -> str:
     """A Markdown table row; a `|` inside a cell (even in a code span) would split it."""
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def sync_row(m: SyncMetric) -> str:
+    return row(f"`{m.name}`", m.kind.value, f"`{m.unit}`",
+               ", ".join([*(f"`{a}`" for a in m.attributes),
+                          *(f"*`{a}`*" for a in m.optional_attributes)]),
+               m.description, ", ".join(f"{b:.15g}" for b in m.boundaries))
 
 
 def render() -> str:
@@ -114,13 +128,22 @@ def render() -> str:
         "| metric | kind | unit | attributes | meaning | bucket boundaries |",
         "|---|---|---|---|---|---|",
     ]
+    lines += [sync_row(m) for m in SYNC_METRICS]
     lines += [
-        row(f"`{m.name}`", m.kind.value, f"`{m.unit}`",
-            ", ".join([*(f"`{a}`" for a in m.attributes),
-                       *(f"*`{a}`*" for a in m.optional_attributes)]),
-            m.description, ", ".join(f"{b:g}" for b in m.boundaries))
-        for m in SYNC_METRICS
+        "",
+        "## GenAI semantic-convention metrics",
+        "",
+        f"The OpenTelemetry GenAI conventions' client metrics, one point per agent call "
+        f"([flujo.md](flujo.md#genai-semantic-convention-metrics)), in GenAI semantic "
+        f"conventions {GENAI_SEMCONV_VERSION}: the provider is `{GENAI_SYSTEM}`. With "
+        f"`OTEL_SEMCONV_STABILITY_OPT_IN={GENAI_OPT_IN}` they follow the latest "
+        f"experimental conventions ({GENAI_LATEST_SEMCONV_VERSION} on): `{PROVIDER_NAME}` "
+        "instead (and xAI is `x_ai`, not `xai`).",
+        "",
+        "| metric | kind | unit | attributes | meaning | bucket boundaries |",
+        "|---|---|---|---|---|---|",
     ]
+    lines += [sync_row(m) for m in GENAI_METRICS]
     lines += [
         "",
         "## Threshold metrics",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
+    GENAI_METRICS,
     METRICS,
     SELF_METRICS,
     SYNC_METRICS,
@@ -22,7 +23,7 @@ EXAMPLE_STATUS = series_name(THRESHOLD_STATUS_PREFIX + "memory.usage", THRESHOLD
 def rows() -> list[tuple[str, str, Kind]]:
     """(metric, unit, kind) of every exported metric with a fixed name."""
     found = [(m.name, m.unit, m.kind) for m in METRICS]
-    found += [(m.name, m.unit, m.kind) for m in SYNC_METRICS]
+    found += [(m.name, m.unit, m.kind) for m in (*SYNC_METRICS, *GENAI_METRICS)]
     found.append((THRESHOLD_STATUS_PREFIX + METRIC, THRESHOLD_STATUS_UNIT,
                   THRESHOLD_STATUS_KIND))
     return found + [(s.name, s.unit, s.kind) for s in SELF_METRICS]
