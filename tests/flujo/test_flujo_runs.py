@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flujo_support import require_flujo
+from flujo_support import APP_PYTHONPATH, require_flujo
 
 from opentelemetry.instrumentation.flujo._internal import catalog
 
@@ -37,7 +37,7 @@ def instrumented(endpoint: str, cwd: Path, argument: str,
         OTEL_METRICS_EXPORTER="otlp", OTEL_TRACES_EXPORTER="none", OTEL_LOGS_EXPORTER="none",
         OTEL_EXPORTER_OTLP_PROTOCOL="grpc", OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
         OTEL_METRIC_EXPORT_INTERVAL="200", OTEL_SERVICE_NAME="flujo-spend",
-        PYTHONPATH=str(HERE), **extra_env,
+        PYTHONPATH=APP_PYTHONPATH, **extra_env,
     )
     instrument = Path(sys.executable).parent / "opentelemetry-instrument"
     # Files, not pipes: flujo logs at INFO, and a full pipe nobody reads yet would stop
@@ -143,7 +143,7 @@ def test_runs_spend_and_budget_equal_what_flujo_reports(
 
     budgeted = said["budgeted"]
     assert budgeted["raised"] is True
-    assert total(points, RUNS.name, **budget, **{RUN_OUTCOME: "failure"}) == 1
+    assert total(points, RUNS.name, **budget, **{RUN_OUTCOME: "usage_limit"}) == 1
     assert total(points, STEP_COST.name, **budget) == pytest.approx(budgeted["cost"], abs=1e-9)
     assert budgeted["cost"] > 1.0  # past the limit, after the warning
     # Past the limit, the utilization went critical.

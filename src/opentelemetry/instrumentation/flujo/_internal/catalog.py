@@ -22,7 +22,9 @@ CIRCUIT_STATE = "flujo.circuit_breaker.state"
 # semantic conventions' own names, so spend joins the gen_ai.client.* metrics by model.
 PIPELINE_NAME = "flujo.pipeline.name"
 RUN_OUTCOME = "flujo.run.outcome"
-RUN_OUTCOMES = ("success", "failure", "paused", "other")
+# usage_limit: stopped by its UsageLimits (flujo raised UsageLimitExceededError), a
+# budget doing its job: neither a success nor a failure.
+RUN_OUTCOMES = ("success", "failure", "usage_limit", "paused", "other")
 TOKEN_TYPE = "gen_ai.token.type"
 TOKEN_TYPES = ("input", "output")
 REQUEST_MODEL = "gen_ai.request.model"

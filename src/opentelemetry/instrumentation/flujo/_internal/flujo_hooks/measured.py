@@ -82,6 +82,10 @@ class FlujoTypes(NamedTuple):
     frame: type[Any]
     # Control flow that is neither a success nor a failure (HITL pause, abort).
     control_flow: tuple[type[BaseException], ...]
+    # A budget stop (UsageLimitExceededError): the run's UsageLimits doing their job. The
+    # steps it cuts short (the one that crossed the limit, a parallel step and its
+    # branches) did not fail.
+    usage_limit: tuple[type[BaseException], ...]
 
 
 def classify(result: Any, types: FlujoTypes) -> tuple[int, Any]:
@@ -97,9 +101,10 @@ def classify(result: Any, types: FlujoTypes) -> tuple[int, Any]:
 
 
 def classify_exception(error: BaseException, types: FlujoTypes) -> int:
-    """A propagated exception is a failure, unless it is flujo's pause/abort signal or a
-    cancellation (not the step's fault): those are ``other``."""
-    if isinstance(error, types.control_flow) or not isinstance(error, Exception):
+    """A propagated exception is a failure, unless it is flujo's pause/abort signal, a
+    budget stop or a cancellation (not the step's fault): those are ``other``."""
+    if isinstance(error, (*types.control_flow, *types.usage_limit)) or not isinstance(
+            error, Exception):
         return OTHER_OUTCOME
     return FAILURE
 

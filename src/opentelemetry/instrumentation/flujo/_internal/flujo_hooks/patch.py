@@ -85,6 +85,7 @@ def flujo_types() -> FlujoTypes | None:
             success=models.Success, failure=models.Failure, step_result=models.StepResult,
             frame=_import(EXECUTOR_CORE).ExecutionFrame,
             control_flow=(exceptions.PausedException, exceptions.PipelineAbortSignal),
+            usage_limit=(exceptions.UsageLimitExceededError,),
         )
     except AttributeError:
         _logger.warning("flujo's result types were not found; ExecutorCore is not measured")
@@ -201,14 +202,16 @@ def _patch_runs(runner: type | None, types: FlujoTypes) -> None:
         _logger.warning("this flujo has no RunSession/StepCoordinator as flujo 0.6 does; "
                         "pipeline runs and spend are not measured")
         return
-    runs.set_types(runs.FlujoRunTypes(models.PipelineResult, types.control_flow))
-    patch_attribute(session, "run_async", runs.wrap_run_async)
+    run_types = runs.FlujoRunTypes(models.PipelineResult, types.control_flow, types.usage_limit)
+    patch_attribute(session, "run_async",
+                    lambda original: runs.wrap_run_async(original, run_types))
     patch_attribute(session, "execute_steps", runs.wrap_execute_steps)
     patch_attribute(coordinator, "update_pipeline_result", runs.wrap_update)
     patch_attribute(policies, "extract_usage_metrics",
                     lambda original: runs.wrap_extract(original, model_of, agent_calls.used))
     if "resume_async" in vars(runner):
-        patch_attribute(runner, "resume_async", runs.wrap_resume_async)
+        patch_attribute(runner, "resume_async",
+                        lambda original: runs.wrap_resume_async(original, run_types))
     # GenAI metrics per agent call, and flujo's spans for the exemplars: optional
     # parts, each patched where this flujo has it.
     agent_runner = _class(AGENT_RUNNER, "DefaultAgentRunner")

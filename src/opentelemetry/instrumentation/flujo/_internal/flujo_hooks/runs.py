@@ -36,13 +36,14 @@ from typing import Any, NamedTuple
 
 from opentelemetry.context import Context, get_current
 
+from opentelemetry.instrumentation.flujo._internal.catalog import RUN_OUTCOMES
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import Measured
 from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
 _logger = logging.getLogger(__name__)
 perf_counter = time.perf_counter
 
-SUCCESS, FAILURE, PAUSED, OTHER = "success", "failure", "paused", "other"
+SUCCESS, FAILURE, USAGE_LIMIT, PAUSED, OTHER = RUN_OUTCOMES
 # Flujo names a runner built without pipeline_name "unnamed_<YYYYmmdd_HHMMSS>": one new
 # name per second would be one new series per second, so those use the class name.
 _GENERATED_NAME = re.compile(r"unnamed_\d{8}_\d{6}")
@@ -137,8 +138,8 @@ class Run:
         elif self.model != model:
             self.model = ""
 
-    def end(self, result: Any, error: BaseException | None) -> None:
-        outcome = outcome_of(result, error)
+    def end(self, result: Any, error: BaseException | None, types: FlujoRunTypes) -> None:
+        outcome = outcome_of(result, error, types)
         if result is not None:
             try:  # totals flujo reached outside update_pipeline_result
                 cost, tokens = _totals(result)
@@ -155,21 +156,23 @@ def _totals(result: Any) -> tuple[float, int]:
 
 
 class FlujoRunTypes(NamedTuple):
-    """flujo's types a run's end is classified with, resolved once when flujo is patched."""
+    """flujo's types a run's end is classified with, resolved when flujo is patched and
+    held by the wrappers installed then (unpatching removes them with the wrappers)."""
 
     pipeline_result: type[Any]
     paused: tuple[type[BaseException], ...]  # PausedException, PipelineAbortSignal
+    usage_limit: tuple[type[BaseException], ...]  # UsageLimitExceededError
 
 
-_types: FlujoRunTypes | None = None
-
-
-def outcome_of(result: Any, error: BaseException | None) -> str:
-    """How a run ended: flujo's pause signals are ``paused``, any other exception a
-    ``failure`` (UsageLimitExceededError among them), a cancellation ``other``; without
-    an exception, the final result says it (its context's status, then ``success``)."""
+def outcome_of(result: Any, error: BaseException | None, types: FlujoRunTypes) -> str:
+    """How a run ended: stopped by its ``UsageLimits`` (flujo's UsageLimitExceededError)
+    is ``usage_limit``, flujo's pause signals ``paused``, any other exception a
+    ``failure``, a cancellation ``other``; without an exception, the final result says
+    it (its context's status, then ``success``)."""
     if error is not None and not isinstance(error, GeneratorExit):
-        if _types is not None and isinstance(error, _types.paused):
+        if isinstance(error, types.usage_limit):
+            return USAGE_LIMIT
+        if isinstance(error, types.paused):
             return PAUSED
         return FAILURE if isinstance(error, Exception) else OTHER
     if result is None:
@@ -215,16 +218,17 @@ def _begin(owner: Any) -> Run | None:
         return None
 
 
-def _end(run: Run, result: Any, error: BaseException | None) -> None:
+def _end(run: Run, result: Any, error: BaseException | None, types: FlujoRunTypes) -> None:
     try:
-        run.end(result, error)
+        run.end(result, error, types)
     except Exception:
         _logger.debug("recording a run failed", exc_info=True)
 
 
-async def _tracked(run: Run, inner: AsyncIterator[Any]) -> AsyncIterator[Any]:
+async def _tracked(run: Run, inner: AsyncIterator[Any],
+                   types: FlujoRunTypes) -> AsyncIterator[Any]:
     """``inner`` (flujo's run generator) item for item, with ``run`` current inside it."""
-    result_type = _types.pipeline_result if _types is not None else ()
+    result_type = types.pipeline_result
     error: BaseException | None = None
     try:
         while True:
@@ -250,22 +254,23 @@ async def _tracked(run: Run, inner: AsyncIterator[Any]) -> AsyncIterator[Any]:
         finally:
             _current.reset(token)
             final = getattr(error, "result", None) if error is not None else None
-            _end(run, final if final is not None else run.final, error)
+            _end(run, final if final is not None else run.final, error, types)
 
 
-def wrap_run_async(original: Callable[..., Any]) -> Callable[..., Any]:
+def wrap_run_async(original: Callable[..., Any], types: FlujoRunTypes) -> Callable[..., Any]:
     @functools.wraps(original)
     def run_async(self: Any, *args: Any, **kwargs: Any) -> Any:
         inner = original(self, *args, **kwargs)
         if _current.get() is not None:  # nested: part of the run it is in
             return inner
         run = _begin(self)
-        return inner if run is None else _tracked(run, inner)
+        return inner if run is None else _tracked(run, inner, types)
 
     return run_async
 
 
-def wrap_resume_async(original: Callable[..., Any]) -> Callable[..., Any]:
+def wrap_resume_async(original: Callable[..., Any],
+                      types: FlujoRunTypes) -> Callable[..., Any]:
     @functools.wraps(original)
     async def resume_async(self: Any, *args: Any, **kwargs: Any) -> Any:
         run = None if _current.get() is not None else _begin(self)
@@ -281,7 +286,8 @@ def wrap_resume_async(original: Callable[..., Any]) -> Callable[..., Any]:
             raise
         finally:
             _current.reset(token)
-            _end(run, result if error is None else getattr(error, "result", None), error)
+            _end(run, result if error is None else getattr(error, "result", None), error,
+                 types)
 
     return resume_async
 
@@ -338,7 +344,3 @@ def wrap_extract(original: Callable[..., Any], model_of: Callable[[Any, str], st
 
     return extract_usage_metrics
 
-
-def set_types(types: FlujoRunTypes) -> None:
-    global _types
-    _types = types

@@ -12,6 +12,8 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     METRICS,
     MIB,
     PROVIDER_NAME,
+    RUN_OUTCOME,
+    RUN_OUTCOMES,
     SELF_METRICS,
     STATS,
     SYNC_METRICS,
@@ -130,6 +132,10 @@ def render() -> str:
     ]
     lines += [sync_row(m) for m in SYNC_METRICS]
     lines += [
+        "",
+        f"`{RUN_OUTCOME}` is one of " + " | ".join(f"`{o}`" for o in RUN_OUTCOMES)
+        + " ([flujo.md](flujo.md#pipeline-runs-flujopipelineruns-flujopipelinerunduration)"
+        ": `usage_limit` is a run its `UsageLimits` stopped).",
         "",
         "## GenAI semantic-convention metrics",
         "",
