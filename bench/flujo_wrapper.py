@@ -26,7 +26,9 @@ otherwise every figure is "n/a" with the reason (``make bench-flujo`` runs it in
 
 from __future__ import annotations
 
+import functools
 import gc
+import os
 import statistics
 import tracemalloc
 from collections.abc import Callable
@@ -133,12 +135,21 @@ class _StubExecute:
         core = self.core_class()
         return _loop(lambda: core.execute(self.frame, None), n)
 
-    def versus_bare(self, config: Any, rounds: int) -> float:
-        """Seconds per execute the wrapper adds under ``config``, interleaved with bare."""
-        from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
+    def versus_bare(self, env: dict[str, str], rounds: int) -> float:
+        """Seconds per execute the wrapper adds with ``env`` set, interleaved with bare."""
+        from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
-        reset_runtime(config)
-        self.instrumentor.instrument(meter_provider=self.provider)
+        get_runtime().close()
+        saved = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
+        try:  # a fresh runtime, from the environment
+            self.instrumentor.instrument(meter_provider=self.provider)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
         try:
             subjects = {"bare": self.bare, "wrapped": self.wrapped(self.calls)}
             medians = interleaved(subjects, rounds, sample_s=0)
@@ -175,6 +186,7 @@ class _StubRun:
         from flujo.domain.models import PipelineResult, StepResult, UsageLimits
 
         from opentelemetry.instrumentation.flujo._internal.flujo_hooks import runs
+        from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
         update = vars(StepCoordinator)["update_pipeline_result"]
         update = getattr(update, "_opentelemetry_flujo_replaced", update)  # flujo's own
@@ -196,8 +208,14 @@ class _StubRun:
         def same(function: Any) -> Any:
             return function
 
+        sources = get_runtime().flujo
+        types = runs.FlujoRunTypes(PipelineResult, ())
+
+        def wrap_run_async(function: Any) -> Any:
+            return runs.wrap_run_async(function, sources, types)
+
         wrap_run, wrap_steps, wrap_update = (
-            (runs.wrap_run_async, runs.wrap_execute_steps, runs.wrap_update) if wrapped
+            (wrap_run_async, runs.wrap_execute_steps, runs.wrap_update) if wrapped
             else (same, same, same))
         self.session = type("Session", (), {
             "pipeline_name": "bench-runs",
@@ -231,6 +249,7 @@ class _StubAgentCall:
         from flujo.utils.model_utils import extract_model_id
 
         from opentelemetry.instrumentation.flujo._internal.flujo_hooks import agent_calls, runs
+        from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
         def original(function: Any) -> Any:
             return getattr(function, "_opentelemetry_flujo_replaced", function)
@@ -238,8 +257,10 @@ class _StubAgentCall:
         run = original(vars(DefaultAgentRunner)["run"])
         extract = original(step_policies.extract_usage_metrics)
         if wrapped:
-            run = agent_calls.wrap_agent_run(run, extract_model_id, ())
-            extract = runs.wrap_extract(extract, extract_model_id, agent_calls.used)
+            sources = get_runtime().flujo
+            run = agent_calls.wrap_agent_run(run, extract_model_id, (), sources)
+            extract = runs.wrap_extract(extract, extract_model_id,
+                                        functools.partial(agent_calls.used, sources))
 
         class Usage:
             input_tokens, output_tokens, cost_usd = 120, 30, 0.0015
@@ -320,8 +341,6 @@ def run(quick: bool) -> list[Figure]:
         return _na(f"needs flujo and the flujo wrapper: {error}")
 
     from opentelemetry.instrumentation.flujo._internal.catalog import EXECUTION_DURATION
-    from opentelemetry.instrumentation.flujo._internal.config import Config
-
     executions = 50_000 if quick else 1_000_000
     rounds = 5 if quick else 11
     provider = MeterProvider(metric_readers=[InMemoryMetricReader()], views=flujo_views())
@@ -330,9 +349,9 @@ def run(quick: bool) -> list[Figure]:
     try:
         # Bookkeeping: the wrapper with the duration histogram excluded (the stats it
         # keeps are the same); with it, the difference is the SDK's Histogram.record.
-        bookkeeping_s = stub.versus_bare(Config(excluded_metrics=(EXECUTION_DURATION.name,)),
-                                         rounds)
-        wrapper_s = stub.versus_bare(Config(), rounds)
+        bookkeeping_s = stub.versus_bare(
+            {"OTEL_PYTHON_FLUJO_EXCLUDED_METRICS": EXECUTION_DURATION.name}, rounds)
+        wrapper_s = stub.versus_bare({}, rounds)
         growth = stub.memory_growth(executions)
     finally:
         stub.restore()

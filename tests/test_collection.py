@@ -14,9 +14,9 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.instrumentation.flujo import instrument_executor, uninstrument_executor
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import WARN_EVERY_S
 from opentelemetry.instrumentation.flujo._internal.config import Config
-from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, reset_runtime
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 
-from conftest import StaticExecutor, collect, full_stats, value
+from conftest import StaticExecutor, collect, fresh_runtime, full_stats, value
 
 
 def test_one_stats_call_per_executor_per_collection(reader: InMemoryMetricReader) -> None:
@@ -84,25 +84,35 @@ def test_a_raising_source_is_counted_and_the_others_still_arrive(
 
 
 def test_a_failing_source_is_logged_once_per_name_per_ten_minutes(
-    runtime: Runtime, reader: InMemoryMetricReader, caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture
 ) -> None:
+    now = [0]
+    runtime = Runtime(Config(), clock=lambda: now[0])  # the runtime's clock, driven here
+    reader = InMemoryMetricReader()
+    runtime.bind(MeterProvider(metric_readers=[reader]))
     broken = Raising()
-    instrument_executor(broken, "broken")
-    with caplog.at_level(logging.WARNING):
-        for _ in range(3):
+    runtime.registry.add(broken, "broken")
+    try:
+        with caplog.at_level(logging.WARNING):
+            for _ in range(3):
+                collect(reader)
+                now[0] += 10**9
+            assert runtime.alerts.flush()  # logged on the dispatcher's thread
+            assert len(caplog.records) == 1
+            assert caplog.records[0].getMessage().startswith(
+                "no stats from executor 'broken': get_optimization_stats() raised "
+                "RuntimeError; ")
+            now[0] += WARN_EVERY_S * 10**9  # ten minutes later
             collect(reader)
-        assert len(caplog.records) == 1
-        assert caplog.records[0].getMessage().startswith(
-            "no stats from executor 'broken': get_optimization_stats() raised RuntimeError; ")
-        # Ten minutes later (the clock is the taker's memory of when it last logged):
-        runtime.taker._warned_at["broken"] -= WARN_EVERY_S
-        collect(reader)
-        collect(reader)
-    assert len(caplog.records) == 2
+            collect(reader)
+            assert runtime.alerts.flush()
+        assert len(caplog.records) == 2
+    finally:
+        runtime.close()
 
 
 def test_a_hanging_source_costs_one_budget_and_is_not_called_again_while_stuck() -> None:
-    runtime = reset_runtime(Config(stats_timeout_s=0.2))
+    runtime = fresh_runtime({"OTEL_PYTHON_FLUJO_STATS_TIMEOUT": "200"})
     reader = InMemoryMetricReader()
     runtime.bind(MeterProvider(metric_readers=[reader]))
     healthy, stuck = StaticExecutor(full_stats()), Sleeping(30)
@@ -122,7 +132,7 @@ def test_a_hanging_source_costs_one_budget_and_is_not_called_again_while_stuck()
         assert value(points, "flujo.executor.cache.size", flujo__executor__name="healthy") == 50
     finally:
         stuck.release.set()
-        runtime.deactivate()
+        runtime.close()
 
 
 def test_bad_values_are_dropped_counted_and_the_rest_exported(

@@ -40,7 +40,9 @@ def test_instrument_without_flujo_serves_instrument_executor(
         instrumentor.uninstrument()
         assert collect(reader) == {} or all(
             not n.startswith("flujo.executor.") for n, _ in collect(reader))
-        instrumentor.instrument(meter_provider=provider)
+        assert not instrument_executor(executor, "x")  # refused while uninstrumented
+        instrumentor.instrument(meter_provider=provider)  # a fresh runtime
+        assert instrument_executor(executor, "x")
         assert any(n == "flujo.executor.cache.size" for n, _ in collect(reader))
         assert executor.calls == 2  # nothing read while uninstrumented
     finally:

@@ -36,8 +36,10 @@ from typing import Any, NamedTuple
 
 from opentelemetry.context import Context, get_current
 
-from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import Measured
-from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
+    FlujoSources,
+    Measured,
+)
 
 _logger = logging.getLogger(__name__)
 perf_counter = time.perf_counter
@@ -67,10 +69,13 @@ class Run:
     the OTel contexts its points are recorded in (their exemplars' spans)."""
 
     __slots__ = ("context", "cost", "cost_limit", "final", "inputs", "model", "outputs",
-                 "result", "source", "started", "step_context", "token_limit", "tokens")
+                 "paused", "result", "source", "started", "step_context", "token_limit",
+                 "tokens")
 
-    def __init__(self, source: Measured, limits: Any) -> None:
+    def __init__(self, source: Measured, limits: Any,
+                 paused: tuple[type[BaseException], ...]) -> None:
         self.source = source
+        self.paused = paused  # flujo's pause signals (FlujoRunTypes.paused)
         self.started = perf_counter()
         self.result: Any = None  # the PipelineResult flujo accumulates into
         self.final: Any = None  # the last PipelineResult the run yielded
@@ -138,7 +143,7 @@ class Run:
             self.model = ""
 
     def end(self, result: Any, error: BaseException | None) -> None:
-        outcome = outcome_of(result, error)
+        outcome = outcome_of(result, error, self.paused)
         if result is not None:
             try:  # totals flujo reached outside update_pipeline_result
                 cost, tokens = _totals(result)
@@ -161,15 +166,13 @@ class FlujoRunTypes(NamedTuple):
     paused: tuple[type[BaseException], ...]  # PausedException, PipelineAbortSignal
 
 
-_types: FlujoRunTypes | None = None
-
-
-def outcome_of(result: Any, error: BaseException | None) -> str:
+def outcome_of(result: Any, error: BaseException | None,
+               paused: tuple[type[BaseException], ...]) -> str:
     """How a run ended: flujo's pause signals are ``paused``, any other exception a
     ``failure`` (UsageLimitExceededError among them), a cancellation ``other``; without
     an exception, the final result says it (its context's status, then ``success``)."""
     if error is not None and not isinstance(error, GeneratorExit):
-        if _types is not None and isinstance(error, _types.paused):
+        if isinstance(error, paused):
             return PAUSED
         return FAILURE if isinstance(error, Exception) else OTHER
     if result is None:
@@ -196,7 +199,7 @@ def step_context() -> Context | None:
     return None if run is None else run.step_context
 
 
-def _begin(owner: Any) -> Run | None:
+def _begin(owner: Any, sources: FlujoSources, types: FlujoRunTypes) -> Run | None:
     """A run of ``owner`` (a RunSession or a Flujo runner), named after its pipeline."""
     try:
         executor = runner_executor(owner)
@@ -204,10 +207,10 @@ def _begin(owner: Any) -> Run | None:
             return None
         # Naming the executor here, not only when the runner is built, is what names a
         # runner built before instrument() after its pipeline.
-        source = get_runtime().flujo.attach(executor, runner_name(owner))
+        source = sources.attach(executor, runner_name(owner))
         if source is None:
             return None
-        run = Run(source, getattr(owner, "usage_limits", None))
+        run = Run(source, getattr(owner, "usage_limits", None), types.paused)
         source.run_started(run)
         return run
     except Exception:
@@ -222,9 +225,9 @@ def _end(run: Run, result: Any, error: BaseException | None) -> None:
         _logger.debug("recording a run failed", exc_info=True)
 
 
-async def _tracked(run: Run, inner: AsyncIterator[Any]) -> AsyncIterator[Any]:
+async def _tracked(run: Run, inner: AsyncIterator[Any],
+                   result_type: type[Any]) -> AsyncIterator[Any]:
     """``inner`` (flujo's run generator) item for item, with ``run`` current inside it."""
-    result_type = _types.pipeline_result if _types is not None else ()
     error: BaseException | None = None
     try:
         while True:
@@ -253,22 +256,24 @@ async def _tracked(run: Run, inner: AsyncIterator[Any]) -> AsyncIterator[Any]:
             _end(run, final if final is not None else run.final, error)
 
 
-def wrap_run_async(original: Callable[..., Any]) -> Callable[..., Any]:
+def wrap_run_async(original: Callable[..., Any], sources: FlujoSources,
+                   types: FlujoRunTypes) -> Callable[..., Any]:
     @functools.wraps(original)
     def run_async(self: Any, *args: Any, **kwargs: Any) -> Any:
         inner = original(self, *args, **kwargs)
         if _current.get() is not None:  # nested: part of the run it is in
             return inner
-        run = _begin(self)
-        return inner if run is None else _tracked(run, inner)
+        run = _begin(self, sources, types)
+        return inner if run is None else _tracked(run, inner, types.pipeline_result)
 
     return run_async
 
 
-def wrap_resume_async(original: Callable[..., Any]) -> Callable[..., Any]:
+def wrap_resume_async(original: Callable[..., Any], sources: FlujoSources,
+                      types: FlujoRunTypes) -> Callable[..., Any]:
     @functools.wraps(original)
     async def resume_async(self: Any, *args: Any, **kwargs: Any) -> Any:
-        run = None if _current.get() is not None else _begin(self)
+        run = None if _current.get() is not None else _begin(self, sources, types)
         if run is None:
             return await original(self, *args, **kwargs)
         token = _current.set(run)
@@ -337,8 +342,3 @@ def wrap_extract(original: Callable[..., Any], model_of: Callable[[Any, str], st
         return usage
 
     return extract_usage_metrics
-
-
-def set_types(types: FlujoRunTypes) -> None:
-    global _types
-    _types = types
