@@ -3,9 +3,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -21,6 +22,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
+T = TypeVar("T")
+
+
+def eventually(condition: Callable[[], T | None], what: str, timeout_s: float = 30.0,
+               poll_s: float = 0.01) -> T:
+    """``condition()``'s first truthy result, asked every ``poll_s`` until it comes.
+
+    For what has no event to wait on (another process, a server's state). ``timeout_s``
+    is a hang guard: reaching it fails the test, it never paces it."""
+    deadline = time.monotonic() + timeout_s
+    while not (found := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+        time.sleep(poll_s)
+    return found
 
 
 def require(available: bool, what: str) -> None:

@@ -1,4 +1,5 @@
-"""Configuration from the environment: bad values warn once and fall back."""
+"""Configuration from the environment. (Bad values of every variable, warned once and
+replaced: tests/test_faults_config.py.)"""
 
 from __future__ import annotations
 
@@ -24,26 +25,6 @@ def test_good_values() -> None:
     })
     assert config == Config(False, ("flujo.executor.telemetry.*", "*.queue.size"), "ratio", 7,
                             0.25)
-
-
-@pytest.mark.parametrize(("variable", "raw", "used"), [
-    (ev.OTEL_PYTHON_FLUJO_ENABLED, "maybe", "True"),
-    (ev.OTEL_PYTHON_FLUJO_RATE_UNIT, "permille", "'percent'"),
-    (ev.OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES, "-4", "100"),
-    (ev.OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES, "lots", "100"),
-    (ev.OTEL_PYTHON_FLUJO_STATS_TIMEOUT, "nan", "1000.0"),
-    (ev.OTEL_PYTHON_FLUJO_STATS_TIMEOUT, "0", "1000.0"),
-    (ev.OTEL_PYTHON_FLUJO_GENAI_METRICS, "sometimes", "'auto'"),
-])
-def test_a_bad_value_warns_once_naming_the_variable_and_the_value_used(
-    variable: str, raw: str, used: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    with caplog.at_level(logging.WARNING):
-        config = load_config({variable: raw})
-    assert config == Config()
-    warnings = [r.getMessage() for r in caplog.records]
-    assert len(warnings) == 1
-    assert variable in warnings[0] and repr(raw) in warnings[0] and used in warnings[0]
 
 
 @pytest.mark.parametrize(("opt_in", "latest"), [

@@ -45,14 +45,6 @@ def test_exact_types_and_their_look_alikes_normalise_alike(value: Any) -> None:
     assert fast_drops == slow_drops
 
 
-def test_ratios_above_one_are_refused_and_at_one_kept() -> None:
-    drops: Counter[str] = Counter()
-    values = Normaliser("percent", log_now).normalise(
-        {"memory": {"pool_hit_rate": 100, "pool_miss_rate": 100.5}}, drops)
-    assert values == {"memory.pool_hit_rate": 1.0}
-    assert drops == {"out_of_range": 1}
-
-
 def test_counter_state_survives_resets_gaps_and_retirement() -> None:
     class Source:
         pass

@@ -23,6 +23,11 @@ FREE_FORM = {ev.OTEL_PYTHON_FLUJO_CSV_PATH,
              # Checked when the threshold engine builds its rules (one warning each, naming
              # the variable; tests/test_thresholds_overrides.py), not by load_config.
              ev.OTEL_PYTHON_FLUJO_THRESHOLDS, ev.OTEL_PYTHON_FLUJO_THRESHOLDS_FILE}
+# The value used instead of garbage, as the warning names it.
+USED = {ev.OTEL_PYTHON_FLUJO_ENABLED: "True", ev.OTEL_PYTHON_FLUJO_RATE_UNIT: "'percent'",
+        ev.OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES: "100",
+        ev.OTEL_PYTHON_FLUJO_STATS_TIMEOUT: "1000.0",
+        ev.OTEL_PYTHON_FLUJO_GENAI_METRICS: "'auto'"}
 GARBAGE = ["definitely-not-valid", "-1", "0", "nan", "inf", "1e309", "99999999999999999999",
            "tru", "\uff11", "\u202etrue", "' OR 1=1 --", "x" * 10_000, ",,,",
            "1\nWARNING forged log line"]
@@ -53,6 +58,11 @@ def test_invalid_values_warn_once_and_use_the_default(
             assert len(warnings) == 1, warnings
             assert config == Config(), (variable, garbage)  # the default is what is used
             assert "instead" in warnings[0]  # and the warning says which value that is
+            if variable in USED:
+                assert warnings[0].endswith(f"; using {USED[variable]} instead"), warnings
+            # it names the value it refused (escaped, cut), unless the value may be secret
+            assert (warnings[0].startswith(f"{variable}={repr(garbage)[:40]}")
+                    or warnings[0].startswith(f"{variable} ")), warnings
             assert len(warnings[0]) < 400  # no log flooding
             assert "\n" not in warnings[0]  # and no forged lines
         else:

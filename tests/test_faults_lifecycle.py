@@ -1,6 +1,5 @@
 """Fault matrix 11: instrument twice, uninstrument twice, instrument after uninstrument,
-two MeterProviders; and the length limits on executor names (the only free-form
-attribute value this package exports)."""
+two MeterProviders. (Executor names' length limit and cap: tests/test_registry.py.)"""
 
 from __future__ import annotations
 
@@ -14,8 +13,6 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from faults import EXECUTIONS, stats
 from opentelemetry.instrumentation.flujo import FlujoInstrumentor, instrument_executor
-from opentelemetry.instrumentation.flujo._internal.catalog import EXECUTOR_NAME
-from opentelemetry.instrumentation.flujo._internal.collect.registry import MAX_NAME_LENGTH, OTHER
 from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, get_runtime
 
 from conftest import StaticExecutor, collect, value
@@ -89,31 +86,3 @@ def test_two_meter_providers_each_get_every_point(
     assert _success(first_reader) == 9
     first.shutdown()
     second.shutdown()
-
-
-def test_executor_names_are_length_limited(reader: InMemoryMetricReader) -> None:
-    long_class = type("C" * 1000, (StaticExecutor,), {})
-    executors = [
-        (StaticExecutor(stats(1)), "n" * 100_000),
-        (StaticExecutor(stats(2)), 12345),  # not a string: the class name is used
-        (long_class(stats(3)), None),
-        (StaticExecutor(stats(4)), "  \t "),  # blank: the class name
-    ]
-    for executor, name in executors:
-        assert instrument_executor(executor, name)  # type: ignore[arg-type]
-    names = {dict(attrs)[EXECUTOR_NAME] for n, attrs in collect(reader) if n == EXECUTIONS}
-    assert names == {"n" * MAX_NAME_LENGTH, "StaticExecutor", "C" * MAX_NAME_LENGTH}
-    for name in names:
-        assert len(name) <= MAX_NAME_LENGTH
-
-
-def test_name_cardinality_is_capped(runtime: Runtime, reader: InMemoryMetricReader) -> None:
-    runtime.registry.max_names = 3
-    executors = [StaticExecutor(stats(1)) for _ in range(10)]
-    for i, executor in enumerate(executors):
-        instrument_executor(executor, f"name-{i}")
-    points = collect(reader)
-    names = {dict(attrs)[EXECUTOR_NAME] for n, attrs in points if n == EXECUTIONS}
-    assert names == {"name-0", "name-1", "name-2", OTHER}
-    assert value(points, EXECUTIONS, flujo__executor__name=OTHER,
-                 flujo__execution__outcome="success") == 7

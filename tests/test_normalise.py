@@ -73,10 +73,14 @@ def test_percent_and_ratio_inputs_give_the_same_values() -> None:
     assert ratio == pytest.approx(percent)
 
 
-def test_ratios_beyond_one_are_out_of_range() -> None:
+def test_ratios_beyond_one_are_out_of_range_and_at_one_kept() -> None:
     values, dropped = normalise(full_stats(cache__hit_rate=150.0, memory__pressure_level=1.5))
     assert "cache.hit_rate" not in values and "memory.pressure_level" not in values
     assert dropped == Counter({"out_of_range": 2})
+    # 100 % (an int: the fast path) is 1.0; just past it is refused
+    values, dropped = normalise({"memory": {"pool_hit_rate": 100, "pool_miss_rate": 100.5}})
+    assert values == {"memory.pool_hit_rate": 1.0}
+    assert dropped == Counter({"out_of_range": 1})
     # Percent figures read as ratios are out of range: all eight rates of the schema.
     _, dropped = normalise(full_stats(), "ratio")
     assert dropped == Counter({"out_of_range": 8})

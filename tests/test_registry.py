@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import gc
 import logging
-import sys
+import tracemalloc
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import instrument_executor
-from opentelemetry.instrumentation.flujo._internal.collect.registry import Registry
+from opentelemetry.instrumentation.flujo._internal.collect.registry import (
+    MAX_NAME_LENGTH,
+    Registry,
+)
 
 from conftest import StaticExecutor, collect, fresh_runtime, full_stats, value
 
@@ -81,11 +84,14 @@ def test_names_past_the_cap_go_to_other_with_one_warning(
     with caplog.at_level(logging.WARNING):
         for i, executor in enumerate(executors):
             instrument_executor(executor, f"name{i}")
-    names = {dict(a).get("flujo.executor.name") for n, a in collect(reader)
+    points = collect(reader)
+    names = {dict(a).get("flujo.executor.name") for n, a in points
              if n == "flujo.executor.cache.size"}
     assert names == {"name0", "name1", "_other"}
-    assert value(collect(reader), "flujo.executor.cache.size", flujo__executor__name="_other") \
-        == 150
+    # the three past the cap are one name: levels and counters summed
+    assert value(points, "flujo.executor.cache.size", flujo__executor__name="_other") == 150
+    assert value(points, "flujo.executor.executions", flujo__executor__name="_other",
+                 flujo__execution__outcome="success") == 270
     registry_log = [r.getMessage() for r in caplog.records if r.name.endswith(".registry")]
     assert " ".join(registry_log).count("_other") == 1
     runtime.close()
@@ -94,27 +100,43 @@ def test_names_past_the_cap_go_to_other_with_one_warning(
 def test_default_name_is_the_class_name_and_long_names_are_cut(
     reader: InMemoryMetricReader,
 ) -> None:
-    a, b = StaticExecutor(full_stats()), StaticExecutor(full_stats())
-    instrument_executor(a)
-    instrument_executor(b, "x" * 1000)
+    # Executor names are the only free-form attribute value this package exports.
+    long_class = type("C" * 1000, (StaticExecutor,), {})
+    executors = [
+        (StaticExecutor(full_stats()), None),
+        (StaticExecutor(full_stats()), "n" * 100_000),
+        (StaticExecutor(full_stats()), 12345),  # not a string: the class name is used
+        (long_class(full_stats()), None),
+        (StaticExecutor(full_stats()), "  \t "),  # blank: the class name
+    ]
+    for executor, name in executors:
+        assert instrument_executor(executor, name)  # type: ignore[arg-type]
     names = {dict(attrs)["flujo.executor.name"] for n, attrs in collect(reader)
              if n == "flujo.executor.cache.size"}
-    assert names == {"StaticExecutor", "x" * 128}
+    assert names == {"StaticExecutor", "n" * MAX_NAME_LENGTH, "C" * MAX_NAME_LENGTH}
 
 
 def test_tables_shrink_after_a_burst_of_executors_died() -> None:
     # A dict keeps the table it grew to: without a rebuild, 10,000 short-lived
     # executors would hold ~300 KiB of empty slots for the life of the process.
-    registry = Registry()
-    kept = StaticExecutor({})
-    registry.add(kept, "svc")
-    burst = [StaticExecutor({}) for _ in range(5000)]
-    for executor in burst:
-        registry.add(executor, "svc")
-    grown = sys.getsizeof(registry._entries), sys.getsizeof(registry._groups["svc"].entries)
-    del burst, executor
-    gc.collect()
-    registry.purge()
+    tracemalloc.start()
+    try:
+        registry = Registry()
+        kept = StaticExecutor({})
+        registry.add(kept, "svc")
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        burst = [StaticExecutor({}) for _ in range(5000)]
+        for executor in burst:
+            registry.add(executor, "svc")
+        grown = tracemalloc.get_traced_memory()[0] - before
+        del burst, executor
+        gc.collect()
+        registry.purge()
+        left = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
     assert [entry.executor() for entry in registry.entries()] == [kept]
-    assert sys.getsizeof(registry._entries) * 10 < grown[0]
-    assert sys.getsizeof(registry._groups["svc"].entries) * 10 < grown[1]
+    # ~2 MiB while the burst lived; ~10 KiB once purged (~300 KiB without the rebuild)
+    assert grown > 1024 * 1024, grown
+    assert left < 100 * 1024, left

@@ -8,6 +8,7 @@ suite (``-m "not flujo"``) collects these modules without flujo installed.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,6 +19,10 @@ from opentelemetry.instrumentation.flujo._internal.catalog import EXECUTION_DURA
 
 from conftest import require, value
 
+HERE = Path(__file__).parent
+# The app a test starts imports these helpers and this checkout's package: its own src
+# first, not whichever one the environment's editable install points at.
+APP_PYTHONPATH = os.pathsep.join([str(HERE), str(HERE.parent.parent / "src")])
 EXECUTIONS = PREFIX + "executions"
 DURATION = EXECUTION_DURATION.name
 Points = dict[tuple[str, frozenset[tuple[str, Any]]], Any]

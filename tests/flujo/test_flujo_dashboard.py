@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flujo_support import require_flujo
+from flujo_support import APP_PYTHONPATH, require_flujo
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     METRICS,
@@ -83,7 +83,7 @@ def deployment(tmp_path: Path) -> Iterator[tuple[Prometheus, Path]]:
     env.update(OTEL_METRICS_EXPORTER="prometheus", OTEL_EXPORTER_PROMETHEUS_HOST="127.0.0.1",
                OTEL_EXPORTER_PROMETHEUS_PORT=str(port), OTEL_TRACES_EXPORTER="none",
                OTEL_LOGS_EXPORTER="none", OTEL_SERVICE_NAME="flujo-dashboard",
-               OTEL_PYTHON_FLUJO_THRESHOLDS=SCOPED, PYTHONPATH=str(HERE))
+               OTEL_PYTHON_FLUJO_THRESHOLDS=SCOPED, PYTHONPATH=APP_PYTHONPATH)
     instrument = Path(sys.executable).parent / "opentelemetry-instrument"
     # Files, not pipes: flujo logs at INFO, and a full pipe would stop the app.
     app = subprocess.Popen(

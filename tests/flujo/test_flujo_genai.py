@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flujo_support import require_flujo
+from flujo_support import APP_PYTHONPATH, require_flujo
 
 from opentelemetry.instrumentation.flujo._internal import catalog
 
@@ -84,7 +84,7 @@ def run_workload(tmp_path: Path, **extra_env: str) -> Exported:
             OTEL_LOGS_EXPORTER="none", OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
             OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_SERVICE_NAME="flujo-genai",
             # the package under test first, as the test process has it
-            PYTHONPATH=os.pathsep.join([str(HERE), *sys.path]), **extra_env)
+            PYTHONPATH=os.pathsep.join([APP_PYTHONPATH, *sys.path]), **extra_env)
         instrument = Path(sys.executable).parent / "opentelemetry-instrument"
         done = subprocess.run(
             [str(instrument), sys.executable, str(HERE / "flujo_genai_workload.py")],

@@ -497,3 +497,47 @@ def test_every_entry_point_counts_one_run(pipelines: ModuleType,
     asyncio.run(each_async_entry_point())
     runner.run(1)
     assert runs(reader) == {(name, "success"): 8}
+
+
+def budget_stopped(limit: float, name: str) -> Any:
+    """flujo_spend_workload's capped pipeline (validate >> an agent >> a parallel step of
+    two branches) >> a loop, every step reporting its cost: ``limit`` USD stops it in the
+    parallel step or in the loop."""
+    import flujo_spend_workload as s
+    from flujo.domain.models import UsageLimits
+
+    from flujo import Flujo, Pipeline, Step
+
+    loop = Step.loop_until("polish", Pipeline.from_step(
+        s.costed("polish1", 0.001, 10, loop_body=True)),
+        exit_condition_callable=lambda out, _ctx: out.loops >= 3, max_loops=5)
+    return Flujo(s.capped_pipeline() >> loop, pipeline_name=name, persist_state=False,
+                 usage_limits=UsageLimits(total_cost_usd_limit=limit))
+
+
+@pytest.mark.parametrize("limit", [0.003, 0.0052])  # crossed in the parallel step; the loop
+def test_a_budget_stop_is_its_own_outcome_not_a_failure(
+        pipelines: ModuleType, reader: InMemoryMetricReader, limit: float,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from flujo.exceptions import UsageLimitExceededError
+
+    name = pipelines.unique("capped")
+    runner = budget_stopped(limit, name)
+    for run in range(2):
+        with pytest.raises(UsageLimitExceededError) as stopped:
+            asyncio.run(runner.run_result_async(run))
+    # flujo's own history: no step failed but by the budget (a loop it stopped says so)
+    assert [sr.name for sr in stopped.value.result.step_history if not sr.success] \
+        == ([] if limit < 0.005 else ["polish"])
+    points = collect(reader)
+    assert runs(reader) == {(name, "usage_limit"): 2}
+    counts = executions(points, name)
+    assert counts["failure"] == 0 and counts["success"] >= 4
+    assert value(points, EXECUTIONS, flujo__executor__name=name,
+                 flujo__execution__outcome="other") > 0  # the steps the stop cut short
+    for ratio in ("execution.failure_ratio", "error.ratio"):
+        assert value(points, PREFIX + ratio, flujo__executor__name=name) == 0
+    assert (PREFIX + "error.recovery_ratio", frozenset({("flujo.executor.name", name)})) \
+        not in points  # no error to recover from
+    alerts = [r.getMessage() for r in caplog.records if "ALERT" in r.getMessage()]
+    assert [a for a in alerts if name in a and "usage_limit" not in a] == []

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from flujo_support import require_flujo
+from flujo_support import APP_PYTHONPATH, require_flujo
 
 from opentelemetry.instrumentation.flujo._internal.catalog import THRESHOLD_STATUS_PREFIX
 
@@ -35,7 +35,7 @@ def test_healthy_pipelines_raise_no_alert_with_two_readers(tmp_path: Path) -> No
             OTEL_LOGS_EXPORTER="none", OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
             OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_METRIC_EXPORT_INTERVAL="500",
             OTEL_PYTHON_FLUJO_JSONL_PATH=str(recording), OTEL_SERVICE_NAME="healthy",
-            PYTHONPATH=str(HERE))
+            PYTHONPATH=APP_PYTHONPATH)
         instrument = Path(sys.executable).parent / "opentelemetry-instrument"
         done = subprocess.run(
             [str(instrument), sys.executable, str(HERE / "flujo_healthy.py"), str(SECONDS)],

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flujo_support import require_flujo
+from flujo_support import APP_PYTHONPATH, require_flujo
 
 from opentelemetry.instrumentation.flujo._internal.catalog import EXECUTION_DURATION, PREFIX
 
@@ -29,7 +29,7 @@ def run_instrumented(endpoint: str, cwd: Path) -> dict[str, Any]:
         OTEL_METRICS_EXPORTER="otlp", OTEL_TRACES_EXPORTER="none", OTEL_LOGS_EXPORTER="none",
         OTEL_EXPORTER_OTLP_PROTOCOL="grpc", OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
         OTEL_METRIC_EXPORT_INTERVAL="100", OTEL_SERVICE_NAME="flujo-workload",
-        PYTHONPATH=str(HERE),
+        PYTHONPATH=APP_PYTHONPATH,
     )
     instrument = Path(sys.executable).parent / "opentelemetry-instrument"
     done = subprocess.run(

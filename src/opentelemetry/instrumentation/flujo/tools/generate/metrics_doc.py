@@ -12,6 +12,8 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     METRICS,
     MIB,
     PROVIDER_NAME,
+    RUN_OUTCOME,
+    RUN_OUTCOMES,
     SELF_METRICS,
     STATS,
     SYNC_METRICS,
@@ -120,7 +122,7 @@ def render() -> str:
         "",
         "Recorded as things happen by the flujo wrappers ([flujo.md](flujo.md)), not read "
         "from `get_optimization_stats()`: a duration per `ExecutorCore.execute` call, a run "
-        "per top-level pipeline run, spend per top-level step. Bucket boundaries are passed "
+        "per top-level pipeline run, spend per step output. Bucket boundaries are passed "
         "as the API's `explicit_bucket_boundaries_advisory`; a View configured by the "
         "application takes precedence. Attributes in *italics* are set only where flujo "
         "knows them.",
@@ -130,6 +132,10 @@ def render() -> str:
     ]
     lines += [sync_row(m) for m in SYNC_METRICS]
     lines += [
+        "",
+        f"`{RUN_OUTCOME}` is one of " + " | ".join(f"`{o}`" for o in RUN_OUTCOMES)
+        + " ([flujo.md](flujo.md#pipeline-runs-flujopipelineruns-flujopipelinerunduration)"
+        ": `usage_limit` is a run its `UsageLimits` stopped).",
         "",
         "## GenAI semantic-convention metrics",
         "",
