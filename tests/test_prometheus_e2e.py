@@ -23,7 +23,7 @@ from opentelemetry.instrumentation.flujo.tools.generate import grafana, promethe
 from opentelemetry.instrumentation.flujo.tools.generate.naming import Naming, metric_series
 from test_prometheus_naming import EVERY_STAT
 
-from conftest import require
+from conftest import readline, require
 
 T = TypeVar("T")
 HERE = Path(__file__).parent
@@ -125,7 +125,7 @@ class Prometheus:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.wait()
+            self.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -145,8 +145,7 @@ def app(tmp_path: Path) -> Iterator[tuple[Path, Path, str]]:
     process = subprocess.Popen([sys.executable, str(HERE / "prometheus_app.py"), str(stats),
                                 str(control)], stdout=subprocess.PIPE, text=True)
     try:
-        assert process.stdout is not None
-        port = process.stdout.readline().strip()
+        port = readline(process.stdout).strip()
         assert port.isdigit(), "the app did not start"
         yield stats, control, f"127.0.0.1:{port}"
     finally:
@@ -155,7 +154,7 @@ def app(tmp_path: Path) -> Iterator[tuple[Path, Path, str]]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait()
+            process.wait(timeout=10)
 
 
 def firing(prometheus: Prometheus, alert: str, executor: str) -> list[dict[str, Any]]:

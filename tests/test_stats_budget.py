@@ -53,7 +53,7 @@ def test_a_hanging_source_never_times_out_the_sdk_collection(
     if timeout_ms is not None:
         env["OTEL_METRIC_EXPORT_TIMEOUT"] = str(timeout_ms)
     done = subprocess.run([sys.executable, "-c", APP, str(run_s)], env=env,
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "timed out" not in done.stderr.replace("(timeout)", ""), done.stderr
     assert "Traceback" not in done.stderr

@@ -29,7 +29,7 @@ from opentelemetry.instrumentation.flujo.tools.top.board import Board
 from opentelemetry.instrumentation.flujo.tools.top.receiver import Receiver
 from opentelemetry.instrumentation.flujo.tools.top.render import renderable
 
-from conftest import StaticExecutor, full_stats, stand_in_threshold_view
+from conftest import StaticExecutor, full_stats, readline, stand_in_threshold_view
 
 MEMORY = catalog.PREFIX + "memory.usage"
 CODE = "from opentelemetry.instrumentation.flujo.tools.cli import main; raise SystemExit(main())"
@@ -62,8 +62,7 @@ def test_top_once_shows_what_a_real_exporter_sent(runtime: Runtime) -> None:
                             "127.0.0.1:0", "--grpc-listen", "off", "--wait", "30"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert top.stderr is not None
-        line = top.stderr.readline()
+        line = readline(top.stderr)
         endpoint = endpoints(line)["HTTP"]
         assert endpoint.startswith("http://127.0.0.1:"), line
         export_to(endpoint, runtime, full_stats(memory__usage_mb=600.0))
@@ -269,8 +268,7 @@ def test_top_receives_otlp_grpc_as_well_as_http(runtime: Runtime) -> None:
 
     top = _top("--once", "--wait", "30")
     try:
-        assert top.stderr is not None
-        line = top.stderr.readline()
+        line = readline(top.stderr)
         assert "Ctrl-C to quit" in line
         grpc_endpoint = endpoints(line)["gRPC"]
         provider = MeterProvider(metric_readers=[PeriodicExportingMetricReader(
@@ -317,8 +315,7 @@ def test_ctrl_c_quits_top_cleanly_with_its_closing_counts() -> None:
          "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
     try:
-        assert top.stderr is not None
-        assert "receiving OTLP" in top.stderr.readline()  # up, and listening
+        assert "receiving OTLP" in readline(top.stderr)  # up, and listening
         top.send_signal(signal.SIGINT)
         _, err = top.communicate(timeout=30)
     finally:

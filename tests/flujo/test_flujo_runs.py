@@ -67,7 +67,7 @@ def workload(tmp_path: Path) -> Iterator[tuple[GrpcReceiver, subprocess.Popen[st
         finally:
             if process.poll() is None:
                 process.kill()
-                process.wait()
+                process.wait(timeout=10)
 
 
 def final(points: list[Point], metric: str, **attributes: Any) -> dict[tuple[Any, ...], Any]:
