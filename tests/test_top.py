@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -29,7 +29,7 @@ from opentelemetry.instrumentation.flujo.tools.top.board import Board
 from opentelemetry.instrumentation.flujo.tools.top.receiver import Receiver
 from opentelemetry.instrumentation.flujo.tools.top.render import renderable
 
-from conftest import StaticExecutor, full_stats, readline, stand_in_threshold_view
+from conftest import StaticExecutor, eventually, full_stats, readline, stand_in_threshold_view
 
 MEMORY = catalog.PREFIX + "memory.usage"
 CODE = "from opentelemetry.instrumentation.flujo.tools.cli import main; raise SystemExit(main())"
@@ -220,10 +220,24 @@ def test_in_process_dashboard_sees_every_instrumented_executor(runtime: Runtime)
     console = _console()
     dashboard = Dashboard(console=console)
     dashboard.start(refresh_s=0.05)
-    time.sleep(0.3)
-    dashboard.stop()
+    eventually(lambda: "256 MiB" in console.export_text(clear=False), "a frame drawn")
+    executor.stats["memory"]["usage_mb"] = 300.0
+    dashboard.stop()  # draws a last frame, with the latest values
     text = console.export_text()
-    assert "worker" in text and "256 MiB" in text
+    assert "worker" in text and "256 MiB" in text and "300 MiB" in text
+
+
+def test_a_dashboard_stopped_at_once_still_ends_with_a_frame(runtime: Runtime) -> None:
+    executor = StaticExecutor(full_stats())
+    instrument_executor(executor, "worker")
+    console = _console()
+    dashboard = Dashboard(console=console)
+    dashboard.start(refresh_s=600)
+    stopping = threading.Thread(target=dashboard.stop, daemon=True)
+    stopping.start()
+    stopping.join(30)  # a hang guard: stop() before the thread ran must still end it
+    assert not stopping.is_alive()
+    assert "256 MiB" in console.export_text()
 
 
 def test_a_small_terminal_gets_every_row_in_the_compact_layout(runtime: Runtime) -> None:
