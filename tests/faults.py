@@ -18,6 +18,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.instrumentation.flujo._internal.config import Config
 from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, reset_runtime
 
+from conftest import eventually
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = Path(__file__).resolve().parent / "fault_app.py"
 EXECUTIONS = "flujo.executor.executions"
@@ -142,6 +144,16 @@ class App:
         self._drain = threading.Thread(target=self._read_stderr, daemon=True)
         self._drain.start()
         wait_line(self.process, "ready=")
+
+    def stderr_lines(self) -> list[str]:
+        """What the app has logged so far."""
+        return list(self._stderr)
+
+    def wait_failed_exports(self, count: int) -> None:
+        """Until the app has logged ``count`` lines about exports (failed ones or retries:
+        the only exporter lines when exports fail; the wording differs by version)."""
+        eventually(lambda: sum("export" in line.lower() for line in self.stderr_lines()) >= count,
+                   f"{count} log lines about failed exports")
 
     def _read_stderr(self) -> None:
         assert self.process.stderr is not None
