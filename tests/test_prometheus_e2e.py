@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ from opentelemetry.instrumentation.flujo.tools.generate import grafana, promethe
 from opentelemetry.instrumentation.flujo.tools.generate.naming import Naming, metric_series
 from test_prometheus_naming import EVERY_STAT
 
-from conftest import readline, require
+from conftest import eventually, readline, require
 
 T = TypeVar("T")
 HERE = Path(__file__).parent
@@ -58,13 +57,7 @@ def free_port() -> int:
 
 
 def wait_for(condition: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+    return eventually(condition, what, timeout, poll_s=0.25)
 
 
 class Prometheus:
@@ -106,6 +99,10 @@ class Prometheus:
             body = json.load(response)
         assert body["status"] == "success", body
         return body["data"]
+
+    def rule_evaluations(self) -> dict[str, str]:
+        """{rule group: when its last evaluation started}."""
+        return {group["name"]: group["lastEvaluation"] for group in self.api("rules")["groups"]}
 
     def load_rules(self, name: str, text: str) -> None:
         (self.directory / "rules" / name).write_text(text, encoding="utf-8")
@@ -190,8 +187,20 @@ def test_alerts_fire_in_prometheus_and_every_metric_has_its_documented_name(
         got = value(prometheus, f"{metric_series(metric, Naming.PYTHON)}{{{matchers}}}")
         assert got == pytest.approx(expected), metric.name
 
-    # Within every limit for a few evaluations: no memory or circuit-breaker alert.
-    time.sleep(2.5)
+    # Within every limit, once every rule group has been evaluated on these values (an
+    # alert with for: 0s fires on the first evaluation that sees them): no memory or
+    # circuit-breaker alert. The second evaluation seen started after this point.
+    before = prometheus.rule_evaluations()
+    assert before, "the rules are not loaded"
+    seen: dict[str, set[str]] = {group: set() for group in before}
+
+    def evaluated_twice() -> bool:
+        for group, started in prometheus.rule_evaluations().items():
+            if started != before.get(group):
+                seen.setdefault(group, set()).add(started)
+        return all(len(starts) >= 2 for starts in seen.values())
+
+    wait_for(evaluated_twice, 30, "two evaluations of every rule group")
     assert firing(prometheus, "FlujoMemoryUsageCritical", "static") == []
     assert firing(prometheus, "FlujoCircuitBreakerStatusCritical", "reference") == []
 
