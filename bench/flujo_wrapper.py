@@ -166,45 +166,43 @@ class _StubExecute:
 
 
 class _StubRun:
-    """flujo's part of a run, without flujo's orchestration: the wrappers' whole cost
-    is the difference between a wrapped and a bare instance."""
+    """flujo's part of a run, without flujo's orchestration: its run generator, and per
+    step flujo's own usage extraction on an output reporting cost and tokens; the
+    wrappers' whole cost is the difference between a wrapped and a bare instance."""
 
     def __init__(self, wrapped: bool) -> None:
+        from flujo.application.core import step_policies
         from flujo.application.core.executor_core import ExecutorCore
-        from flujo.application.core.orchestration.step_coordinator import StepCoordinator
-        from flujo.domain.models import PipelineResult, StepResult, UsageLimits
+        from flujo.domain.models import PipelineResult, UsageLimits
+        from flujo.exceptions import PausedException, UsageLimitExceededError
+        from flujo.utils.model_utils import extract_model_id
+        from pydantic import BaseModel
 
-        from opentelemetry.instrumentation.flujo._internal.flujo_hooks import runs
+        from opentelemetry.instrumentation.flujo._internal.flujo_hooks import agent_calls, runs
 
-        update = vars(StepCoordinator)["update_pipeline_result"]
-        update = getattr(update, "_opentelemetry_flujo_replaced", update)  # flujo's own
-        coordinator = StepCoordinator()
-        steps = [StepResult(name=f"s{i}", success=True, attempts=1, cost_usd=0.0125,
-                            token_counts=321) for i in range(RUN_STEPS)]
+        extract = step_policies.extract_usage_metrics
+        extract = getattr(extract, "_opentelemetry_flujo_replaced", extract)  # flujo's own
 
-        def execute_steps(session: Any, start: int, data: Any, context: Any,
-                          result: Any) -> None:
-            return None
+        class Output(BaseModel):
+            cost_usd: float = 0.0125
+            token_counts: int = 321
+
+        output = Output()
 
         async def run_async(session: Any, data: Any) -> Any:
-            result = PipelineResult()
-            session.execute_steps(0, data, None, result)
-            for step in steps:
-                session.update(coordinator, result, step)
-            yield result
+            for i in range(RUN_STEPS):
+                session.extract(raw_output=output, agent=None, step_name=f"s{i}")
+            yield PipelineResult()
 
-        def same(function: Any) -> Any:
-            return function
-
-        wrap_run, wrap_steps, wrap_update = (
-            (runs.wrap_run_async, runs.wrap_execute_steps, runs.wrap_update) if wrapped
-            else (same, same, same))
+        types = runs.FlujoRunTypes(PipelineResult, (PausedException,), (UsageLimitExceededError,))
+        if wrapped:
+            run_async = runs.wrap_run_async(run_async, types)
+            extract = runs.wrap_extract(extract, extract_model_id, agent_calls.used)
         self.session = type("Session", (), {
             "pipeline_name": "bench-runs",
             "usage_limits": UsageLimits(total_cost_usd_limit=1e9),
             "backend": type("Backend", (), {"_executor": ExecutorCore()})(),
-            "run_async": wrap_run(run_async), "execute_steps": wrap_steps(execute_steps),
-            "update": staticmethod(wrap_update(update)),
+            "run_async": run_async, "extract": staticmethod(extract),
         })()
 
     def loop(self, n: int) -> Callable[[], None]:

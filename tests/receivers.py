@@ -6,6 +6,7 @@ exemplars to the spans the same process exported."""
 from __future__ import annotations
 
 import gzip
+import json
 import threading
 import time
 from collections import Counter
@@ -284,3 +285,54 @@ def latest(points: list[Point], metric: str, **attributes: Any) -> Point:
     if not matching:
         raise AssertionError(f"no point for {metric} {attributes}")
     return max(matching, key=lambda p: p.time_unix_nano)
+
+
+class Webhook:
+    """A real HTTP server on 127.0.0.1 receiving alert webhooks (JSON bodies, in arrival
+    order); it fails the first ``failures`` requests. ``query`` ends the URL."""
+
+    def __init__(self, failures: int = 0, query: str = "") -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.failures = failures
+        self.arrived = threading.Condition()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with hook.arrived:
+                    hook.headers.append(dict(self.headers))
+                    if hook.failures > 0:
+                        hook.failures -= 1
+                        self.send_response(503)
+                    else:
+                        hook.bodies.append(json.loads(body))
+                        self.send_response(204)
+                    hook.arrived.notify_all()
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook" + (
+            f"?{query}" if query else "")
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool],
+                 timeout: float = 20.0) -> list[dict[str, Any]]:
+        """The bodies received, once ``predicate`` holds for them."""
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while not predicate(list(self.bodies)):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"webhook: condition not met in {timeout}s; got "
+                                         f"{[(b['metric'], b['new_state']) for b in self.bodies]}")
+                self.arrived.wait(min(left, 0.2))
+            return list(self.bodies)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

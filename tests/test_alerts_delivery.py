@@ -3,7 +3,6 @@ server; a failing or hanging handler delays neither the collection nor the other
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -12,7 +11,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import ALERTS_DROPPED
 from opentelemetry.instrumentation.flujo._internal.config import load_config
 
 from conftest import ROOT, OneExecutorRig, collect, require
+from receivers import Webhook
 
 MEMORY = "flujo.executor.memory.usage"
 SECRET = "s3cr3t-T0ken"
@@ -176,41 +175,8 @@ def test_the_global_logger_provider_is_used_once_set() -> None:
         "flujo.threshold.transition", "flujo.executor.cache.hit_ratio", "critical"]
 
 
-class Webhook:
-    """A real HTTP server on 127.0.0.1 that fails the first ``failures`` requests."""
-
-    def __init__(self, failures: int = 0) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
-        self.failures = failures
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                hook.headers.append(dict(self.headers))
-                if hook.failures > 0:
-                    hook.failures -= 1
-                    self.send_response(503)
-                else:
-                    hook.bodies.append(json.loads(body))
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook?token={SECRET}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_webhook_posts_json_and_retries_with_backoff(caplog: pytest.LogCaptureFixture) -> None:
-    hook = Webhook(failures=1)
+    hook = Webhook(failures=1, query=f"token={SECRET}")
     rig = Rig({"OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL": hook.url,
                "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_HEADERS": f"Authorization=Bearer%20{SECRET}",
                "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_TIMEOUT": "2000"})
@@ -234,7 +200,7 @@ def test_webhook_posts_json_and_retries_with_backoff(caplog: pytest.LogCaptureFi
 
 
 def test_webhook_gives_up_and_counts_it() -> None:
-    hook = Webhook(failures=100)
+    hook = Webhook(failures=100, query=f"token={SECRET}")
     rig = Rig({"OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL": hook.url,
                "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_RETRIES": "1"})
     try:

@@ -15,9 +15,9 @@ from opentelemetry.instrumentation.flujo._internal.config import Config
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
     FAILURE,
     SUCCESS,
-    FlujoSources,
     Measured,
 )
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import FlujoSources
 
 THREADS, PER_THREAD = 4, 20_000
 

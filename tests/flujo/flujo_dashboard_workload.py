@@ -36,7 +36,7 @@ async def plan(run: int) -> s.Draft:
 
 
 def budgeted() -> Any:
-    pipeline = s.step(plan, "plan") >> s.step(s.costed(0.3, 30), "write")
+    pipeline = s.step(plan, "plan") >> s.costed("write", 0.3, 30)
     return Flujo(pipeline, pipeline_name="budgeted", persist_state=False,
                  usage_limits=UsageLimits(total_cost_usd_limit=LIMIT_USD))
 

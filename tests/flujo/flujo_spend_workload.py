@@ -1,6 +1,7 @@
 """A flujo application whose steps report cost and tokens, with no OpenTelemetry code: run
 under ``opentelemetry-instrument`` by test_flujo_runs.py. Prints, as JSON, what flujo's
-own results say.
+own results say and its own ledger: the cost and tokens of every output each step
+produced.
 
 ``spend``: RUNS concurrent runs through three entry points, each ``draft`` >> ``review``
 (fails its first attempt in every third run, then succeeds on a retry) >> ``translate``
@@ -9,7 +10,10 @@ agent reporting input and output tokens and its model) >> ``polish`` (a loop of 
 costed steps, two iterations) >> ``fan`` (two costed parallel branches) >> ``publish``
 (fails on every attempt in every fifth run). ``budgeted``: one run with UsageLimits that
 spends 85 % of its cost limit, waits for the file ``argv[1]`` (the test writes it once it
-has seen the budget warning), then goes past the limit.
+has seen the budget warning), then goes past the limit. ``capped``: ``validate`` >> an
+agent >> a parallel step of two costed branches under a cost limit the branches cross,
+run twice: the second run waits for the file ``argv[1] + ".again"`` (the test writes it
+once collections have seen the first run end).
 
 ``late`` mode (``argv[1] == "late"``): a runner named ``checkout`` is built before
 ``FlujoInstrumentor().instrument()`` runs (opentelemetry-instrument's own flujo
@@ -36,6 +40,23 @@ from flujo import Flujo, Pipeline, Step
 
 RUNS = 20
 MODEL = "openai:gpt-4o-mini"
+CAPPED_LIMIT_USD = 0.003
+# step name -> [cost, tokens] of every output the step produced (an attempt that raised
+# produced none), as the app itself counts it.
+LEDGER: dict[str, list[float]] = {}
+
+
+def produced(name: str, cost: float, tokens: int) -> None:
+    spent = LEDGER.setdefault(name, [0.0, 0])
+    spent[0] += cost
+    spent[1] += tokens
+
+
+def take_ledger() -> dict[str, list[float]]:
+    """The ledger so far, which starts afresh."""
+    taken = dict(LEDGER)
+    LEDGER.clear()
+    return taken
 
 
 class Draft(BaseModel):
@@ -53,21 +74,22 @@ def run_of(data: Any) -> int:
     return data.run if isinstance(data, Draft) else int(data)
 
 
-def costed(cost: float, tokens: int, fails: Any = lambda run, attempt: False,
-           loop_body: bool = False) -> Any:
-    """A step that costs ``cost`` and ``tokens``; ``fails(run, attempt)`` makes it raise;
-    a loop body's last step counts the loop's iterations."""
+def costed(name: str, cost: float, tokens: int, fails: Any = lambda run, attempt: False,
+           loop_body: bool = False, **kwargs: Any) -> Any:
+    """Step ``name``, costing ``cost`` and ``tokens``; ``fails(run, attempt)`` makes it
+    raise; a loop body's last step counts the loop's iterations."""
     attempts: Counter[int] = Counter()
 
-    async def step(data: Any) -> Draft:
+    async def run_step(data: Any) -> Draft:
         run = run_of(data)
         attempts[run] += 1
         if fails(run, attempts[run]):
             raise RuntimeError("step failed")
         loops = data.loops if isinstance(data, Draft) else 0
+        produced(name, cost, tokens)
         return Draft(run=run, loops=loops + loop_body, cost_usd=cost, token_counts=tokens)
 
-    return step
+    return step(run_step, name, **kwargs)
 
 
 class Usage:
@@ -75,11 +97,16 @@ class Usage:
 
 
 class Agent:
-    """An LLM agent as flujo sees one: a model id, and usage on its result."""
+    """An LLM agent as flujo sees one, for step ``name``: a model id, and usage on its
+    result."""
 
     model_id = MODEL
 
+    def __init__(self, name: str) -> None:
+        self.name = name
+
     async def run(self, data: Any, **_kwargs: Any) -> FlujoAgentResult:
+        produced(self.name, Usage.cost_usd, Usage.input_tokens + Usage.output_tokens)
         return FlujoAgentResult(output=data, usage=Usage())
 
 
@@ -88,23 +115,29 @@ def step(fn: Any, name: str, **kwargs: Any) -> Any:
 
 
 def spend_pipeline() -> Any:
-    body = step(costed(0.001, 10), "polish1") >> step(costed(0.002, 20, loop_body=True), "polish2")
+    body = costed("polish1", 0.001, 10) >> costed("polish2", 0.002, 20, loop_body=True)
     loop = Step.loop_until("polish", body,
                            exit_condition_callable=lambda out, _ctx: out.loops >= 2,
                            max_loops=5)
-    fan = Step.parallel("fan", {"a": Pipeline.from_step(step(costed(0.01, 100), "a1")),
-                                "b": step(costed(0.02, 200), "b1") >> step(costed(0.03, 300),
-                                                                           "b2")})
-    translate = step(costed(0.5, 50, lambda run, attempt: True), "translate", max_retries=1)
-    translate.fallback(step(costed(0.07, 7), "translate_backup"))
-    return (step(costed(0.0125, 321), "draft")
-            >> step(costed(0.2, 40, lambda run, attempt: run % 3 == 0 and attempt == 1),
-                    "review", max_retries=2)
+    fan = Step.parallel("fan", {"a": Pipeline.from_step(costed("a1", 0.01, 100)),
+                                "b": costed("b1", 0.02, 200) >> costed("b2", 0.03, 300)})
+    translate = costed("translate", 0.5, 50, lambda run, attempt: True, max_retries=1)
+    translate.fallback(costed("translate_backup", 0.07, 7))
+    return (costed("draft", 0.0125, 321)
+            >> costed("review", 0.2, 40, lambda run, attempt: run % 3 == 0 and attempt == 1,
+                      max_retries=2)
             >> translate
-            >> Step(name="answer", agent=Agent())
+            >> Step(name="answer", agent=Agent("answer"))
             >> loop >> fan
-            >> step(costed(0.05, 5, lambda run, attempt: run % 5 == 0), "publish",
-                    max_retries=1))
+            >> costed("publish", 0.05, 5, lambda run, attempt: run % 5 == 0, max_retries=1))
+
+
+def capped_pipeline() -> Any:
+    """17 % of the limit, then 67 % after the agent; the parallel step's branches cross
+    it: flujo raises UsageLimitExceededError out of the branches and the parallel step."""
+    fan = Step.parallel("fan", {"a": Pipeline.from_step(costed("a1", 0.001, 100)),
+                                "b": Pipeline.from_step(costed("b1", 0.0012, 120))})
+    return costed("validate", 0.0005, 50) >> Step(name="answer", agent=Agent("answer")) >> fan
 
 
 async def one_run(runner: Flujo[Any, Any, Any], run: int) -> Any:
@@ -127,15 +160,30 @@ async def budgeted(go: Path) -> dict[str, Any]:
             await asyncio.sleep(0.05)
         return run_of(data)  # not the Draft: flujo would count its cost a second time
 
-    runner = Flujo(step(costed(0.45, 45), "plan") >> step(costed(0.40, 40), "write")
-                   >> step(wait_for_go, "hold") >> step(costed(0.30, 30), "overspend"),
+    runner = Flujo(costed("plan", 0.45, 45) >> costed("write", 0.40, 40)
+                   >> step(wait_for_go, "hold") >> costed("overspend", 0.30, 30),
                    pipeline_name="budgeted", persist_state=False,
                    usage_limits=UsageLimits(total_cost_usd_limit=1.0))
+    return await stopped(runner, 0)
+
+
+async def stopped(runner: Flujo[Any, Any, Any], run: int) -> dict[str, Any]:
+    """One run flujo is to stop at its limit: flujo's figures for it, and the ledger's."""
     try:
-        result = await runner.run_result_async(0)
+        result = await runner.run_result_async(run)
     except UsageLimitExceededError as error:
-        return {"raised": True, **totals([error.result])}
-    return {"raised": False, **totals([result])}
+        return {"raised": True, **totals([error.result]), "ledger": take_ledger()}
+    return {"raised": False, **totals([result]), "ledger": take_ledger()}
+
+
+async def capped(again: Path) -> list[dict[str, Any]]:
+    runner = Flujo(capped_pipeline(), pipeline_name="capped", persist_state=False,
+                   usage_limits=UsageLimits(total_cost_usd_limit=CAPPED_LIMIT_USD))
+    first = await stopped(runner, 0)
+    deadline = time.monotonic() + 60
+    while not again.exists() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return [first, await stopped(runner, 1)]
 
 
 def totals(results: list[Any]) -> dict[str, Any]:
@@ -157,7 +205,9 @@ async def spend_and_budget(go: Path) -> dict[str, Any]:
     runner = Flujo(spend_pipeline(), pipeline_name="spend", persist_state=False)
     results = await asyncio.gather(*(one_run(runner, run) for run in range(RUNS)))
     answers = [sr for r in results for sr in r.step_history if sr.name == "answer"]
-    report = {"spend": totals(results), "budgeted": await budgeted(go)}
+    report = {"spend": {**totals(results), "ledger": take_ledger()},
+              "budgeted": await budgeted(go),
+              "capped": await capped(go.with_name(go.name + ".again"))}
     report["spend"]["retried"] = sum(
         sr.attempts > 1 for r in results for sr in r.step_history if sr.name == "review")
     report["spend"]["loops"] = [sr.attempts for r in results for sr in r.step_history
@@ -169,7 +219,7 @@ async def spend_and_budget(go: Path) -> dict[str, Any]:
 
 
 def late() -> dict[str, Any]:
-    runner = Flujo(step(costed(0.01, 1), "pay"), pipeline_name="checkout", persist_state=False)
+    runner = Flujo(costed("pay", 0.01, 1), pipeline_name="checkout", persist_state=False)
     from opentelemetry.instrumentation.flujo import FlujoInstrumentor
 
     FlujoInstrumentor().instrument()

@@ -502,21 +502,18 @@ def test_every_entry_point_counts_one_run(pipelines: ModuleType,
 
 
 def budget_stopped(limit: float, name: str) -> Any:
-    """validate >> an agent >> a parallel step of two branches >> a loop, every step
-    reporting its cost: ``limit`` USD stops it in the parallel step or the loop."""
+    """flujo_spend_workload's capped pipeline (validate >> an agent >> a parallel step of
+    two branches) >> a loop, every step reporting its cost: ``limit`` USD stops it in the
+    parallel step or in the loop."""
     import flujo_spend_workload as s
     from flujo.domain.models import UsageLimits
 
     from flujo import Flujo, Pipeline, Step
 
-    fan = Step.parallel("fan", {"a": Pipeline.from_step(s.step(s.costed(0.001, 100), "a1")),
-                                "b": Pipeline.from_step(s.step(s.costed(0.0012, 120), "b1"))})
     loop = Step.loop_until("polish", Pipeline.from_step(
-        s.step(s.costed(0.001, 10, loop_body=True), "polish1")),
-                           exit_condition_callable=lambda out, _ctx: out.loops >= 3,
-                           max_loops=5)
-    return Flujo(s.step(s.costed(0.0005, 50), "validate") >> Step(name="answer", agent=s.Agent())
-                 >> fan >> loop, pipeline_name=name, persist_state=False,
+        s.costed("polish1", 0.001, 10, loop_body=True)),
+        exit_condition_callable=lambda out, _ctx: out.loops >= 3, max_loops=5)
+    return Flujo(s.capped_pipeline() >> loop, pipeline_name=name, persist_state=False,
                  usage_limits=UsageLimits(total_cost_usd_limit=limit))
 
 

@@ -1,5 +1,7 @@
 """Runs, spend and budgets of real flujo pipelines under ``opentelemetry-instrument``
-(zero code), over real OTLP: the exported numbers are flujo's own, to the token and cent."""
+(zero code), over real OTLP, alerts to a real webhook: the exported spend is the sum of
+the outputs each step produced (the app's own ledger), flujo's totals wherever those are
+complete, and a budget stop is its own outcome, with no error alert."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from flujo_support import APP_PYTHONPATH, require_flujo
 
 from opentelemetry.instrumentation.flujo._internal import catalog
 
-from receivers import GrpcReceiver, Point, latest
+from receivers import GrpcReceiver, Point, Webhook, latest
 
 pytestmark = pytest.mark.flujo
 
@@ -28,6 +30,9 @@ STEP_NAME, TOKEN_TYPE = catalog.STEP_NAME, catalog.TOKEN_TYPE
 UTILIZATION = PREFIX + "usage_limit.utilization"
 UTILIZATION_STATUS = catalog.status_gauge(catalog.BY_NAME[UTILIZATION])
 EXECUTOR = "flujo.executor.name"
+# The alerts a failing step raises: none may come from a budget stop.
+ERROR_FAMILY = {PREFIX + m for m in ("error.ratio", "execution.failure_ratio",
+                                     "error.recovery_ratio", "error.consecutive_failures")}
 
 
 def instrumented(endpoint: str, cwd: Path, argument: str,
@@ -56,18 +61,24 @@ def results(process: subprocess.Popen[str], cwd: Path) -> dict[str, Any]:
     return json.loads(line.removeprefix("FLUJO-RESULTS "))  # type: ignore[no-any-return]
 
 
+Workload = tuple[GrpcReceiver, Webhook, subprocess.Popen[str], Path]
+
+
 @pytest.fixture
-def workload(tmp_path: Path) -> Iterator[tuple[GrpcReceiver, subprocess.Popen[str], Path]]:
+def workload(tmp_path: Path) -> Iterator[Workload]:
     require_flujo()
     go = tmp_path / "go"
+    hook = Webhook()
     with GrpcReceiver() as receiver:
-        process = instrumented(receiver.endpoint, tmp_path, str(go))
+        process = instrumented(receiver.endpoint, tmp_path, str(go),
+                               OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL=hook.url)
         try:
-            yield receiver, process, go
+            yield receiver, hook, process, go
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait(timeout=10)
+            hook.close()
 
 
 def final(points: list[Point], metric: str, **attributes: Any) -> dict[tuple[Any, ...], Any]:
@@ -95,9 +106,38 @@ def warned(points: list[Point]) -> bool:
                and p.attributes.get(EXECUTOR) == "budgeted" for p in points)
 
 
-def test_runs_spend_and_budget_equal_what_flujo_reports(
-        workload: tuple[GrpcReceiver, subprocess.Popen[str], Path]) -> None:
-    receiver, process, go = workload
+def exported_steps(points: list[Point], pipeline: str) -> dict[str, list[float]]:
+    """{step: [cost, tokens]} as exported for ``pipeline``, token types added up."""
+    steps: dict[str, list[float]] = {}
+    for metric, at in ((STEP_COST.name, 0), (STEP_TOKENS.name, 1)):
+        for key, value in final(points, metric, **{PIPELINE_NAME: pipeline}).items():
+            steps.setdefault(dict(key)[STEP_NAME], [0.0, 0])[at] += value
+    return steps
+
+
+def assert_ledger(points: list[Point], pipeline: str, ledger: dict[str, list[float]]) -> None:
+    """Exported spend is the ledger's, step by step, to the cent and the token."""
+    exported = exported_steps(points, pipeline)
+    assert set(exported) == set(ledger)
+    for step, (cost, tokens) in ledger.items():
+        assert exported[step][0] == pytest.approx(cost, abs=1e-9), step
+        assert exported[step][1] == tokens, step
+    assert total(points, PREFIX + "spend.cost", **{EXECUTOR: pipeline}) == pytest.approx(
+        sum(cost for cost, _ in ledger.values()), abs=1e-9)
+    assert total(points, PREFIX + "spend.tokens", **{EXECUTOR: pipeline}) == sum(
+        tokens for _, tokens in ledger.values())
+
+
+def runs_counted(points: list[Point], pipeline: str, runs: int) -> bool:
+    """``runs`` of ``pipeline`` counted, in three exports at least: collections ran
+    after the last of them ended."""
+    times = {p.time_unix_nano for p in points if p.metric == RUNS.name
+             and p.attributes.get(PIPELINE_NAME) == pipeline and p.value == runs}
+    return total(points, RUNS.name, **{PIPELINE_NAME: pipeline}) == runs and len(times) >= 3
+
+
+def test_runs_spend_and_budget_equal_what_flujo_reports(workload: Workload) -> None:
+    receiver, _hook, process, go = workload
     # The budgeted run has spent 85 % of its limit and waits: the warning must come now,
     # before flujo raises UsageLimitExceededError.
     before = receiver.wait_for(warned, timeout=90)
@@ -107,9 +147,13 @@ def test_runs_spend_and_budget_equal_what_flujo_reports(
     assert total(before, PREFIX + "spend.cost", **{EXECUTOR: "budgeted"}) == pytest.approx(0.85)
     assert latest(before, UTILIZATION, **{EXECUTOR: "budgeted"}).value == pytest.approx(0.85)
     go.touch()
+    # The first capped run ends, collections follow; then the second one runs.
+    receiver.wait_for(lambda pts: runs_counted(pts, "capped", 1), timeout=60)
+    go.with_name(go.name + ".again").touch()
     said = results(process, go.parent)
     points = receiver.wait_for(lambda pts: total(pts, RUNS.name, **budget) == 1
-                               and total(pts, RUNS.name, **{PIPELINE_NAME: "spend"}) == 20)
+                               and total(pts, RUNS.name, **{PIPELINE_NAME: "spend"}) == 20
+                               and total(pts, RUNS.name, **{PIPELINE_NAME: "capped"}) == 2)
 
     spend = said["spend"]
     assert spend["runs"] == 20 and spend["failure"] == 4 and spend["retried"] == 7
@@ -123,16 +167,13 @@ def test_runs_spend_and_budget_equal_what_flujo_reports(
     assert set(final(points, RUNS.name, **name)) == {
         tuple(sorted({**name, RUN_OUTCOME: o}.items())) for o in ("success", "failure")}
 
-    # To the cent and the token: the whole, each step, and the per-name catalog counters.
+    # Every output counted once, under the step that produced it (branch, loop body and
+    # fallback steps included); on these complete runs that is flujo's own total.
+    assert_ledger(points, "spend", spend["ledger"])
     assert total(points, STEP_COST.name, **name) == pytest.approx(spend["cost"], abs=1e-9)
     assert total(points, STEP_TOKENS.name, **name) == spend["tokens"]
-    for step, spent in spend["steps"].items():
-        at = {**name, STEP_NAME: step}
-        assert total(points, STEP_COST.name, **at) == pytest.approx(spent["cost"], abs=1e-9)
-        assert total(points, STEP_TOKENS.name, **at) == spent["tokens"], step
-    assert total(points, PREFIX + "spend.cost", **{EXECUTOR: "spend"}) == pytest.approx(
-        spend["cost"], abs=1e-9)
-    assert total(points, PREFIX + "spend.tokens", **{EXECUTOR: "spend"}) == spend["tokens"]
+    assert {"a1", "b1", "b2", "polish1", "polish2", "translate_backup"} <= set(spend["ledger"])
+    assert "translate" not in spend["ledger"]  # every attempt raised: nothing produced
 
     # The agent step's tokens carry flujo's input/output split and the model.
     answer = {**name, STEP_NAME: "answer", "gen_ai.request.model": "gpt-4o-mini",
@@ -144,11 +185,51 @@ def test_runs_spend_and_budget_equal_what_flujo_reports(
     budgeted = said["budgeted"]
     assert budgeted["raised"] is True
     assert total(points, RUNS.name, **budget, **{RUN_OUTCOME: "usage_limit"}) == 1
-    assert total(points, STEP_COST.name, **budget) == pytest.approx(budgeted["cost"], abs=1e-9)
-    assert budgeted["cost"] > 1.0  # past the limit, after the warning
+    assert_ledger(points, "budgeted", budgeted["ledger"])
+    assert total(points, STEP_COST.name, **budget) == pytest.approx(1.15, abs=1e-9)
     # Past the limit, the utilization went critical.
-    assert latest(points, UTILIZATION, **{EXECUTOR: "budgeted"}).value == pytest.approx(
-        budgeted["cost"])
+    assert latest(points, UTILIZATION, **{EXECUTOR: "budgeted"}).value == pytest.approx(1.15)
+
+
+def test_a_budget_stop_is_its_own_outcome_not_an_error(
+        workload: Workload) -> None:
+    """Two capped runs (a parallel step, an agent) stopped by their UsageLimits, with
+    collections between them: no error-family event, no failed execution, two runs under
+    ``usage_limit``, spend as produced, and over the webhook the utilization alert."""
+    receiver, hook, process, go = workload
+    receiver.wait_for(warned, timeout=90)
+    go.touch()
+    receiver.wait_for(lambda pts: runs_counted(pts, "capped", 1), timeout=60)
+    go.with_name(go.name + ".again").touch()
+    said = results(process, go.parent)
+    points = receiver.wait_for(lambda pts: runs_counted(pts, "capped", 2))
+    capped = {PIPELINE_NAME: "capped"}
+
+    assert [run["raised"] for run in said["capped"]] == [True, True]
+    assert final(points, RUNS.name, **capped) == {
+        tuple(sorted({**capped, RUN_OUTCOME: "usage_limit"}.items())): 2}
+    executions = {dict(key)["flujo.execution.outcome"]: value for key, value in
+                  final(points, PREFIX + "executions", **{EXECUTOR: "capped"}).items()}
+    assert executions["failure"] == 0 and executions["other"] > 0, executions
+
+    # Spend: both runs' outputs (validate, the agent, both branches), more than flujo's
+    # UsageLimitExceededError.result keeps.
+    ledger: dict[str, list[float]] = {}
+    for run in said["capped"]:
+        for step, (cost, tokens) in run["ledger"].items():
+            spent = ledger.setdefault(step, [0.0, 0])
+            spent[0] += cost
+            spent[1] += tokens
+    assert set(ledger) == {"validate", "answer", "a1", "b1"}
+    assert_ledger(points, "capped", ledger)
+    assert sum(cost for cost, _ in ledger.values()) > sum(run["cost"] for run in said["capped"])
+
+    events = hook.wait_for(lambda bodies: any(
+        b["executor"] == "capped" and b["metric"] == UTILIZATION for b in bodies))
+    mine = [b for b in events if b["executor"] == "capped"]
+    assert [b for b in mine if b["metric"] in ERROR_FAMILY] == []
+    assert [(b["old_state"], b["new_state"]) for b in mine
+            if b["metric"] == UTILIZATION][:1] == [("ok", "critical")]
 
 
 def test_a_runner_built_before_instrument_reports_its_pipeline_name(tmp_path: Path) -> None:

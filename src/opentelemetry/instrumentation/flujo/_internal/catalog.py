@@ -259,18 +259,19 @@ METRICS: tuple[Metric, ...] = (
     _metric("telemetry", "metrics_collected", "telemetry.metrics_collected",
             Kind.COUNTER, "{metric}", _COUNT,
             _SUM, "Metrics collected by the executor's own telemetry."),
-    # pipeline: what top-level runs under this executor name spent, as flujo's
-    # PipelineResult totals count it (flujo names a runner's executor after its
-    # pipeline). Counters, so budgets are rate rules: spend.cost: warning>5/h.
+    # pipeline: what top-level runs under this executor name spent, every step output's
+    # cost and tokens once (flujo names a runner's executor after its pipeline).
+    # Counters, so budgets are rate rules: spend.cost: warning>5/h.
     _metric("pipeline", "cost_usd", "spend.cost", Kind.COUNTER, "{USD}", _COUNT, _SUM,
-            "USD spent by the pipeline's runs (PipelineResult.total_cost_usd)."),
+            "USD of the outputs the pipeline's runs produced (flujo.step.cost summed)."),
     _metric("pipeline", "tokens", "spend.tokens", Kind.COUNTER, "{token}", _COUNT, _SUM,
-            "Tokens used by the pipeline's runs (PipelineResult.total_tokens)."),
+            "Tokens of the outputs the pipeline's runs produced (flujo.step.tokens summed)."),
     _metric("pipeline", "usage_limit_utilization", "usage_limit.utilization",
             Kind.GAUGE, "1", _COUNT, _MAX,
             "Largest fraction of its UsageLimits (cost or tokens, the nearer) used by a "
-            "run in flight or ended since the last collection; flujo raises "
-            "UsageLimitExceededError past 1.", Thresholds(_ABOVE, warning=0.8, critical=0.95)),
+            "run in progress (or ended since the last collection); absent between runs; "
+            "flujo raises UsageLimitExceededError past 1.",
+            Thresholds(_ABOVE, warning=0.8, critical=0.95)),
 )
 
 # The stats' categories in catalog order (the dashboard's rows): from the table, so a
@@ -354,11 +355,13 @@ RUN_DURATION = SyncMetric(
                 120.0, 300.0, 600.0))
 STEP_COST = SyncMetric(
     "flujo.step.cost", Kind.COUNTER, "{USD}",
-    "USD a top-level step added to its run's PipelineResult.total_cost_usd.",
+    "USD of each output the step produced (loop iterations, parallel branches, "
+    "fallbacks and nested runs' steps under their own step name).",
     (PIPELINE_NAME, STEP_NAME), "pipeline", (REQUEST_MODEL, PROVIDER_NAME))
 STEP_TOKENS = SyncMetric(
     "flujo.step.tokens", Kind.COUNTER, "{token}",
-    "Tokens a top-level step added to its run's PipelineResult.total_tokens.",
+    "Tokens of each output the step produced (loop iterations, parallel branches, "
+    "fallbacks and nested runs' steps under their own step name).",
     (PIPELINE_NAME, STEP_NAME), "pipeline", (TOKEN_TYPE, REQUEST_MODEL, PROVIDER_NAME))
 SYNC_METRICS: tuple[SyncMetric, ...] = (EXECUTION_DURATION, RUNS, RUN_DURATION, STEP_COST,
                                         STEP_TOKENS)

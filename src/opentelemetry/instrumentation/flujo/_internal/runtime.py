@@ -29,7 +29,7 @@ from opentelemetry.instrumentation.flujo._internal.collect.normalise import Norm
 from opentelemetry.instrumentation.flujo._internal.collect.registry import Registry
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import SnapshotTaker
 from opentelemetry.instrumentation.flujo._internal.config import Config, load_config
-from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import FlujoSources
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import FlujoSources
 from opentelemetry.instrumentation.flujo._internal.otel.binding import (
     Binding,
     binding_of,

@@ -39,7 +39,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     TOKEN_TYPES,
 )
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks import genai, runs
-from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import FlujoSources
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import FlujoSources
 from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
 _logger = logging.getLogger(__name__)

@@ -1,10 +1,8 @@
 """Stats for flujo's ExecutorCore, measured by wrapping ``ExecutorCore.execute``.
 
 flujo 0.6 has no ``get_optimization_stats``; :class:`Measured` is the stats source the
-registry reads instead: one per executor *name*, shared by every ExecutorCore of that
-name and kept for the life of the runtime. flujo readily builds a runner (and so an
-executor) per request; a source per executor would die with it, taking the executions
-since the last collection along.
+registry reads instead: one per executor *name* (sources.py chooses it), its runs and
+spend in its :class:`Spend` (spend.py).
 
 Every call of ``ExecutorCore.execute`` is one execution: a pipeline's top-level steps
 and the steps flujo runs inside them (parallel branches, loop bodies, fallbacks) alike,
@@ -17,50 +15,28 @@ absent.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
 import weakref
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry.context import Context
-from opentelemetry.metrics import Counter, Histogram
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
-    EXECUTION_DURATION,
     EXECUTOR_NAME,
-    GENAI_OPERATION_DURATION,
-    GENAI_TOKEN_USAGE,
     OUTCOME,
     OUTCOMES,
-    PIPELINE_NAME,
-    RUN_DURATION,
-    RUN_OUTCOME,
-    RUNS,
-    STEP_COST,
     STEP_NAME,
-    STEP_TOKENS,
-    TOKEN_TYPE,
-    TOKEN_TYPES,
-    Kind,
-    SyncMetric,
 )
-from opentelemetry.instrumentation.flujo._internal.collect.registry import (
-    MAX_NAME_LENGTH,
-    OTHER,
-    Registry,
-    executor_name,
-)
-from opentelemetry.instrumentation.flujo._internal.config import Config
-from opentelemetry.instrumentation.flujo._internal.flujo_hooks import genai
-from opentelemetry.instrumentation.flujo._internal.flujo_hooks.process_memory import (
-    MemoryLimit,
-    ProcessMemory,
-)
-from opentelemetry.instrumentation.flujo._internal.otel.binding import Binding
+from opentelemetry.instrumentation.flujo._internal.collect.registry import MAX_NAME_LENGTH, OTHER
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.process_memory import ProcessMemory
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.spend import Spend
+
+if TYPE_CHECKING:
+    from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import FlujoSources
 
 _logger = logging.getLogger(__name__)
 
@@ -116,26 +92,16 @@ def executed_step(args: tuple[Any, ...], kwargs: Mapping[str, Any], types: Flujo
     return first.step if type(first) is types.frame else first
 
 
-class RunInstruments(NamedTuple):
-    """One binding's run, spend and GenAI instruments (flujo_hooks/runs.py and
-    agent_calls.py); None: excluded."""
-
-    runs: Counter | None
-    duration: Histogram | None
-    cost: Counter | None
-    tokens: Counter | None
-    genai_tokens: Histogram | None
-    genai_duration: Histogram | None
-
-
 class Measured:
-    """Running aggregates for one executor name, reported as ``get_optimization_stats()``."""
+    """Running aggregates of one executor name's executions (counts by outcome, one
+    window's durations, retries, cache hits, in flight), with its :class:`Spend`,
+    reported as ``get_optimization_stats()``. The execute wrapper (patch.py) calls
+    :meth:`end` per execution; the registry reads it per collection."""
 
     __slots__ = (
-        "__weakref__", "_attributes", "_cold", "_cost", "_executors", "_limited", "_lock",
-        "_max_steps", "_memory", "_peak", "_rate_scale", "_run_attributes", "_runs", "_sources",
-        "_spend_attributes", "_steps", "_tokens", "cache_enabled", "consecutive_failures",
-        "counts", "errored", "hits", "name", "recovered", "running", "window",
+        "__weakref__", "_attributes", "_cold", "_executors", "_lock", "_max_steps", "_memory",
+        "_rate_scale", "_sources", "_steps", "cache_enabled", "consecutive_failures", "counts",
+        "errored", "hits", "name", "recovered", "running", "spend", "window",
     )
 
     def __init__(self, name: str, sources: FlujoSources) -> None:
@@ -164,15 +130,8 @@ class Measured:
         self.recovered = 0  # ... that still succeeded (retry or fallback)
         self.hits = 0
         self._cold = 0  # executions before the first hit: a cold cache's misses
-        # Top-level runs under this name (runs.py), under the same lock: touched once per
-        # run and per step, not per execution.
-        self._runs = 0
-        self._cost = 0.0
-        self._tokens = 0
-        self._limited: set[Any] = set()  # runs in flight that have UsageLimits
-        self._peak: float | None = None  # their largest fraction, of those ended since
-        self._run_attributes: dict[str, dict[str, str]] = {}
-        self._spend_attributes: dict[tuple[Any, ...], dict[str, str]] = {}
+        # The name's top-level runs and what they spent (runs.py records into it).
+        self.spend = Spend(name, sources, self.step_label if self._max_steps > 0 else None)
 
     def add_executor(self, executor: Any) -> None:
         """Called under the sources' lock, which also guards reading the executors."""
@@ -238,89 +197,18 @@ class Measured:
     def _new_attributes(self, name: Any, outcome: int) -> dict[str, str]:
         attributes = {EXECUTOR_NAME: self.name, OUTCOME: OUTCOMES[outcome]}
         if self._max_steps > 0:
-            attributes[STEP_NAME] = self._step_label(name)
+            attributes[STEP_NAME] = self.step_label(name)
         return self._attributes[outcome].setdefault(name, attributes)
 
-    def _step_label(self, name: Any) -> str:
+    def step_label(self, name: Any) -> str:
+        """The name's ``flujo.step.name`` for step ``name``: at most ``max_step_names``
+        distinct ones per executor name (spend and executions alike), then ``_other``."""
         # Cut like executor names: step names are the pipeline author's free text.
         step = name[:MAX_NAME_LENGTH] if isinstance(name, str) else OTHER
         if step not in self._steps and len(self._steps) >= self._max_steps:
             step = OTHER
         self._steps.add(step)
         return step
-
-    def run_started(self, run: Any) -> None:
-        with self._lock:
-            self._runs += 1
-            if run.limited:
-                self._limited.add(run)
-
-    def run_ended(self, run: Any, outcome: str, elapsed: float) -> None:
-        with self._lock:
-            if run in self._limited:
-                self._limited.discard(run)
-                # Kept until the next read: a run shorter than the export interval
-                # still shows how near its limit it came.
-                self._peak = max(self._peak or 0.0, run.fraction)
-        attributes = self._run_attributes.get(outcome)
-        if attributes is None:
-            attributes = self._run_attributes.setdefault(
-                outcome, {PIPELINE_NAME: self.name, RUN_OUTCOME: outcome})
-        for binding, instruments in self._sources.run_targets:
-            if binding.active:
-                if instruments.runs is not None:
-                    instruments.runs.add(1, attributes)
-                if instruments.duration is not None:
-                    instruments.duration.record(elapsed, attributes, context=run.context)
-
-    def add_spend(self, step: Any, cost: float, tokens: int,
-                  split: tuple[int, int] | None, model: str | None) -> None:
-        """What a run's step added to its totals; ``split``: (input, output) tokens where
-        flujo knows them, with the ``model`` (``provider:model``) that used them."""
-        with self._lock:
-            self._cost += cost
-            self._tokens += tokens
-        for binding, instruments in self._sources.run_targets:
-            if not binding.active:
-                continue
-            if cost and instruments.cost is not None:
-                instruments.cost.add(cost, self._spend_attributes_of(step, model))
-            if tokens and instruments.tokens is not None:
-                if split is None:
-                    instruments.tokens.add(tokens, self._spend_attributes_of(step))
-                else:
-                    for token_type, count in zip(TOKEN_TYPES, split, strict=True):
-                        instruments.tokens.add(count, self._spend_attributes_of(
-                            step, model, token_type))
-
-    def _spend_attributes_of(self, step: Any, model: str | None = None,
-                             token_type: str | None = None) -> dict[str, str]:
-        key = (step, model, token_type)
-        found = self._spend_attributes.get(key)
-        if found is not None:
-            return found
-        attributes = {PIPELINE_NAME: self.name}
-        if self._max_steps > 0:
-            attributes[STEP_NAME] = self._step_label(step)
-        if token_type is not None:
-            attributes[TOKEN_TYPE] = token_type
-        if model:  # flujo's own metric, not a GenAI convention one: the current names
-            attributes.update(genai.model_attributes(model, latest=True))
-        return self._spend_attributes.setdefault(key, attributes)
-
-    def _pipeline_stats(self) -> dict[str, float] | None:
-        """What the runs spent; None for a name that has had no run (a bare executor)."""
-        with self._lock:
-            if not self._runs:
-                return None
-            stats: dict[str, float] = {"cost_usd": self._cost, "tokens": self._tokens}
-            fractions = [run.fraction for run in self._limited]
-            if self._peak is not None:
-                fractions.append(self._peak)
-                self._peak = None
-        if fractions:  # absent without a run that has limits: no evidence, no value
-            stats["usage_limit_utilization"] = max(fractions)
-        return stats
 
     def get_optimization_stats(self) -> dict[str, dict[str, Any]]:
         # the window is "since the last read"
@@ -365,113 +253,7 @@ class Measured:
         memory = self._memory.read()
         if memory:
             stats["memory"] = memory
-        pipeline = self._pipeline_stats()
+        pipeline = self.spend.stats()
         if pipeline:
             stats["pipeline"] = pipeline
         return stats
-
-
-class FlujoSources:
-    """One runtime's side of the flujo wrapper: the measured source of each executor
-    name, the executors attached to them, and the duration histogram of each of the
-    runtime's bindings."""
-
-    def __init__(self, registry: Registry, config: Config) -> None:
-        self.registry = registry
-        self.config = config
-        self.memory_limit = MemoryLimit()
-        # (binding, histogram) per binding: the wrapper records into the active ones.
-        # Replaced, never changed in place, so an execution ending on another thread
-        # walks a whole list. The same for the run and spend instruments.
-        self.targets: list[tuple[Binding, Histogram]] = []
-        self.run_targets: list[tuple[Binding, RunInstruments]] = []
-        # Guards choosing an executor's source, and the sources' sets of executors.
-        self.lock = threading.Lock()
-        self._by_name: dict[str, Measured] = {}
-        self._attached: weakref.WeakSet[Any] = weakref.WeakSet()
-        self.closed = False
-
-    def add_histogram(self, binding: Binding) -> None:
-        """A runtime hook: the execution-duration histogram, and the run and spend
-        instruments, for one binding."""
-        if any(b is binding for b, _ in self.run_targets):  # each binding has an entry
-            return
-        histogram = _instrument(binding, EXECUTION_DURATION)
-        if histogram is not None:
-            self.targets = [*self.targets, (binding, histogram)]
-        instruments = RunInstruments(*(_instrument(binding, metric)
-                                       for metric in (RUNS, RUN_DURATION, STEP_COST, STEP_TOKENS,
-                                                      GENAI_TOKEN_USAGE,
-                                                      GENAI_OPERATION_DURATION)))
-        self.run_targets = [*self.run_targets, (binding, instruments)]
-
-    def release(self, binding: Binding) -> None:
-        """``binding`` is served by another runtime now, which records into it itself."""
-        self.targets = [target for target in self.targets if target[0] is not binding]
-        self.run_targets = [target for target in self.run_targets if target[0] is not binding]
-
-    def attach(self, executor: Any, name: str | None = None) -> Measured | None:
-        """The executor's :class:`Measured`, chosen (and registered) on first call.
-
-        An executor with its own ``get_optimization_stats()`` is read as it is (its
-        values win); it gets a private :class:`Measured` that only feeds the duration
-        histogram.
-        """
-        measured: Measured | None = getattr(executor, ATTRIBUTE, None)
-        if measured is not None:
-            return measured
-        try:
-            with self.lock:
-                measured = getattr(executor, ATTRIBUTE, None)
-                if measured is None and not self.closed:
-                    given = name or getattr(executor, NAME_ATTRIBUTE, None)
-                    chosen = executor_name(executor, given)
-                    if callable(getattr(executor, "get_optimization_stats", None)):
-                        group = self.registry.add(executor, chosen).group.name
-                        measured = Measured(group, self)
-                    else:
-                        measured = self._source(chosen)
-                        measured.add_executor(executor)
-                    setattr(executor, ATTRIBUTE, measured)
-                    setattr(executor, NAME_ATTRIBUTE, chosen)
-                    self._attached.add(executor)
-            return measured
-        except Exception:
-            _logger.debug("could not measure %r", executor, exc_info=True)
-            return None
-
-    def _source(self, name: str) -> Measured:
-        found = self._by_name.get(name)
-        if found is not None:
-            return found
-        measured = Measured(name, self)
-        group = self.registry.add(measured, name).group.name
-        if group != name:  # past the name cap: share the "_other" source
-            self.registry.remove(measured)
-            measured = self._source(group)
-        self._by_name[name] = measured
-        return measured
-
-    def close(self) -> None:
-        """Stop recording, and let every attached executor choose its source anew on its
-        next execution (from the runtime that is the default then)."""
-        with self.lock:
-            self.closed = True
-            self.targets = []
-            self.run_targets = []
-            attached = list(self._attached)
-            self._attached = weakref.WeakSet()
-            self._by_name.clear()
-        for executor in attached:
-            with contextlib.suppress(AttributeError):
-                delattr(executor, ATTRIBUTE)
-
-
-def _instrument(binding: Binding, metric: SyncMetric) -> Any:
-    """``metric``'s synchronous instrument on ``binding``; None when excluded."""
-    if not binding.wanted(metric.name):
-        return None
-    if metric.kind is Kind.HISTOGRAM:
-        return binding.histogram(metric.name, metric.unit, metric.description,
-                                 metric.boundaries)
-    return binding.counter(metric.name, metric.unit, metric.description)

@@ -42,15 +42,13 @@ _logger = logging.getLogger(__name__)
 EXECUTOR_CORE = "flujo.application.core.executor_core"
 RUNNER = "flujo.application.runner"
 RUN_SESSION = "flujo.application.run_session"
-STEP_COORDINATOR = "flujo.application.core.orchestration.step_coordinator"
 STEP_POLICIES = "flujo.application.core.step_policies"
 AGENT_RUNNER = "flujo.application.core.runtime.default_components"
 OTEL_HOOK = "flujo.telemetry.otel_hook"
 # (module, class or None for the module itself, attribute): everything patched here.
 _PATCHED = (
     (EXECUTOR_CORE, "ExecutorCore", "execute"), (RUNNER, "Flujo", "__init__"),
-    (RUN_SESSION, "RunSession", "run_async"), (RUN_SESSION, "RunSession", "execute_steps"),
-    (STEP_COORDINATOR, "StepCoordinator", "update_pipeline_result"),
+    (RUN_SESSION, "RunSession", "run_async"),
     (STEP_POLICIES, None, "extract_usage_metrics"), (RUNNER, "Flujo", "resume_async"),
     (AGENT_RUNNER, "DefaultAgentRunner", "run"), (OTEL_HOOK, "OpenTelemetryHook", "hook"),
 )
@@ -191,22 +189,18 @@ def _patch_runs(runner: type | None, types: FlujoTypes) -> None:
     """Follow runs and their spend; without the parts of flujo that needs, executions are
     still measured."""
     session = _class(RUN_SESSION, "RunSession")
-    coordinator = _class(STEP_COORDINATOR, "StepCoordinator")
     policies, models = _import(STEP_POLICIES), _import("flujo.domain.models")
     model_of = getattr(_import("flujo.utils.model_utils"), "extract_model_id", None)
-    needed = [(session, "run_async"), (session, "execute_steps"),
-              (coordinator, "update_pipeline_result"), (policies, "extract_usage_metrics")]
+    needed = [(session, "run_async"), (policies, "extract_usage_metrics")]
     if (any(owner is None or attribute not in vars(owner) for owner, attribute in needed)
             or not callable(model_of) or runner is None
             or not isinstance(getattr(models, "PipelineResult", None), type)):
-        _logger.warning("this flujo has no RunSession/StepCoordinator as flujo 0.6 does; "
-                        "pipeline runs and spend are not measured")
+        _logger.warning("this flujo has no RunSession/extract_usage_metrics as flujo 0.6 "
+                        "does; pipeline runs and spend are not measured")
         return
     run_types = runs.FlujoRunTypes(models.PipelineResult, types.control_flow, types.usage_limit)
     patch_attribute(session, "run_async",
                     lambda original: runs.wrap_run_async(original, run_types))
-    patch_attribute(session, "execute_steps", runs.wrap_execute_steps)
-    patch_attribute(coordinator, "update_pipeline_result", runs.wrap_update)
     patch_attribute(policies, "extract_usage_metrics",
                     lambda original: runs.wrap_extract(original, model_of, agent_calls.used))
     if "resume_async" in vars(runner):

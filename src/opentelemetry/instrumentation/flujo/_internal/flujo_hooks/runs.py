@@ -7,17 +7,12 @@
   inside a step, a pipeline in a loop or parallel branch) is *nested*: it is part of the
   run it is in, not a run of its own, and flujo folds what it spent into the outer
   run's step (which is where it is counted).
-- *Spend* follows flujo's own accounting exactly: ``StepCoordinator.update_pipeline_result``
-  is where flujo adds a top-level step's cost and tokens to the run's
-  ``PipelineResult`` totals; what the totals grew by is recorded under that step. A
-  loop's iterations, a parallel step's branches, retries and fallbacks are inside their
-  top-level step's figures because flujo puts them there. The totals are followed as a
-  high-water mark, so a total flujo lowers (it replaces a synthesised failure) is never
-  exported as a negative count; whatever the final result's totals hold beyond the
-  mark when the run ends is recorded under its last step.
-- ``gen_ai.token.type`` is set where flujo knows the split: its usage extraction
-  (``extract_usage_metrics``) reported input tokens for the step's agent calls and their
-  input + output equal what the step added to the total. The model is known there too.
+- *Spend* is what was produced (spend.py): each step output's cost and tokens, counted
+  once where flujo extracts them from the output (``extract_usage_metrics``, called for
+  every output of a step that runs an agent or a callable, inside loops, branches,
+  fallbacks and nested runs alike), under the step that produced it and the run it is
+  part of. Its input/output split and model come with it where flujo knows them (it
+  reported input tokens).
 
 The current run is a context variable, set only while flujo's run generator runs (never
 while the caller consumes its items), so a run the caller starts between two items is
@@ -37,7 +32,7 @@ from typing import Any, NamedTuple
 from opentelemetry.context import Context, get_current
 
 from opentelemetry.instrumentation.flujo._internal.catalog import RUN_OUTCOMES
-from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import Measured
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.spend import Spend
 from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
 _logger = logging.getLogger(__name__)
@@ -63,17 +58,16 @@ def runner_executor(owner: Any) -> Any:
 
 
 class Run:
-    """One top-level run: its source (the executor name's ``Measured``), the totals of
-    its ``PipelineResult`` recorded so far, its agents' usage since its last step, and
-    the OTel contexts its points are recorded in (their exemplars' spans)."""
+    """One top-level run: the spend of its pipeline name (``Spend``), what its outputs
+    spent so far, its limits, and the OTel contexts its points are recorded in (their
+    exemplars' spans)."""
 
-    __slots__ = ("context", "cost", "cost_limit", "final", "inputs", "model", "outputs",
-                 "result", "source", "started", "step_context", "token_limit", "tokens")
+    __slots__ = ("context", "cost", "cost_limit", "final", "spend", "started", "step_context",
+                 "token_limit", "tokens")
 
-    def __init__(self, source: Measured, limits: Any) -> None:
-        self.source = source
+    def __init__(self, spend: Spend, limits: Any) -> None:
+        self.spend = spend
         self.started = perf_counter()
-        self.result: Any = None  # the PipelineResult flujo accumulates into
         self.final: Any = None  # the last PipelineResult the run yielded
         self.cost = 0.0
         self.tokens = 0
@@ -82,8 +76,6 @@ class Run:
         # A zero limit is no fraction (flujo fails any spend at all): left out.
         self.cost_limit = float(cost_limit) if cost_limit else None
         self.token_limit = int(token_limit) if token_limit else None
-        self.inputs = self.outputs = 0
-        self.model: str | None = None  # "" once two models took part
         # The caller's context (its span: a web request's) until flujo's pipeline_run
         # span replaces it; flujo's current step span (spans.py). None: the current one.
         self.context: Context = get_current()
@@ -95,8 +87,7 @@ class Run:
 
     @property
     def fraction(self) -> float:
-        """The largest share of a limit used: the totals only rise (a high-water mark),
-        so the share now is the largest the run has reached."""
+        """The largest share of a limit the run's outputs have used so far."""
         fraction = 0.0
         if self.cost_limit is not None:
             fraction = max(fraction, self.cost / self.cost_limit)
@@ -104,55 +95,22 @@ class Run:
             fraction = max(fraction, self.tokens / self.token_limit)
         return fraction
 
-    def register(self, result: Any) -> None:
-        """``result`` is the run's PipelineResult; a resumed run's already holds the spend
-        of the part before the pause (counted then)."""
-        self.result = result
-        self.cost, self.tokens = _totals(result)
-
-    def account(self, step_name: Any) -> None:
-        """Record what the run's totals grew by since the last step, under ``step_name``."""
-        cost, tokens = _totals(self.result)
-        self.record(step_name, cost, tokens)
-
-    def record(self, step_name: Any, cost: float, tokens: int) -> None:
-        added_cost = cost - self.cost if cost > self.cost else 0.0
-        added_tokens = tokens - self.tokens if tokens > self.tokens else 0
-        inputs, outputs, model = self.inputs, self.outputs, self.model
-        self.inputs = self.outputs = 0
-        self.model = None
-        if not (added_cost or added_tokens):
+    def produced(self, step_name: Any, prompt: int, completion: int, cost: float,
+                 model: str | None) -> None:
+        """One output's usage as flujo extracted it: ``prompt`` is 0 when flujo does not
+        know the input/output split (an output's own ``token_counts``)."""
+        tokens = prompt + completion
+        if not (cost or tokens):
             return
-        self.cost, self.tokens = max(cost, self.cost), max(tokens, self.tokens)
-        known = bool(inputs) and inputs + outputs == added_tokens
-        self.source.add_spend(step_name, added_cost, added_tokens,
-                              (inputs, outputs) if known else None,
-                              (model or None) if known else None)
-
-    def used(self, input_tokens: int, output_tokens: int, model: str | None) -> None:
-        """An agent call's usage as flujo extracted it."""
-        self.inputs += input_tokens
-        self.outputs += output_tokens
-        if self.model is None:
-            self.model = model or ""
-        elif self.model != model:
-            self.model = ""
+        self.cost += cost
+        self.tokens += tokens
+        known = prompt > 0
+        self.spend.add(step_name, cost, tokens, (prompt, completion) if known else None,
+                       model if known else None)
 
     def end(self, result: Any, error: BaseException | None, types: FlujoRunTypes) -> None:
-        outcome = outcome_of(result, error, types)
-        if result is not None:
-            try:  # totals flujo reached outside update_pipeline_result
-                cost, tokens = _totals(result)
-                if cost > self.cost or tokens > self.tokens:
-                    history = getattr(result, "step_history", None)
-                    self.record(history[-1].name if history else None, cost, tokens)
-            except Exception:
-                _logger.debug("could not read the run's final totals", exc_info=True)
-        self.source.run_ended(self, outcome, perf_counter() - self.started)
-
-
-def _totals(result: Any) -> tuple[float, int]:
-    return float(result.total_cost_usd or 0.0), int(result.total_tokens or 0)
+        self.spend.run_ended(self, outcome_of(result, error, types),
+                             perf_counter() - self.started)
 
 
 class FlujoRunTypes(NamedTuple):
@@ -210,8 +168,8 @@ def _begin(owner: Any) -> Run | None:
         source = get_runtime().flujo.attach(executor, runner_name(owner))
         if source is None:
             return None
-        run = Run(source, getattr(owner, "usage_limits", None))
-        source.run_started(run)
+        run = Run(source.spend, getattr(owner, "usage_limits", None))
+        source.spend.run_started(run)
         return run
     except Exception:
         _logger.debug("could not start measuring a run of %r", owner, exc_info=True)
@@ -292,36 +250,6 @@ def wrap_resume_async(original: Callable[..., Any],
     return resume_async
 
 
-def wrap_execute_steps(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def execute_steps(self: Any, *args: Any, **kwargs: Any) -> Any:
-        run = _current.get()
-        if run is not None and run.result is None:
-            try:  # (start_idx, data, context, result): positional or by keyword
-                run.register(args[3] if len(args) > 3 else kwargs["result"])
-            except Exception:
-                _logger.debug("could not follow the run's result", exc_info=True)
-        return original(self, *args, **kwargs)
-
-    return execute_steps
-
-
-def wrap_update(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def update_pipeline_result(self: Any, result: Any, step_result: Any, *args: Any,
-                               **kwargs: Any) -> Any:
-        done = original(self, result, step_result, *args, **kwargs)
-        run = _current.get()
-        if run is not None and result is run.result:
-            try:
-                run.account(step_result.name)
-            except Exception:
-                _logger.debug("recording a step's spend failed", exc_info=True)
-        return done
-
-    return update_pipeline_result
-
-
 def wrap_extract(original: Callable[..., Any], model_of: Callable[[Any, str], str | None],
                  call_used: Callable[[Any, str | None, int, int], None]) -> Callable[..., Any]:
     """``call_used(agent, model, input, output)``: the call's GenAI metrics (agent_calls)."""
@@ -330,17 +258,21 @@ def wrap_extract(original: Callable[..., Any], model_of: Callable[[Any, str], st
     def extract_usage_metrics(*args: Any, **kwargs: Any) -> Any:
         usage = original(*args, **kwargs)
         try:
-            prompt, completion, _cost = usage
-            if prompt:  # flujo reports 0 input tokens when it does not know the split
-                agent = kwargs.get("agent", args[1] if len(args) > 1 else None)
-                model = model_of(agent, str(kwargs.get("step_name", "unknown")))
-                run = _current.get()
-                if run is not None:
-                    run.used(int(prompt), int(completion), model)
+            prompt, completion, cost = usage
+            run = _current.get()
+            if not (prompt or completion or cost) or (run is None and not prompt):
+                return usage
+            agent = kwargs.get("agent", args[1] if len(args) > 1 else None)
+            step_name = kwargs.get("step_name", args[2] if len(args) > 2 else None)
+            # flujo reports 0 input tokens when it does not know the split: no model then
+            model = model_of(agent, str(step_name or "unknown")) if prompt else None
+            if run is not None:
+                run.produced(step_name, int(prompt), int(completion), float(cost or 0.0),
+                             model)
+            if prompt:
                 call_used(agent, model, int(prompt), int(completion))
         except Exception:
-            _logger.debug("could not read an agent's usage", exc_info=True)
+            _logger.debug("could not read an output's usage", exc_info=True)
         return usage
 
     return extract_usage_metrics
-

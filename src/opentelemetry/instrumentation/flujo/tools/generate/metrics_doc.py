@@ -122,7 +122,7 @@ def render() -> str:
         "",
         "Recorded as things happen by the flujo wrappers ([flujo.md](flujo.md)), not read "
         "from `get_optimization_stats()`: a duration per `ExecutorCore.execute` call, a run "
-        "per top-level pipeline run, spend per top-level step. Bucket boundaries are passed "
+        "per top-level pipeline run, spend per step output. Bucket boundaries are passed "
         "as the API's `explicit_bucket_boundaries_advisory`; a View configured by the "
         "application takes precedence. Attributes in *italics* are set only where flujo "
         "knows them.",

@@ -1,0 +1,161 @@
+"""Choosing each flujo executor's stats source, and the synchronous instruments the
+wrappers record into: one :class:`FlujoSources` per runtime.
+
+An executor is attached on its first execution (or when its runner names it): to the
+:class:`Measured` of its name, shared by every executor of that name and kept for the
+life of the runtime (flujo readily builds a runner, and so an executor, per request: a
+source per executor would die with it, taking the executions since the last collection
+along); or, for an executor that reports its own ``get_optimization_stats()``, to a
+private one that only feeds the histograms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import weakref
+from typing import Any, NamedTuple
+
+from opentelemetry.metrics import Counter, Histogram
+
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    EXECUTION_DURATION,
+    GENAI_OPERATION_DURATION,
+    GENAI_TOKEN_USAGE,
+    RUN_DURATION,
+    RUNS,
+    STEP_COST,
+    STEP_TOKENS,
+    Kind,
+    SyncMetric,
+)
+from opentelemetry.instrumentation.flujo._internal.collect.registry import Registry, executor_name
+from opentelemetry.instrumentation.flujo._internal.config import Config
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
+    ATTRIBUTE,
+    NAME_ATTRIBUTE,
+    Measured,
+)
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.process_memory import MemoryLimit
+from opentelemetry.instrumentation.flujo._internal.otel.binding import Binding
+
+_logger = logging.getLogger(__name__)
+
+
+class RunInstruments(NamedTuple):
+    """One binding's run, spend and GenAI instruments (flujo_hooks/runs.py and
+    agent_calls.py); None: excluded."""
+
+    runs: Counter | None
+    duration: Histogram | None
+    cost: Counter | None
+    tokens: Counter | None
+    genai_tokens: Histogram | None
+    genai_duration: Histogram | None
+
+
+class FlujoSources:
+    """One runtime's side of the flujo wrapper: the measured source of each executor
+    name, the executors attached to them, and the duration histogram of each of the
+    runtime's bindings."""
+
+    def __init__(self, registry: Registry, config: Config) -> None:
+        self.registry = registry
+        self.config = config
+        self.memory_limit = MemoryLimit()
+        # (binding, histogram) per binding: the wrapper records into the active ones.
+        # Replaced, never changed in place, so an execution ending on another thread
+        # walks a whole list. The same for the run and spend instruments.
+        self.targets: list[tuple[Binding, Histogram]] = []
+        self.run_targets: list[tuple[Binding, RunInstruments]] = []
+        # Guards choosing an executor's source, and the sources' sets of executors.
+        self.lock = threading.Lock()
+        self._by_name: dict[str, Measured] = {}
+        self._attached: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.closed = False
+
+    def add_histogram(self, binding: Binding) -> None:
+        """A runtime hook: the execution-duration histogram, and the run and spend
+        instruments, for one binding."""
+        if any(b is binding for b, _ in self.run_targets):  # each binding has an entry
+            return
+        histogram = _instrument(binding, EXECUTION_DURATION)
+        if histogram is not None:
+            self.targets = [*self.targets, (binding, histogram)]
+        instruments = RunInstruments(*(_instrument(binding, metric)
+                                       for metric in (RUNS, RUN_DURATION, STEP_COST, STEP_TOKENS,
+                                                      GENAI_TOKEN_USAGE,
+                                                      GENAI_OPERATION_DURATION)))
+        self.run_targets = [*self.run_targets, (binding, instruments)]
+
+    def release(self, binding: Binding) -> None:
+        """``binding`` is served by another runtime now, which records into it itself."""
+        self.targets = [target for target in self.targets if target[0] is not binding]
+        self.run_targets = [target for target in self.run_targets if target[0] is not binding]
+
+    def attach(self, executor: Any, name: str | None = None) -> Measured | None:
+        """The executor's :class:`Measured`, chosen (and registered) on first call.
+
+        An executor with its own ``get_optimization_stats()`` is read as it is (its
+        values win); it gets a private :class:`Measured` that only feeds the duration
+        histogram.
+        """
+        measured: Measured | None = getattr(executor, ATTRIBUTE, None)
+        if measured is not None:
+            return measured
+        try:
+            with self.lock:
+                measured = getattr(executor, ATTRIBUTE, None)
+                if measured is None and not self.closed:
+                    given = name or getattr(executor, NAME_ATTRIBUTE, None)
+                    chosen = executor_name(executor, given)
+                    if callable(getattr(executor, "get_optimization_stats", None)):
+                        group = self.registry.add(executor, chosen).group.name
+                        measured = Measured(group, self)
+                    else:
+                        measured = self._source(chosen)
+                        measured.add_executor(executor)
+                    setattr(executor, ATTRIBUTE, measured)
+                    setattr(executor, NAME_ATTRIBUTE, chosen)
+                    self._attached.add(executor)
+            return measured
+        except Exception:
+            _logger.debug("could not measure %r", executor, exc_info=True)
+            return None
+
+    def _source(self, name: str) -> Measured:
+        found = self._by_name.get(name)
+        if found is not None:
+            return found
+        measured = Measured(name, self)
+        group = self.registry.add(measured, name).group.name
+        if group != name:  # past the name cap: share the "_other" source
+            self.registry.remove(measured)
+            measured = self._source(group)
+        self._by_name[name] = measured
+        return measured
+
+    def close(self) -> None:
+        """Stop recording, and let every attached executor choose its source anew on its
+        next execution (from the runtime that is the default then)."""
+        with self.lock:
+            self.closed = True
+            self.targets = []
+            self.run_targets = []
+            attached = list(self._attached)
+            self._attached = weakref.WeakSet()
+            self._by_name.clear()
+        for executor in attached:
+            with contextlib.suppress(AttributeError):
+                delattr(executor, ATTRIBUTE)
+
+
+def _instrument(binding: Binding, metric: SyncMetric) -> Any:
+    """``metric``'s synchronous instrument on ``binding``; None when excluded."""
+    if not binding.wanted(metric.name):
+        return None
+    if metric.kind is Kind.HISTOGRAM:
+        return binding.histogram(metric.name, metric.unit, metric.description,
+                                 metric.boundaries)
+    return binding.counter(metric.name, metric.unit, metric.description)

@@ -1,0 +1,134 @@
+"""What one pipeline name's runs did and spent: the runs counter and duration, spend by
+step, and how near the runs in flight came to their ``UsageLimits``.
+
+One :class:`Spend` per executor (pipeline) name, owned by that name's :class:`Measured`
+(measured.py), fed by the run wrappers (runs.py) and read with the name's stats.
+
+**Spend is what was produced.** Every step output's cost and tokens are counted once,
+when flujo extracts them from the output (``extract_usage_metrics``: a top-level step's,
+a loop iteration's, a parallel branch's, a fallback's, a nested run's steps'), under the
+step that produced it. That equals flujo's ``PipelineResult`` totals wherever those are
+complete, and exceeds them exactly by what flujo leaves out of a run it stops at its
+``UsageLimits`` (``UsageLimitExceededError.result`` keeps only part of the steps that
+ran). An attempt that raised produced no output and is not counted, nor is a cache
+hit (it produced nothing new).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    PIPELINE_NAME,
+    RUN_OUTCOME,
+    STEP_NAME,
+    TOKEN_TYPE,
+    TOKEN_TYPES,
+)
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks import genai
+
+if TYPE_CHECKING:
+    from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import FlujoSources
+
+
+class Spend:
+    """Runs and spend of one pipeline name: the counts the stats report (cost, tokens,
+    usage-limit utilization) and the run, duration and spend points recorded into the
+    runtime's bindings. Called by runs.py per run and per output, and by the name's
+    :class:`Measured` per collection."""
+
+    __slots__ = ("_cost", "_limited", "_lock", "_peak", "_run_attributes", "_runs",
+                 "_sources", "_spend_attributes", "_step_label", "_tokens", "name")
+
+    def __init__(self, name: str, sources: FlujoSources,
+                 step_label: Callable[[Any], str] | None) -> None:
+        self.name = name
+        self._sources = sources
+        # The name's capped step labels (shared with its execution histogram); None:
+        # the attribute is off.
+        self._step_label = step_label
+        self._lock = threading.Lock()
+        self._runs = 0
+        self._cost = 0.0
+        self._tokens = 0
+        self._limited: set[Any] = set()  # runs in flight that have UsageLimits
+        self._peak: float | None = None  # their largest fraction, of those ended since
+        self._run_attributes: dict[str, dict[str, str]] = {}
+        self._spend_attributes: dict[tuple[Any, ...], dict[str, str]] = {}
+
+    def run_started(self, run: Any) -> None:
+        with self._lock:
+            self._runs += 1
+            if run.limited:
+                self._limited.add(run)
+
+    def run_ended(self, run: Any, outcome: str, elapsed: float) -> None:
+        with self._lock:
+            if run in self._limited:
+                self._limited.discard(run)
+                # Kept until the next read: a run shorter than the export interval
+                # still shows how near its limit it came, once.
+                self._peak = max(self._peak or 0.0, run.fraction)
+        attributes = self._run_attributes.get(outcome)
+        if attributes is None:
+            attributes = self._run_attributes.setdefault(
+                outcome, {PIPELINE_NAME: self.name, RUN_OUTCOME: outcome})
+        for binding, instruments in self._sources.run_targets:
+            if binding.active:
+                if instruments.runs is not None:
+                    instruments.runs.add(1, attributes)
+                if instruments.duration is not None:
+                    instruments.duration.record(elapsed, attributes, context=run.context)
+
+    def add(self, step: Any, cost: float, tokens: int,
+            split: tuple[int, int] | None, model: str | None) -> None:
+        """One output's spend; ``split``: (input, output) tokens where flujo knows them,
+        with the ``model`` (``provider:model``) that used them."""
+        with self._lock:
+            self._cost += cost
+            self._tokens += tokens
+        for binding, instruments in self._sources.run_targets:
+            if not binding.active:
+                continue
+            if cost and instruments.cost is not None:
+                instruments.cost.add(cost, self._attributes_of(step, model))
+            if tokens and instruments.tokens is not None:
+                if split is None:
+                    instruments.tokens.add(tokens, self._attributes_of(step))
+                else:
+                    for token_type, count in zip(TOKEN_TYPES, split, strict=True):
+                        instruments.tokens.add(count, self._attributes_of(
+                            step, model, token_type))
+
+    def _attributes_of(self, step: Any, model: str | None = None,
+                       token_type: str | None = None) -> dict[str, str]:
+        key = (step, model, token_type)
+        found = self._spend_attributes.get(key)
+        if found is not None:
+            return found
+        attributes = {PIPELINE_NAME: self.name}
+        if self._step_label is not None:
+            attributes[STEP_NAME] = self._step_label(step)
+        if token_type is not None:
+            attributes[TOKEN_TYPE] = token_type
+        if model:  # flujo's own metric, not a GenAI convention one: the current names
+            attributes.update(genai.model_attributes(model, latest=True))
+        return self._spend_attributes.setdefault(key, attributes)
+
+    def stats(self) -> dict[str, float] | None:
+        """What the runs spent; None for a name that has had no run (a bare executor).
+        ``usage_limit_utilization`` describes the runs in progress (and one that ended
+        since the previous read, once): absent between runs."""
+        with self._lock:
+            if not self._runs:
+                return None
+            stats: dict[str, float] = {"cost_usd": self._cost, "tokens": self._tokens}
+            fractions = [run.fraction for run in self._limited]
+            if self._peak is not None:
+                fractions.append(self._peak)
+                self._peak = None
+        if fractions:  # absent without a run that has limits: no evidence, no value
+            stats["usage_limit_utilization"] = max(fractions)
+        return stats
