@@ -111,12 +111,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def elapsed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - started, result
-
-
 def otlp_env(endpoint: str, protocol: str = "grpc", **extra: str) -> dict[str, str]:
     """The standard OTLP environment of an app exporting every 200 ms with a 1 s timeout."""
     return {
