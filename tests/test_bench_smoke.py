@@ -16,11 +16,11 @@ FIGURES = {
     "collection.slope", "stats_calls", "naive", "naive.ceiling", "thresholds.share",
     "plugin.share", "prometheus",
     "memory.per_executor", "memory.per_name", "memory.churn", "otlp.bytes",
-    "otlp.bytes_gzip", "flujo.bookkeeping", "flujo.total", "flujo.memory", "flujo.run",
+    "otlp.bytes_gzip", "flujo.e2e", "flujo.e2e_inprocess", "flujo.bookkeeping", "flujo.total", "flujo.memory", "flujo.run",
     "flujo.agent_run", "shape.points", "shape.bytes", "shape.collection", "shape.with_runs", "shape.previous",
 }
 # Measured only where their layer is installed; otherwise "n/a" with the reason.
-OPTIONAL = {"thresholds.share", "flujo.bookkeeping", "flujo.total", "flujo.memory",
+OPTIONAL = {"thresholds.share", "flujo.e2e", "flujo.e2e_inprocess", "flujo.bookkeeping", "flujo.total", "flujo.memory",
             "flujo.run", "flujo.agent_run"}
 
 
