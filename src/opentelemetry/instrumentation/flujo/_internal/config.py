@@ -70,6 +70,8 @@ class Config:
     thresholds_file: str = ""
     threshold_for_s: float = 0.0
     threshold_keep_for_s: float = 0.0
+    # the alerting ratios' sliding window (collect/ratio_window.py, the Prometheus rules)
+    ratio_window_s: float = 300.0
     alerts: AlertConfig = field(default_factory=AlertConfig)
     max_step_names: int = 100
     # GenAI metrics (flujo_hooks/genai.py): auto | on | off, and whether
@@ -291,6 +293,13 @@ def _duration(env: Mapping[str, str], variable: str, default: float) -> float:
                 "is not a duration such as 0s, 30s, 2m or 1h30m")
 
 
+def _window(text: str) -> float:
+    seconds = parse_duration(text)
+    if seconds <= 0:
+        raise ValueError(text)
+    return seconds
+
+
 def _warn_replaced(env: Mapping[str, str]) -> None:
     for old, new in _REPLACED.items():
         if env.get(old, "").strip():
@@ -321,6 +330,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
                                   default.threshold_for_s),
         threshold_keep_for_s=_duration(env, ev.OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR,
                                        default.threshold_keep_for_s),
+        ratio_window_s=read(env, ev.OTEL_PYTHON_FLUJO_RATIO_WINDOW, _window,
+                            default.ratio_window_s,
+                            "is not a duration of more than 0s such as 5m or 1h"),
         alerts=_alert_config(env),
         max_step_names=_whole(env, ev.OTEL_PYTHON_FLUJO_MAX_STEP_NAMES, 0, 10_000,
                               default.max_step_names),

@@ -62,7 +62,8 @@ class Runtime:
         self.registry = Registry(self.config.max_executor_names)
         self.fetcher = StatsFetcher()
         self.taker = SnapshotTaker(self.registry, Normaliser(self.config.rate_unit),
-                                   self.config.stats_timeout_s, self.fetcher)
+                                   self.config.stats_timeout_s, self.fetcher,
+                                   ratio_window_s=self.config.ratio_window_s)
         try:
             self.alerts = dispatcher(self.config.alerts)
         except Exception:  # a handler that cannot be built must not stop the metrics

@@ -26,6 +26,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
 from opentelemetry.instrumentation.flujo._internal.collect.fetch import FetchError, StatsFetcher
 from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser, Values
 from opentelemetry.instrumentation.flujo._internal.collect.registry import Entry, Group, Registry
+from opentelemetry.instrumentation.flujo._internal.window import SlidingCounts, ratio
 
 _logger = logging.getLogger(__name__)
 
@@ -113,15 +114,13 @@ def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
                 # Sums of huge finite values can overflow: absent, like any bad value.
                 if isinstance(combined, str) or math.isfinite(combined):
                     out[stat_id] = combined
-    executions = out.get(WEIGHT_STAT)
-    failed = out.get(FAILED_STAT)
-    if isinstance(executions, float) and isinstance(failed, float) and executions > 0:
-        out[FAILURE_RATIO] = min(failed / executions, 1.0)
     return out
 
 
 class SnapshotTaker:
-    """Reads every registered executor once and builds the collection's snapshot."""
+    """Reads every registered executor once and builds the collection's snapshot, with
+    each name's failure ratio over the ratio window. Owned by the runtime; the first
+    instrument callback of a collection calls :meth:`take`."""
 
     def __init__(
         self,
@@ -130,12 +129,16 @@ class SnapshotTaker:
         budget_s: float,
         fetcher: StatsFetcher | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        ratio_window_s: float = 300.0,
     ) -> None:
         self.registry = registry
         self.normaliser = normaliser
         self.budget_s = budget_s
         self.fetcher = fetcher or StatsFetcher()
         self._clock = clock
+        self._ratio_window_s = ratio_window_s
+        # executor name -> its (failed, total) executions over the window
+        self._failures: dict[str, SlidingCounts] = {}
         # executor name -> when its read errors were last logged (time.monotonic())
         self._warned_at: dict[str, float] = {}
 
@@ -174,10 +177,14 @@ class SnapshotTaker:
             for group in registered:
                 reads = by_group.get(group.name, [])
                 values = combine(group, reads)
+                self._failure_ratio(group.name, values, started)
                 if values:
                     groups.append(GroupSnapshot(group.name, values, group.attributes,
                                                 group.point_attributes))
             self.registry.purge()
+        names = frozenset(group.name for group in registered)
+        if not self._failures.keys() <= names:  # names gone: their windows with them
+            self._failures = {n: w for n, w in self._failures.items() if n in names}
         return Snapshot(
             groups=tuple(groups),
             executors=len(entries) - gone,
@@ -185,8 +192,22 @@ class SnapshotTaker:
             dropped=dropped,
             errors=errors,
             duration_s=self._clock() - started,
-            names=frozenset(group.name for group in registered),
+            names=names,
         )
+
+    def _failure_ratio(self, name: str, values: Values, now_s: float) -> None:
+        """``execution.failure_ratio``: failed / all executions over the ratio window,
+        from the name's cumulative counters (absent when none ran in the window)."""
+        executions, failed = values.get(WEIGHT_STAT), values.get(FAILED_STAT)
+        if not (isinstance(executions, float) and isinstance(failed, float)):
+            return
+        window = self._failures.get(name)
+        if window is None:
+            window = self._failures[name] = SlidingCounts(self._ratio_window_s, 2)
+        grew_failed, grew_all = window.growth(now_s, (failed, executions))
+        value = ratio(grew_failed, grew_all)
+        if value is not None:
+            values[FAILURE_RATIO] = value
 
     def _warn(self, name: str, reason: str, cause: str, budget_s: float) -> None:
         """One warning per executor name per WARN_EVERY_S: a source that fails on every

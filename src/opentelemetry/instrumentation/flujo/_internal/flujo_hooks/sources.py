@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 import weakref
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from opentelemetry.metrics import Counter, Histogram
@@ -60,9 +62,11 @@ class FlujoSources:
     name, the executors attached to them, and the duration histogram of each of the
     runtime's bindings."""
 
-    def __init__(self, registry: Registry, config: Config) -> None:
+    def __init__(self, registry: Registry, config: Config,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.registry = registry
         self.config = config
+        self.clock = clock  # seconds: the measured sources' ratio windows
         self.memory_limit = MemoryLimit()
         # (binding, histogram) per binding: the wrapper records into the active ones.
         # Replaced, never changed in place, so an execution ending on another thread
