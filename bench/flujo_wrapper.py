@@ -26,7 +26,9 @@ otherwise every figure is "n/a" with the reason (``make bench-flujo`` runs it in
 
 from __future__ import annotations
 
+import functools
 import gc
+import os
 import statistics
 import tracemalloc
 from collections.abc import Callable
@@ -133,12 +135,21 @@ class _StubExecute:
         core = self.core_class()
         return _loop(lambda: core.execute(self.frame, None), n)
 
-    def versus_bare(self, config: Any, rounds: int) -> float:
-        """Seconds per execute the wrapper adds under ``config``, interleaved with bare."""
-        from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
+    def versus_bare(self, env: dict[str, str], rounds: int) -> float:
+        """Seconds per execute the wrapper adds with ``env`` set, interleaved with bare."""
+        from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
-        reset_runtime(config)
-        self.instrumentor.instrument(meter_provider=self.provider)
+        get_runtime().close()
+        saved = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
+        try:  # a fresh runtime, from the environment
+            self.instrumentor.instrument(meter_provider=self.provider)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
         try:
             subjects = {"bare": self.bare, "wrapped": self.wrapped(self.calls)}
             medians = interleaved(subjects, rounds, sample_s=0)
@@ -179,6 +190,7 @@ class _StubRun:
         from pydantic import BaseModel
 
         from opentelemetry.instrumentation.flujo._internal.flujo_hooks import agent_calls, runs
+        from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
         extract = step_policies.extract_usage_metrics
         extract = getattr(extract, "_opentelemetry_flujo_replaced", extract)  # flujo's own
@@ -196,8 +208,10 @@ class _StubRun:
 
         types = runs.FlujoRunTypes(PipelineResult, (PausedException,), (UsageLimitExceededError,))
         if wrapped:
-            run_async = runs.wrap_run_async(run_async, types)
-            extract = runs.wrap_extract(extract, extract_model_id, agent_calls.used)
+            sources = get_runtime().flujo
+            run_async = runs.wrap_run_async(run_async, sources, types)
+            extract = runs.wrap_extract(extract, extract_model_id,
+                                        functools.partial(agent_calls.used, sources))
         self.session = type("Session", (), {
             "pipeline_name": "bench-runs",
             "usage_limits": UsageLimits(total_cost_usd_limit=1e9),
@@ -229,6 +243,7 @@ class _StubAgentCall:
         from flujo.utils.model_utils import extract_model_id
 
         from opentelemetry.instrumentation.flujo._internal.flujo_hooks import agent_calls, runs
+        from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
         def original(function: Any) -> Any:
             return getattr(function, "_opentelemetry_flujo_replaced", function)
@@ -236,8 +251,10 @@ class _StubAgentCall:
         run = original(vars(DefaultAgentRunner)["run"])
         extract = original(step_policies.extract_usage_metrics)
         if wrapped:
-            run = agent_calls.wrap_agent_run(run, extract_model_id, ())
-            extract = runs.wrap_extract(extract, extract_model_id, agent_calls.used)
+            sources = get_runtime().flujo
+            run = agent_calls.wrap_agent_run(run, extract_model_id, (), sources)
+            extract = runs.wrap_extract(extract, extract_model_id,
+                                        functools.partial(agent_calls.used, sources))
 
         class Usage:
             input_tokens, output_tokens, cost_usd = 120, 30, 0.0015
@@ -318,8 +335,6 @@ def run(quick: bool) -> list[Figure]:
         return _na(f"needs flujo and the flujo wrapper: {error}")
 
     from opentelemetry.instrumentation.flujo._internal.catalog import EXECUTION_DURATION
-    from opentelemetry.instrumentation.flujo._internal.config import Config
-
     executions = 50_000 if quick else 1_000_000
     rounds = 5 if quick else 11
     provider = MeterProvider(metric_readers=[InMemoryMetricReader()], views=flujo_views())
@@ -328,9 +343,9 @@ def run(quick: bool) -> list[Figure]:
     try:
         # Bookkeeping: the wrapper with the duration histogram excluded (the stats it
         # keeps are the same); with it, the difference is the SDK's Histogram.record.
-        bookkeeping_s = stub.versus_bare(Config(excluded_metrics=(EXECUTION_DURATION.name,)),
-                                         rounds)
-        wrapper_s = stub.versus_bare(Config(), rounds)
+        bookkeeping_s = stub.versus_bare(
+            {"OTEL_PYTHON_FLUJO_EXCLUDED_METRICS": EXECUTION_DURATION.name}, rounds)
+        wrapper_s = stub.versus_bare({}, rounds)
         growth = stub.memory_growth(executions)
     finally:
         stub.restore()

@@ -39,6 +39,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     Conversion,
     Kind,
 )
+from opentelemetry.instrumentation.flujo._internal.collect.fetch import StatsFetcher
 from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser
 from opentelemetry.instrumentation.flujo._internal.collect.registry import Registry
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import SnapshotTaker
@@ -483,10 +484,15 @@ def prometheus_registry(executors: Iterable[tuple[Any, str]]) -> Any:
         GaugeMetricFamily,
     )
 
+    def _log_now(logger: Any, level: int, message: str, *args: Any,
+                 exc_info: bool = False) -> None:
+        logger.log(level, message, *args, exc_info=exc_info)
+
     registry = Registry(max_names=100_000)
     for executor, name in executors:
         registry.add(executor, name)
-    taker = SnapshotTaker(registry, Normaliser(), budget_s=1.0)
+    taker = SnapshotTaker(registry, Normaliser("percent", _log_now), 1.0, StatsFetcher(),
+                          time.monotonic_ns, _log_now)
     families = [
         (metric.name.replace(".", "_"), metric.description,
          CounterMetricFamily if metric.kind is Kind.COUNTER else GaugeMetricFamily,

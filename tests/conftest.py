@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -14,7 +15,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.instrumentation.flujo._internal.runtime import (
     Runtime,
     get_runtime,
-    reset_runtime,
+    open_runtime,
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -47,20 +48,45 @@ def require(available: bool, what: str) -> None:
     pytest.skip(f"{what} is not available")
 
 
+_OURS = ("OTEL_PYTHON_FLUJO_", "OTEL_EXPORTER_", "OTEL_METRIC")
+
+
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No OTEL_PYTHON_FLUJO_* (or exporter) variable from outside, nor from an earlier
+    test (``fresh_runtime`` sets some)."""
     for name in list(os.environ):
-        if name.startswith(("OTEL_PYTHON_FLUJO_", "OTEL_EXPORTER_", "OTEL_METRIC")):
+        if name.startswith(_OURS):
             monkeypatch.delenv(name, raising=False)
+    yield
+    for name in list(os.environ):
+        if name.startswith(_OURS):
+            monkeypatch.delenv(name, raising=False)
+
+
+def fresh_runtime(env: dict[str, str] | None = None) -> Runtime:
+    """The process's runtime started anew with ``env`` in the environment (removed after
+    the test), as an application's ``uninstrument()`` then ``instrument()`` would."""
+    for name, value in (env or {}).items():
+        os.environ[name] = value
+    get_runtime().close()
+    return open_runtime()
 
 
 @pytest.fixture(autouse=True)
 def _fresh_runtime(_clean_env: None) -> Iterator[None]:
-    """Every test starts on a new default runtime (no handlers, overrides or executors
-    of an earlier test) and closes it (its alert threads end)."""
-    reset_runtime()
+    """Every test starts on a new runtime (no handlers, overrides or executors of an
+    earlier test) and closes it (its alert threads end)."""
+    fresh_runtime()
     yield
     get_runtime().close()
+
+
+def log_now(logger: logging.Logger, level: int, message: str, *args: Any,
+            exc_info: bool = False) -> None:
+    """What a runtime hands its stages as ``log`` (its dispatcher's), for a test that
+    builds a stage alone: logged at once, on the calling thread."""
+    logger.log(level, message, *args, exc_info=exc_info)
 
 
 @pytest.fixture
@@ -167,16 +193,16 @@ class OneExecutorRig:
     """A runtime configured from ``env``, its own MeterProvider and reader, and one
     StaticExecutor registered under ``name`` (held here: the registry's ref is weak).
 
-    The runtime is the default one (the public API acts on it) unless ``default`` is
-    False: then it is a runtime of its own, beside the default.
+    The runtime is the process's (the public API acts on it) unless ``default`` is
+    False: then it is one built directly, beside it, on ``clock`` if given.
     """
 
     def __init__(self, env: dict[str, str] | None = None, name: str = "api",
-                 default: bool = True) -> None:
+                 default: bool = True, clock: Any = None) -> None:
         from opentelemetry.instrumentation.flujo._internal.config import load_config
 
-        config = load_config(env or {})
-        self.runtime: Runtime = reset_runtime(config) if default else Runtime(config)
+        self.runtime: Runtime = fresh_runtime(env) if default else \
+            Runtime(load_config(env or {}), clock)
         self.reader = InMemoryMetricReader()
         self.provider = MeterProvider(metric_readers=[self.reader])
         self.runtime.bind(self.provider)

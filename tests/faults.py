@@ -15,8 +15,9 @@ from typing import Any
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from opentelemetry.instrumentation.flujo._internal.config import Config
-from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, reset_runtime
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
+
+from conftest import fresh_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = Path(__file__).resolve().parent / "fault_app.py"
@@ -49,15 +50,14 @@ class Source:
 @contextmanager
 def budgeted_runtime(budget_s: float = 0.2) -> Iterator[tuple[Runtime, InMemoryMetricReader]]:
     """A fresh runtime with a short stats budget, bound to a MeterProvider with a reader."""
-    runtime = reset_runtime(Config(stats_timeout_s=budget_s))
+    runtime = fresh_runtime({"OTEL_PYTHON_FLUJO_STATS_TIMEOUT": f"{budget_s * 1000:g}"})
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
     runtime.bind(provider)
     try:
         yield runtime, reader
     finally:
-        runtime.deactivate()
-        runtime.registry.clear()
+        runtime.close()
         provider.shutdown()
 
 

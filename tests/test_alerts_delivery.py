@@ -20,7 +20,7 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs import export as logs_export
 
 from opentelemetry.instrumentation.flujo import AlertEvent, add_alert_handler, remove_alert_handler
-from opentelemetry.instrumentation.flujo._internal.alerts import LogsApiHandler
+from opentelemetry.instrumentation.flujo._internal.alerts import LogsApiHandler, SmtpHandler
 from opentelemetry.instrumentation.flujo._internal.catalog import ALERTS_DROPPED
 from opentelemetry.instrumentation.flujo._internal.config import load_config
 
@@ -61,10 +61,11 @@ def test_logging_gets_a_structured_record(rig: Rig, caplog: pytest.LogCaptureFix
     with caplog.at_level(logging.INFO, logger="opentelemetry.instrumentation.flujo.alerts"):
         rig.collect(900)
         rig.collect(100)
+        assert rig.flush()  # logged on the dispatcher's logging thread
     records = [r for r in caplog.records if r.name == "opentelemetry.instrumentation.flujo.alerts"]
-    # The recovery at the entry's level: shown wherever the entry was.
-    assert [r.levelno for r in records] == [logging.ERROR, logging.ERROR]
-    assert "critical -> ok" in records[1].getMessage()
+    # A recovery is not an error: log-based paging must not fire on it.
+    assert [r.levelno for r in records] == [logging.ERROR, logging.INFO]
+    assert "critical -> ok (value 100 MiB, within limit > 500 MiB)" in records[1].getMessage()
     assert "ok -> critical" in records[0].getMessage()
     assert "900 MiB" in records[0].getMessage()
     alert = records[0].flujo_alert  # type: ignore[attr-defined]
@@ -72,16 +73,21 @@ def test_logging_gets_a_structured_record(rig: Rig, caplog: pytest.LogCaptureFix
             alert["unit"], alert["limit"]) == ("api", MEMORY, "ok", "critical", "By", 800 * 2**20)
 
 
-def test_a_transition_and_its_recovery_log_at_the_same_level(
+def test_a_transition_logs_at_the_level_of_the_state_entered_naming_its_limit(
         rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="opentelemetry.instrumentation.flujo.alerts"):
         for mib in (600, 100, 600, 900, 600, 100):
             rig.collect(mib)
-    records = [(r.getMessage().split(": ", 2)[2].split(" (")[0], r.levelno)
+        assert rig.flush()
+    records = [(r.getMessage().split(": ", 2)[2], r.levelno)
                for r in caplog.records if r.name == "opentelemetry.instrumentation.flujo.alerts"]
-    assert records == [("ok -> warning", logging.WARNING), ("warning -> ok", logging.WARNING),
-                       ("ok -> warning", logging.WARNING), ("warning -> critical", logging.ERROR),
-                       ("critical -> warning", logging.ERROR), ("warning -> ok", logging.WARNING)]
+    assert records == [
+        ("ok -> warning (value 600 MiB, limit > 500 MiB)", logging.WARNING),
+        ("warning -> ok (value 100 MiB, within limit > 500 MiB)", logging.INFO),
+        ("ok -> warning (value 600 MiB, limit > 500 MiB)", logging.WARNING),
+        ("warning -> critical (value 900 MiB, limit > 800 MiB)", logging.ERROR),
+        ("critical -> warning (value 600 MiB, limit > 500 MiB)", logging.WARNING),
+        ("warning -> ok (value 100 MiB, within limit > 500 MiB)", logging.INFO)]
 
 
 def test_a_callable_gets_the_event_record(rig: Rig) -> None:
@@ -120,14 +126,13 @@ def test_the_logs_api_gets_an_event(rig: Rig) -> None:
     finally:
         remove_alert_handler(handler)
     finished, recovered = (getattr(f, "log_record", f) for f in exporter.get_finished_logs())
-    # The recovery at the entry's severity, as in Python logging.
-    assert (recovered.severity_number, recovered.severity_text) == (
-        SeverityNumber.ERROR, "CRITICAL")
+    # By the state entered, as in Python logging: a recovery is INFO.
+    assert (recovered.severity_number, recovered.severity_text) == (SeverityNumber.INFO, "INFO")
     assert recovered.attributes["flujo.threshold.state"] == "ok"
     record = finished
     attributes = dict(record.attributes)
     assert event_name(record, attributes) == "flujo.threshold.transition"
-    assert record.severity_text == "CRITICAL"
+    assert (record.severity_number, record.severity_text) == (SeverityNumber.ERROR, "ERROR")
     assert attributes == {
         "flujo.executor.name": "api", "flujo.threshold.metric": MEMORY,
         "flujo.threshold.state": "critical", "flujo.threshold.previous_state": "ok",
@@ -281,7 +286,6 @@ def test_smtp_mails_critical_only_and_keeps_the_password_secret(
             rig.collect(600)  # ok -> warning: not mailed by default
             rig.collect(900)  # warning -> critical: mailed
             assert rig.flush(10)
-            handlers = [repr(w.handler) for w in rig.runtime.alerts.workers()]
     finally:
         rig.close()
     (envelope,) = messages
@@ -290,7 +294,9 @@ def test_smtp_mails_critical_only_and_keeps_the_password_secret(
     text = envelope.content.decode()
     assert f"Subject: CRITICAL: {MEMORY} on api" in text
     assert "warning -> critical" in text and '"new_state": "critical"' in text
-    assert SECRET not in caplog.text and SECRET not in " ".join(handlers)
+    handler = SmtpHandler("127.0.0.1", "flujo@example.com", ("oncall@example.com",), port,
+                          "none", "alerts", SECRET, 1.0)
+    assert SECRET not in caplog.text and SECRET not in repr(handler)
     assert SECRET not in repr(load_config({"OTEL_PYTHON_FLUJO_ALERT_SMTP_PASSWORD": SECRET}))
 
 

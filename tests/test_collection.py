@@ -12,6 +12,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import instrument_executor, uninstrument_executor
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import WARN_EVERY_S
+from opentelemetry.instrumentation.flujo._internal.config import Config
 from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 
 from conftest import StaticExecutor, collect, full_stats, value
@@ -47,21 +48,31 @@ class Raising:
 
 
 def test_a_failing_source_is_logged_once_per_name_per_ten_minutes(
-    runtime: Runtime, reader: InMemoryMetricReader, caplog: pytest.LogCaptureFixture
+    caplog: pytest.LogCaptureFixture
 ) -> None:
+    now = [0]
+    runtime = Runtime(Config(), clock=lambda: now[0])  # the runtime's clock, driven here
+    reader = InMemoryMetricReader()
+    runtime.bind(MeterProvider(metric_readers=[reader]))
     broken = Raising()
-    instrument_executor(broken, "broken")
-    with caplog.at_level(logging.WARNING):
-        for _ in range(3):
+    runtime.registry.add(broken, "broken")
+    try:
+        with caplog.at_level(logging.WARNING):
+            for _ in range(3):
+                collect(reader)
+                now[0] += 10**9
+            assert runtime.alerts.flush()  # logged on the dispatcher's thread
+            assert len(caplog.records) == 1
+            assert caplog.records[0].getMessage().startswith(
+                "no stats from executor 'broken': get_optimization_stats() raised "
+                "RuntimeError; ")
+            now[0] += WARN_EVERY_S * 10**9  # ten minutes later
             collect(reader)
-        assert len(caplog.records) == 1
-        assert caplog.records[0].getMessage().startswith(
-            "no stats from executor 'broken': get_optimization_stats() raised RuntimeError; ")
-        # Ten minutes later (the clock is the taker's memory of when it last logged):
-        runtime.taker._warned_at["broken"] -= WARN_EVERY_S
-        collect(reader)
-        collect(reader)
-    assert len(caplog.records) == 2
+            collect(reader)
+            assert runtime.alerts.flush()
+        assert len(caplog.records) == 2
+    finally:
+        runtime.close()
 
 
 def test_bad_values_are_dropped_counted_and_the_rest_exported(

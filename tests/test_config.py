@@ -43,12 +43,11 @@ def test_excluded_metrics_are_not_created(runtime: object) -> None:
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     from opentelemetry.instrumentation.flujo import instrument_executor
-    from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
 
-    from conftest import StaticExecutor, collect, full_stats
+    from conftest import StaticExecutor, collect, fresh_runtime, full_stats
 
-    rt = reset_runtime(Config(excluded_metrics=("flujo.executor.telemetry.*",
-                                                "flujo.executor.cache.size")))
+    rt = fresh_runtime({ev.OTEL_PYTHON_FLUJO_EXCLUDED_METRICS:
+                        "flujo.executor.telemetry.*, flujo.executor.cache.size"})
     reader = InMemoryMetricReader()
     rt.bind(MeterProvider(metric_readers=[reader]))
     executor = StaticExecutor(full_stats())
@@ -57,7 +56,7 @@ def test_excluded_metrics_are_not_created(runtime: object) -> None:
     assert "flujo.executor.cache.max" in names
     assert "flujo.executor.cache.size" not in names
     assert not any(n.startswith("flujo.executor.telemetry.") for n in names)
-    rt.deactivate()
+    rt.close()
 
 
 def test_excluded_metrics_take_short_names_and_take_their_thresholds_along(
@@ -66,20 +65,20 @@ def test_excluded_metrics_take_short_names_and_take_their_thresholds_along(
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     from opentelemetry.instrumentation.flujo import instrument_executor
-    from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
 
-    from conftest import StaticExecutor, collect, full_stats
+    from conftest import StaticExecutor, collect, fresh_runtime, full_stats
 
+    env = {ev.OTEL_PYTHON_FLUJO_EXCLUDED_METRICS:
+           "memory.*, cache.hit_ratio, memry.*, flujo.otel.executors"}
     with caplog.at_level(logging.WARNING):
-        config = load_config({ev.OTEL_PYTHON_FLUJO_EXCLUDED_METRICS:
-                              "memory.*, cache.hit_ratio, memry.*, flujo.otel.executors"})
+        load_config(env)
     # One warning, for the pattern that matches nothing, naming it.
     assert [r.getMessage() for r in caplog.records] == [
         "OTEL_PYTHON_FLUJO_EXCLUDED_METRICS='memory.*, cache.hit_ratio, memry.*, "
         "flujo.otel.executors' has patterns that match no metric ('memry.*'; patterns take "
         "full names or, as in thresholds, short ones such as 'memory.*'); using "
         "('memory.*', 'cache.hit_ratio', 'flujo.otel.executors') instead"]
-    rt = reset_runtime(config)
+    rt = fresh_runtime(env)
     reader = InMemoryMetricReader()
     rt.bind(MeterProvider(metric_readers=[reader]))
     # Beyond every default limit it has: an excluded metric would alert if evaluated.
@@ -95,16 +94,15 @@ def test_excluded_metrics_take_short_names_and_take_their_thresholds_along(
     # The rest is still checked, the memory category's other names too.
     assert "flujo.executor.threshold.status.cache.utilization" in names
     assert "flujo.executor.object_pool.utilization" in names
-    rt.deactivate()
+    rt.close()
 
 
 def test_disabled_means_nothing_is_observed() -> None:
     from opentelemetry.instrumentation.flujo import instrument_executor
-    from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
 
-    from conftest import StaticExecutor
+    from conftest import StaticExecutor, fresh_runtime
 
-    reset_runtime(Config(enabled=False))
+    fresh_runtime({ev.OTEL_PYTHON_FLUJO_ENABLED: "false"})
     executor = StaticExecutor({})
     assert not instrument_executor(executor)
     assert executor.calls == 0

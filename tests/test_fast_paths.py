@@ -13,6 +13,8 @@ from opentelemetry.instrumentation.flujo._internal.catalog import COUNTER_STATS
 from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser
 from opentelemetry.instrumentation.flujo._internal.collect.registry import Registry
 
+from conftest import log_now
+
 EDGE_VALUES: list[Any] = [
     0, 7, 100, 101, -1, 2**1100, 0.0, 42.5, 100.0, 100.5, -0.5, math.nan, math.inf,
     -math.inf, True, None, "12", Fraction(1, 2), 10**20,
@@ -26,7 +28,7 @@ class IntSubclass(int):
 @pytest.mark.parametrize("value", EDGE_VALUES)
 def test_exact_types_and_their_look_alikes_normalise_alike(value: Any) -> None:
     """A float or int takes the fast path; an int subclass or Fraction the general one."""
-    normaliser = Normaliser()
+    normaliser = Normaliser("percent", log_now)
     stats = {"memory": {"pool_hit_rate": value, "usage_mb": value, "objects_in_pool": value},
              "execution": {"avg_time_ms": value}}
     fast_drops: Counter[str] = Counter()
@@ -37,7 +39,7 @@ def test_exact_types_and_their_look_alikes_normalise_alike(value: Any) -> None:
     else:
         slow_value = value
     slow_drops: Counter[str] = Counter()
-    slow = Normaliser().normalise(
+    slow = Normaliser("percent", log_now).normalise(
         {k: {kk: slow_value for kk in v} for k, v in stats.items()}, slow_drops)
     assert fast == slow
     assert fast_drops == slow_drops

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
@@ -28,15 +29,17 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     COUNTER_STATS,
     FAILURE_RATIO,
     STATS,
+    Conversion,
 )
 from opentelemetry.instrumentation.flujo._internal.collect.fetch import TRUSTED_AFTER, StatsFetcher
 from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser
 from opentelemetry.instrumentation.flujo._internal.collect.registry import Registry
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import SnapshotTaker
 
-from conftest import StaticExecutor, collect
+from conftest import StaticExecutor, collect, log_now
 
-RATIO_STATS = frozenset(s.id for s in STATS if s.conversion.is_ratio)
+RATIO_STATS = frozenset(
+    s.id for s in STATS if s.conversion in (Conversion.RATE, Conversion.RATIO))
 STATE_STATS = frozenset(s.id for s in STATS if s.conversion.name == "STATE")
 KEYS_BY_CATEGORY = {c: [s.key for s in STATS if s.category == c] for c in CATEGORIES}
 
@@ -183,7 +186,7 @@ def build_document(shape: str, seed: int) -> Any:
     return SHAPES[shape](random.Random(seed))
 
 
-NORMALISER = Normaliser()
+NORMALISER = Normaliser("percent", log_now)
 FETCHER = StatsFetcher()  # shared: one worker pool for every example
 
 
@@ -252,7 +255,7 @@ def test_fuzzed_stats_never_escape_and_every_drop_is_counted(
     # 2. a full snapshot, twice, of the fuzzed executor next to a healthy one that
     # then restarts (and takes the garbage): never raises, counters never go back.
     registry = Registry()
-    taker = SnapshotTaker(registry, NORMALISER, budget_s=5.0, fetcher=FETCHER)
+    taker = SnapshotTaker(registry, NORMALISER, 5.0, FETCHER, time.monotonic_ns, log_now)
     fuzzed, healthy = StaticExecutor(raw), StaticExecutor(HEALTHY)
     for executor, name in ((fuzzed, "fuzz"), (healthy, "fuzz" if same_name else "other")):
         # Read inline: the worker hand-off is fault-tested elsewhere, here it is only time.

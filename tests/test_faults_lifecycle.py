@@ -13,7 +13,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from faults import EXECUTIONS, stats
 from opentelemetry.instrumentation.flujo import FlujoInstrumentor, instrument_executor
-from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, get_runtime
 
 from conftest import StaticExecutor, collect, value
 
@@ -58,10 +58,13 @@ def test_instrument_uninstrument_cycles(
         assert _success(reader) is None  # nothing observed while uninstrumented
         assert executor.calls == calls  # and no stats read either
 
+        assert runtime.closed  # uninstrument() ended it: its executors went with it
         executor.stats = stats(8)
-        instrumentor.instrument(meter_provider=provider)  # after uninstrument: works again
+        instrumentor.instrument(meter_provider=provider)  # a fresh runtime: works again
+        assert _success(reader) is None
+        assert instrument_executor(executor, "svc")
         assert _success(reader) == 8
-        assert len(runtime.bindings()) == 1
+        assert get_runtime() is not runtime and len(get_runtime().bindings()) == 1
     # no duplicate-instrument warnings from the SDK, nothing raised into the host
     assert not [r for r in caplog.records
                 if r.levelno >= logging.WARNING and "already" not in r.getMessage()]

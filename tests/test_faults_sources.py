@@ -156,7 +156,7 @@ def test_executor_garbage_collected_during_a_collection_is_counted_once(cyclic: 
                                 flujo__execution__outcome="success"))
         # counted once while it dies (last value carried), then from the retired totals
         assert totals == [107, 107, 107]
-        assert len(runtime.registry) == 2
+        assert len(runtime.registry.entries()) == 2
         assert value(points, "flujo.otel.executors") == 2
         assert _errors(points, "collected") == 0
 
@@ -194,4 +194,4 @@ def test_cyclic_garbage_freed_while_the_registry_is_locked_does_not_deadlock() -
     assert done.is_set(), "Registry.add() deadlocked in the GC's weakref callback"
     gc.collect()
     registry.purge()
-    assert len(registry) == 300
+    assert len(registry.entries()) == 300

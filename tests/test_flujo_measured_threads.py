@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -32,7 +33,7 @@ def eager_switching() -> Iterator[None]:
 
 
 def test_no_update_is_lost_under_concurrent_reads(eager_switching: None) -> None:
-    measured = Measured("threads", FlujoSources(Registry(), Config(rate_unit="ratio")))
+    measured = Measured("threads", FlujoSources(Registry(), Config(rate_unit="ratio"), time.monotonic_ns))
     retried = SimpleNamespace(metadata_={}, attempts=2)
     cached = SimpleNamespace(metadata_={"cache_hit": True}, attempts=3)
     step = SimpleNamespace(name="step", is_complex=False)
@@ -74,23 +75,23 @@ def test_no_update_is_lost_under_concurrent_reads(eager_switching: None) -> None
 def test_step_names_are_length_limited_and_capped() -> None:
     from opentelemetry.instrumentation.flujo._internal.catalog import STEP_NAME
 
-    measured = Measured("limits", FlujoSources(Registry(), Config(max_step_names=2)))
+    measured = Measured("limits", FlujoSources(Registry(), Config(max_step_names=2), time.monotonic_ns))
     attributes = [measured._new_attributes(name, SUCCESS)[STEP_NAME]
                   for name in ("s" * 1000, "short", "third", None)]
     assert attributes == ["s" * 128, "short", "_other", "_other"]
 
 
-def test_a_new_runtime_takes_over_the_provider_and_the_executors() -> None:
+def test_a_fresh_runtime_serves_the_provider_and_the_executors_after_close() -> None:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
 
     from opentelemetry.instrumentation.flujo._internal.catalog import EXECUTION_DURATION
     from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import ATTRIBUTE
-    from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
+    from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime, open_runtime
 
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
-    old = reset_runtime()
+    old = get_runtime()
     old.bind(provider)
     old.measure_flujo()
     class ExecutorCore:  # as the wrapper sees flujo's: no stats of its own
@@ -99,8 +100,12 @@ def test_a_new_runtime_takes_over_the_provider_and_the_executors() -> None:
     executor = ExecutorCore()
     before = old.flujo.attach(executor, "twice")
     assert before is not None
-    new = reset_runtime()  # serves the provider, measures flujo; the executor chooses anew
-    assert getattr(executor, ATTRIBUTE, None) is None
+    old.close()  # uninstrument(); then instrument() again:
+    new = open_runtime()
+    assert new is not old
+    new.bind(provider)
+    new.measure_flujo()
+    assert getattr(executor, ATTRIBUTE, None) is None  # the executor chooses anew
     after = new.flujo.attach(executor, "twice")
     assert after is not None and after is not before
     for measured in (before, after):  # one execution each: only the new runtime records

@@ -42,7 +42,9 @@ def test_instrument_without_flujo_serves_instrument_executor(
         # while instrumented is left
         (((name, _), duration),) = collect(reader).items()
         assert (name, duration.count) == ("flujo.otel.collection.duration", 1)
-        instrumentor.instrument(meter_provider=provider)
+        assert not instrument_executor(executor, "x")  # refused while uninstrumented
+        instrumentor.instrument(meter_provider=provider)  # a fresh runtime
+        assert instrument_executor(executor, "x")
         assert any(n == "flujo.executor.cache.size" for n, _ in collect(reader))
         assert executor.calls == 2  # nothing read while uninstrumented
     finally:

@@ -13,7 +13,7 @@ from opentelemetry.instrumentation.flujo._internal import catalog
 from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser
 from opentelemetry.instrumentation.flujo.tools.demo import ReferenceExecutor, run_workload
 
-from conftest import StaticExecutor, collect, full_stats, units, value, with_runs
+from conftest import StaticExecutor, collect, full_stats, log_now, units, value, with_runs
 
 DATA_TYPE = {catalog.Kind.GAUGE: "Gauge", catalog.Kind.UP_DOWN_COUNTER: "Sum",
              catalog.Kind.COUNTER: "Sum"}
@@ -83,7 +83,7 @@ def test_reference_executor_reports_every_metric_from_real_state(
                 and not name.startswith(catalog.THRESHOLD_PREFIX)}
     # It runs no flujo pipelines: no pipeline category.
     assert exported == {m.name for m in catalog.METRICS if m.category != "pipeline"}
-    clean = Normaliser().normalise(raw, Counter())
+    clean = Normaliser("percent", log_now).normalise(raw, Counter())
     # The workload is over, so the two reads agree on everything but the memory figures.
     for metric in catalog.METRICS:
         if metric.attributes or metric.derived or metric.category == "memory" or (

@@ -15,6 +15,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import instrument_executor
 from opentelemetry.instrumentation.flujo._internal.config import load_config
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 from opentelemetry.instrumentation.flujo._internal.thresholds.overrides import effective_rules
 
 CLI = "from opentelemetry.instrumentation.flujo.tools.cli import main; raise SystemExit(main())"
@@ -67,7 +68,8 @@ class _Garbage:
 
 
 def test_garbage_stats_are_named_in_one_warning_each(
-        reader: InMemoryMetricReader, caplog: pytest.LogCaptureFixture) -> None:
+        runtime: Runtime, reader: InMemoryMetricReader,
+        caplog: pytest.LogCaptureFixture) -> None:
     """None for the whole answer, or "lots" for a value: the README says a WARNING names
     them (a counter alone left the reader guessing which executor and which key)."""
     executors = [_Garbage(None), _Garbage({"memory": {"usage_mb": "lots"}})]
@@ -76,6 +78,7 @@ def test_garbage_stats_are_named_in_one_warning_each(
     with caplog.at_level(logging.WARNING):
         reader.get_metrics_data()
         reader.get_metrics_data()  # once, not per collection
+        assert runtime.alerts.flush()  # logged on the dispatcher's thread
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len([w for w in warnings if "garbage0" in w]) == 1, warnings
     assert any("'garbage0': get_optimization_stats() is None, not a mapping" in w

@@ -15,12 +15,12 @@ from opentelemetry.instrumentation.flujo._internal.collect.normalise import (
     Normaliser,
 )
 
-from conftest import full_stats
+from conftest import full_stats, log_now
 
 
 def normalise(raw: Any, rate_unit: str = "percent") -> tuple[dict[str, Any], Counter[str]]:
     dropped: Counter[str] = Counter()
-    return Normaliser(rate_unit).normalise(raw, dropped), dropped
+    return Normaliser(rate_unit, log_now).normalise(raw, dropped), dropped
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ def test_other_real_number_types_are_accepted() -> None:
 
 def test_an_unknown_key_is_counted_and_warned_once_per_name_and_key(
         caplog: pytest.LogCaptureFixture) -> None:
-    normaliser = Normaliser()
+    normaliser = Normaliser("percent", log_now)
     dropped: Counter[str] = Counter()
     stats = {"memory": {"current_usage_mb": 300}, "cache": {"max_size": 10, "size": 3},
              "caching": {"hits": 1}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks import process_memory
@@ -19,20 +20,20 @@ def test_the_limit_is_read_once_per_second_for_every_name() -> None:
         reads.append(cgroup_dir)
         return 8 * 2**30
 
-    clock = [100.0]
-    limit = process_memory.MemoryLimit(clock=lambda: clock[0], read=limit_now)
-    names = [process_memory.ProcessMemory(limit) for _ in range(10)]
+    clock = [100 * 10**9]  # the runtime's clock: monotonic nanoseconds
+    limit = process_memory.MemoryLimit(lambda: clock[0], read=limit_now)
+    names = [process_memory.ProcessMemory(limit, lambda: clock[0]) for _ in range(10)]
     first = [memory.read() for memory in names]
     assert len(reads) == 1
     assert all(0 < stats["pressure_level"] <= 1 for stats in first)
-    clock[0] += process_memory.LIMIT_TTL_S
+    clock[0] += int(process_memory.LIMIT_TTL_S * 10**9)
     names[0].read()
     assert len(reads) == 2
     assert reads[0] == reads[1]  # the cgroup is looked up once
 
 
 def test_the_limit_is_the_tightest_that_applies() -> None:
-    limit = process_memory.MemoryLimit()
+    limit = process_memory.MemoryLimit(time.monotonic_ns)
     found = limit.bytes()
     assert found is not None and found > 0
     assert process_memory.limit_now(Path("/nonexistent")) >= found
@@ -51,8 +52,10 @@ def test_a_rate_needs_two_readings_a_real_interval_apart() -> None:
 
 
 def test_two_readers_do_not_turn_page_fault_noise_into_an_allocation_rate() -> None:
-    memory = ProcessMemory(MemoryLimit())
+    now = [10**9]
+    memory = ProcessMemory(MemoryLimit(lambda: now[0]), lambda: now[0])
     assert "allocation_rate_mb_s" not in memory.read()
+    now[0] += 10**6  # a millisecond later
     junk = [bytearray(4096) for _ in range(2000)]  # ~8 MiB of fresh pages, at once
     # The second reader, right after: no rate over a few microseconds of faults.
     assert "allocation_rate_mb_s" not in memory.read()

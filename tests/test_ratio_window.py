@@ -11,11 +11,15 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from opentelemetry.instrumentation.flujo._internal.catalog import FAILURE_RATIO, PREFIX, Direction
-from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    BY_NAME,
+    FAILURE_RATIO,
+    status_gauge,
+)
 from opentelemetry.instrumentation.flujo._internal.collect.registry import Registry
-from opentelemetry.instrumentation.flujo._internal.collect.snapshot import SnapshotTaker
 from opentelemetry.instrumentation.flujo._internal.config import Config, load_config
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
     FAILURE,
@@ -23,19 +27,18 @@ from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
     Measured,
 )
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import FlujoSources
-from opentelemetry.instrumentation.flujo._internal.thresholds.evaluate import (
-    Evaluator,
-    compile_rules,
-)
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 from opentelemetry.instrumentation.flujo._internal.thresholds.overrides import effective_rules
 from opentelemetry.instrumentation.flujo.tools.generate.promtool_tests import (
     burst_states,
     bursts,
 )
 
-from conftest import StaticExecutor
+from conftest import StaticExecutor, collect
 
 INTERVAL_S, WINDOW_S, LIMIT = 30.0, 300.0, 0.1  # the defaults' evaluation interval and rule
+NAME = frozenset({("flujo.executor.name", "bursty")})
+STATUS = status_gauge(BY_NAME[FAILURE_RATIO])
 # The moments the generated promtool test expects of Prometheus for the defaults
 # (collector-config/prometheus/flujo-rules.test.yml, group "bursty"): fires at the
 # first burst, resolves once the window has let it go, fires again at the second.
@@ -48,35 +51,37 @@ def transitions(states: list[tuple[float, bool]]) -> list[tuple[float, bool]]:
 
 
 def test_the_evaluator_alerts_at_the_moments_promtool_expects_of_the_rules() -> None:
+    """A runtime on a clock the test drives, one executor reporting the sequence's
+    counts, a collection per evaluation interval: the failure ratio and its threshold
+    status as exported."""
     now = [0.0]
-    registry = Registry()
+    runtime = Runtime(Config(rate_unit="ratio"), clock=lambda: round(now[0] * 1e9))
+    reader = InMemoryMetricReader()
+    runtime.bind(MeterProvider(metric_readers=[reader]))
     executor = StaticExecutor()
-    registry.add(executor, "bursty")
-    taker = SnapshotTaker(registry, Normaliser("ratio"), 1.0, clock=lambda: now[0],
-                          ratio_window_s=WINDOW_S)
-    evaluator = Evaluator(compile_rules(effective_rules(Config())),
-                          clock=lambda: round(now[0] * 1e9))
+    runtime.registry.add(executor, "bursty")
     steps = bursts(round(WINDOW_S / INTERVAL_S))
     failed = succeeded = 0
     states, ratios = [], []
-    for index in range(len(steps) + 1):
-        if index:
-            failed += steps[index - 1][0]
-            succeeded += steps[index - 1][1]
-        now[0] = index * INTERVAL_S
-        executor.stats = {"execution": {"total_executions": failed + succeeded,
-                                        "successful_executions": succeeded,
-                                        "failed_executions": failed}}
-        snapshot = taker.take()
-        results, _events = evaluator.evaluate(snapshot)
-        (group,) = snapshot.groups
-        ratios.append(group.values.get(FAILURE_RATIO))
-        status = results.status[f"{PREFIX}threshold.status.execution.failure_ratio"]
-        states.append((now[0], bool(status) and status[0].value > 0))
+    try:
+        for index in range(len(steps) + 1):
+            if index:
+                failed += steps[index - 1][0]
+                succeeded += steps[index - 1][1]
+            now[0] = index * INTERVAL_S
+            executor.stats = {"execution": {"total_executions": failed + succeeded,
+                                            "successful_executions": succeeded,
+                                            "failed_executions": failed}}
+            points = collect(reader)
+            ratios.append(points.get((FAILURE_RATIO, NAME)))
+            states.append((now[0], points.get((STATUS, NAME), 0) > 0))
+    finally:
+        runtime.close()
 
     assert transitions(states) == MOMENTS
     # ... which is what the promtool test's expectations were generated from.
-    predicted = burst_states(steps, INTERVAL_S, WINDOW_S, 0.0, 0.0, LIMIT, Direction.ABOVE)
+    (rule,) = [r for r in effective_rules(Config()) if r.metric == FAILURE_RATIO]
+    predicted = burst_states(steps, INTERVAL_S, WINDOW_S, 0.0, 0.0, rule)
     assert [(t, firing) for t, _value, firing in predicted] == states
     assert [value for _t, value, _firing in predicted] == ratios
     # A ratio since start would still be past the limit when the window has let the
@@ -91,7 +96,7 @@ def test_the_evaluator_alerts_at_the_moments_promtool_expects_of_the_rules() -> 
 def test_flujo_measured_error_and_recovery_ratios_are_windowed() -> None:
     now = [0.0]
     sources = FlujoSources(Registry(), Config(rate_unit="ratio", ratio_window_s=60.0),
-                           clock=lambda: now[0])
+                           lambda: round(now[0] * 1e9))
     measured = Measured("windowed", sources)
     step = SimpleNamespace(name="step", is_complex=False)
 

@@ -15,10 +15,8 @@ from opentelemetry.instrumentation.flujo._internal.collect.registry import (
     MAX_NAME_LENGTH,
     Registry,
 )
-from opentelemetry.instrumentation.flujo._internal.config import Config
-from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
 
-from conftest import StaticExecutor, collect, full_stats, value
+from conftest import StaticExecutor, collect, fresh_runtime, full_stats, value
 
 
 def test_same_name_instances_are_combined(reader: InMemoryMetricReader) -> None:
@@ -79,7 +77,7 @@ def test_counters_never_go_backwards_when_a_source_resets(reader: InMemoryMetric
 def test_names_past_the_cap_go_to_other_with_one_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    runtime = reset_runtime(Config(max_executor_names=2))
+    runtime = fresh_runtime({"OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES": "2"})
     reader = InMemoryMetricReader()
     runtime.bind(MeterProvider(metric_readers=[reader]))
     executors = [StaticExecutor(full_stats()) for _ in range(5)]
@@ -96,7 +94,7 @@ def test_names_past_the_cap_go_to_other_with_one_warning(
                  flujo__execution__outcome="success") == 270
     registry_log = [r.getMessage() for r in caplog.records if r.name.endswith(".registry")]
     assert " ".join(registry_log).count("_other") == 1
-    runtime.deactivate()
+    runtime.close()
 
 
 def test_default_name_is_the_class_name_and_long_names_are_cut(

@@ -1,12 +1,11 @@
-"""One owner: a runtime per configuration owns its executors, thresholds, alert handlers
-and threads; two of them side by side share nothing, and a new default runtime takes
-over the providers the old one served."""
+"""One owner: the process's runtime owns its executors, thresholds, alert handlers and
+threads; closing it (uninstrument) is terminal, and instrument() starts a fresh one that
+serves the providers the old one served."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,25 +14,21 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo import (
     AlertEvent,
+    FlujoInstrumentor,
     add_alert_handler,
     instrument_executor,
     set_thresholds,
 )
 from opentelemetry.instrumentation.flujo._internal.catalog import (
-    ALERTS_DROPPED,
     BY_NAME,
     EXECUTOR_NAME,
     THRESHOLD_STATES,
     status_gauge,
 )
 from opentelemetry.instrumentation.flujo._internal.config import load_config
-from opentelemetry.instrumentation.flujo._internal.runtime import (
-    Runtime,
-    get_runtime,
-    reset_runtime,
-)
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, get_runtime
 
-from conftest import StaticExecutor, collect
+from conftest import StaticExecutor, collect, fresh_runtime
 
 MEMORY = "flujo.executor.memory.usage"
 
@@ -62,62 +57,50 @@ class Served:
         return state
 
 
-@pytest.fixture
-def two() -> Iterator[tuple[Served, Served]]:
-    strict = Runtime(load_config({"OTEL_PYTHON_FLUJO_THRESHOLDS": "memory.usage: warning>100MiB"}))
-    lenient = Runtime(load_config({"OTEL_PYTHON_FLUJO_THRESHOLDS": "memory.usage: warning>700MiB"}))
-    pair = Served(strict), Served(lenient)
-    yield pair
-    for served in pair:
-        served.runtime.close()
-        served.provider.shutdown()
-
-
-def test_two_providers_with_their_own_runtimes_are_independent(
-        two: tuple[Served, Served]) -> None:
-    strict, lenient = two
-    events: dict[str, list[AlertEvent]] = {"strict": [], "lenient": []}
-
-    def fails(event: AlertEvent) -> None:
-        raise RuntimeError("strict's handler only")
-
-    strict.runtime.alerts.add(events["strict"].append)
-    strict.runtime.alerts.add(fails)
-    lenient.runtime.alerts.add(events["lenient"].append)
-    held = [_usage(300), _usage(300)]
-    assert instrument_executor(held[0], "a", meter_provider=strict.provider)
-    assert instrument_executor(held[1], "b", meter_provider=lenient.provider)
-    a, b = collect(strict.reader), collect(lenient.reader)
-    assert strict.names(a) == {"a"} and lenient.names(b) == {"b"}
-    assert strict.state(a, "a") == "warning" and lenient.state(b, "b") == "ok"
-    assert strict.runtime.alerts.flush() and lenient.runtime.alerts.flush()
-    assert [e.executor for e in events["strict"]] == ["a"] and events["lenient"] == []
-    # each provider reports its own runtime's dropped alerts
-    dropped = {(name, dict(attrs)["handler"]): v for (name, attrs), v
-               in collect(strict.reader).items() if name == ALERTS_DROPPED.name}
-    assert dropped == {(ALERTS_DROPPED.name, "fails"): 1}
-    assert not any(name == ALERTS_DROPPED.name for name, _ in collect(lenient.reader))
-    # and the default runtime (the public API's) saw none of it
-    assert get_runtime().registry.groups() == []
-
-
-def test_a_new_default_runtime_serves_a_provider_the_old_one_bound() -> None:
+def test_a_closed_runtime_refuses_work_with_one_warning(
+        caplog: pytest.LogCaptureFixture) -> None:
     served = Served(get_runtime())
+    FlujoInstrumentor().instrument(meter_provider=served.provider)
+    FlujoInstrumentor().uninstrument()  # closes the process's runtime
+    assert get_runtime().closed
+    executor = _usage(900)
+    with caplog.at_level(logging.WARNING):
+        assert not instrument_executor(executor, "late")
+        assert not instrument_executor(executor, "late")
+        set_thresholds("memory.usage: warning>1MiB")
+        add_alert_handler(print)
+    refused = [r.getMessage() for r in caplog.records if "was closed" in r.getMessage()]
+    assert len(refused) == 1 and "instrument_executor() is ignored" in refused[0]
+    # nothing is read: no stats call, no collection error, nothing reported
+    points = collect(served.reader)
+    assert executor.calls == 0 and not points
+    served.provider.shutdown()
+
+
+def test_instrument_after_uninstrument_starts_a_fresh_runtime_on_the_same_provider(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    instrumentor = FlujoInstrumentor()
+    served = Served(get_runtime())
+    instrumentor.instrument(meter_provider=served.provider)
     old_events: list[AlertEvent] = []
     add_alert_handler(old_events.append)
     before = _usage(50)
     assert instrument_executor(before, "before")
     assert served.names(collect(served.reader)) == {"before"}
     old = get_runtime()
-    new = reset_runtime()
-    assert old.closed and new.bindings() and not old.bindings()
-    after = _usage(900)
+    instrumentor.uninstrument()
+    monkeypatch.setenv("OTEL_PYTHON_FLUJO_THRESHOLDS", "memory.usage: warning>50MiB, critical>100MiB")
+    instrumentor.instrument(meter_provider=served.provider)  # the environment read again
+    new = get_runtime()
+    assert old.closed and new is not old and new.bindings() and not new.closed
+    after = _usage(300)
     assert instrument_executor(after, "after")  # into the new runtime, on the same provider
     points = collect(served.reader)
     assert served.names(points) == {"after"}
     assert served.state(points, "after") == "critical"
     assert new.alerts.flush()
     assert old_events == []  # the old runtime's handler went with it
+    instrumentor.uninstrument()
     served.provider.shutdown()
 
 
@@ -132,7 +115,7 @@ def test_close_stops_the_runtimes_threads_and_its_instruments() -> None:
     collect(served.reader)  # one transition: the handler's thread starts
     threads = set(threading.enumerate()) - before  # alert and stats-fetch workers
     assert {t.name for t in threads} == {
-        "flujo-alerts-slow", "flujo-alerts-otel_logs", "flujo-otel-stats"}
+        "flujo-alerts-slow", "flujo-alerts-otel_logs", "flujo-alerts-logging", "flujo-otel-stats"}
     release.set()
     runtime.close()
     for thread in threads:
@@ -150,7 +133,7 @@ def test_a_bad_threshold_is_warned_once_per_runtime(caplog: pytest.LogCaptureFix
                 if r.levelno == logging.WARNING and "nosuch.metric" in r.getMessage()]
 
     with caplog.at_level(logging.WARNING):
-        runtime = reset_runtime(load_config(env))
+        runtime = fresh_runtime(env)
         served = [Served(runtime), Served(runtime)]  # two providers, one engine
         set_thresholds("queue.size: warning>10")  # the environment's rules are read again
         set_thresholds("queue.size: warning>20")

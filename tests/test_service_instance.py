@@ -22,10 +22,12 @@ from faults import app_env
 APP = """
 import os
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.instrumentation.flujo._internal.config import load_config
 from opentelemetry.instrumentation.flujo._internal.otel.sdk_setup import build_meter_provider
 
 reader = InMemoryMetricReader()
-provider = build_meter_provider({"OTEL_METRICS_EXPORTER": "none"}, extra_readers=[reader])
+provider = build_meter_provider(load_config({}), {"OTEL_METRICS_EXPORTER": "none"},
+                                extra_readers=[reader])
 provider.get_meter("probe").create_counter("probe").add(1)
 
 def instance_id():

@@ -12,7 +12,6 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.instrumentation.flujo import (
     AlertEvent,
     clear_thresholds,
-    set_hysteresis,
     set_thresholds,
 )
 from opentelemetry.instrumentation.flujo._internal.catalog import (
@@ -39,8 +38,9 @@ _TO_RAW = {Conversion.RATE: 100.0, Conversion.RATIO: 1.0, Conversion.MIB: 1 / MI
 class View(OneExecutorRig):
     """The rig with executor ``x``, collecting every alert event it raises."""
 
-    def __init__(self, env: dict[str, str] | None = None, default: bool = True) -> None:
-        super().__init__(env, "x", default)
+    def __init__(self, env: dict[str, str] | None = None, default: bool = True,
+                 clock: Any = None) -> None:
+        super().__init__(env, "x", default, clock)
         self.events: list[AlertEvent] = []
         self.runtime.alerts.add(self.events.append)
 
@@ -224,9 +224,9 @@ class Clock:
 
 
 def timed_view(env: dict[str, str]) -> tuple[View, Clock]:
-    view, clock = View(env), Clock()
-    view.runtime.thresholds.evaluator.clock = clock
-    return view, clock
+    """A view on a runtime of its own whose clock the test drives."""
+    clock = Clock()
+    return View(env, default=False, clock=clock), clock
 
 
 def test_a_state_is_entered_after_for_and_left_after_keep_for_in_time() -> None:
@@ -272,12 +272,11 @@ def test_critical_needs_its_own_breach_to_hold_for_the_duration() -> None:
 def _first_warning(intervals: tuple[float, ...]) -> tuple[float, int]:
     """(when the state was first warning in any reader's collection, how many alerts),
     for readers collecting every ``intervals`` seconds over 60 s with FOR=30s."""
-    runtime = Runtime(load_config({"OTEL_PYTHON_FLUJO_THRESHOLD_FOR": "30s"}))
+    clock = Clock()
+    runtime = Runtime(load_config({"OTEL_PYTHON_FLUJO_THRESHOLD_FOR": "30s"}), clock)
     readers = [InMemoryMetricReader() for _ in intervals]
     provider = MeterProvider(metric_readers=readers)
     runtime.bind(provider)
-    clock = Clock()
-    runtime.thresholds.evaluator.clock = clock
     executor = StaticExecutor({"memory": {"usage_mb": 600}})
     runtime.registry.add(executor, "two-readers")
     events: list[AlertEvent] = []
@@ -308,16 +307,10 @@ def test_readers_and_their_intervals_change_nothing() -> None:
     assert _first_warning((10.0, 7.0)) == (30.0, 1)
 
 
-def test_collection_counts_are_no_longer_read_and_say_what_replaced_them(
-        caplog: pytest.LogCaptureFixture) -> None:
-    config = load_config({"OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER": "3",
-                          "OTEL_PYTHON_FLUJO_THRESHOLD_FOR": "2 minutes"})
+def test_alert_timing_takes_prometheus_durations(caplog: pytest.LogCaptureFixture) -> None:
+    config = load_config({"OTEL_PYTHON_FLUJO_THRESHOLD_FOR": "2 minutes"})
     assert config.threshold_for_s == 0.0
-    assert "OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER is no longer read" in caplog.text
-    assert "set OTEL_PYTHON_FLUJO_THRESHOLD_FOR" in caplog.text
     assert "OTEL_PYTHON_FLUJO_THRESHOLD_FOR='2 minutes'" in caplog.text
-    set_hysteresis(2, 1)
-    assert "OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR" in caplog.text
     assert load_config({"OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR": "1h30m"}
                        ).threshold_keep_for_s == 5400.0
 
@@ -354,29 +347,45 @@ def test_python_api_overrides_apply_from_the_next_collection(view: View) -> None
         clear_thresholds()
 
 
-def test_a_name_that_leaves_the_registry_has_its_state_freed(view: View) -> None:
-    high = {"memory": {"usage_mb": 600}}
-    evaluator = view.runtime.thresholds.evaluator
+def test_an_absent_value_leaves_its_state_after_keep_for_and_breaches_anew() -> None:
+    """Absent is not "still breaching": the incidents Prometheus sees from the series."""
+    view, clock = timed_view({"OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR": "30s"})
+    high, absent = {"memory": {"usage_mb": 600}}, {}
+    memory = P + "memory.usage"
 
-    def y_alerts() -> list[tuple[str, str]]:
-        view.alerts()  # flushes
-        return [(e.old_state, e.new_state) for e in view.events if e.executor == "y"]
+    def at(seconds: float, stats: dict[str, Any], name: str = "x") -> dict[str, str]:
+        clock.ns = int(seconds * 1e9)
+        view.executor.stats = stats
+        return states(collect(view.reader), name)
 
-    assert view.states(high, "y") == {P + "memory.usage": "warning"}
-    # Still registered but without values this time (a failed read): state kept.
-    view.executor.stats = {}
-    collect(view.reader)
-    view.executor.stats = high
-    assert states(collect(view.reader), "y") == {P + "memory.usage": "warning"}
-    assert y_alerts() == [("ok", "warning")]
-    # Uninstrumented (no counters, so nothing keeps the name): its state goes with it ...
-    assert view.runtime.registry.remove(view.executor)
-    collect(view.reader)
-    assert "y" not in evaluator._tracks
-    assert "y" not in evaluator._prebuilt
-    # ... and a new executor under that name starts at ok.
-    assert view.states(high, "y") == {P + "memory.usage": "warning"}
-    assert y_alerts() == [("ok", "warning"), ("ok", "warning")]
+    def events() -> list[tuple[str, str, object]]:
+        assert view.runtime.alerts.flush()
+        return [(e.old_state, e.new_state, e.value) for e in view.events]
+
+    try:
+        assert at(0, high) == {memory: "warning"}
+        assert at(10, absent) == {}  # no value: no status point, the state is kept ...
+        assert at(20, high) == {memory: "warning"}  # ... and back within 30 s: one incident
+        assert at(30, absent) == {} and at(59, absent) == {}
+        assert events() == [("ok", "warning", 600 * 2**20)]
+        assert at(60, absent) == {}  # absent for 30 s: left, "no longer reported"
+        assert events()[1:] == [("warning", "ok", None)]
+        assert "warning -> ok (no longer reported)" in view.events[-1].message
+        assert at(70, high) == {memory: "warning"}  # the next breach is a new alert
+        assert events()[2:] == [("ok", "warning", 600 * 2**20)]
+        # A name that leaves the registry (its executor went away) leaves its state the
+        # same way; a new executor under that name starts at ok.
+        assert view.runtime.registry.remove(view.executor)
+        assert at(80, absent) == {} and at(109, absent) == {}
+        assert events()[3:] == []
+        at(110, absent)
+        assert events()[3:] == [("warning", "ok", None)]
+        view.executor = StaticExecutor({})
+        view.runtime.registry.add(view.executor, "x")
+        assert at(120, high) == {memory: "warning"}
+        assert events()[4:] == [("ok", "warning", 600 * 2**20)]
+    finally:
+        view.close()
 
 
 def _limits(points: dict[tuple[str, frozenset[tuple[str, Any]]], Any], metric: str

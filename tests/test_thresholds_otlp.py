@@ -48,15 +48,15 @@ def over_otlp(runtime: Runtime, collections: int,
 
 
 def test_threshold_metrics_arrive_over_otlp() -> None:
+    # The second collection has a window for the rate rule: a second later on the
+    # runtime's clock (a rate is only measured over a real interval).
+    seconds = itertools.count()
     runtime = Runtime(load_config(
-        {"OTEL_PYTHON_FLUJO_THRESHOLDS": "cache.evictions: warning>5/s"}))
+        {"OTEL_PYTHON_FLUJO_THRESHOLDS": "cache.evictions: warning>5/s"}),
+        lambda: next(seconds) * 10**9)
     executor = StaticExecutor({"memory": {"usage_mb": 900}, "cache": {
         "hit_rate": 20, "size": 50, "capacity": 100, "evictions": 3}})
     runtime.registry.add(executor, "api")
-    # The second collection has a window for the rate rule: a second later on the
-    # engine's clock (a rate is only measured over a real interval).
-    seconds = itertools.count()
-    runtime.thresholds.evaluator.clock = lambda: next(seconds) * 10**9
     points = over_otlp(runtime, 2, lambda ps: any(
         p.metric == THRESHOLD_STATUS_PREFIX + "cache.evictions" for p in ps))
     last = max(p.time_unix_nano for p in points)

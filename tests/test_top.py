@@ -21,15 +21,14 @@ from rich.console import Console
 
 from opentelemetry.instrumentation.flujo import instrument_executor
 from opentelemetry.instrumentation.flujo._internal import catalog
-from opentelemetry.instrumentation.flujo._internal.config import Config
-from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, reset_runtime
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 from opentelemetry.instrumentation.flujo._internal.samples import from_metrics_data
 from opentelemetry.instrumentation.flujo.tools.top import Dashboard
 from opentelemetry.instrumentation.flujo.tools.top.board import Board
 from opentelemetry.instrumentation.flujo.tools.top.receiver import Receiver
 from opentelemetry.instrumentation.flujo.tools.top.render import renderable
 
-from conftest import StaticExecutor, full_stats, stand_in_threshold_view
+from conftest import StaticExecutor, fresh_runtime, full_stats, stand_in_threshold_view
 
 MEMORY = catalog.PREFIX + "memory.usage"
 CODE = "from opentelemetry.instrumentation.flujo.tools.cli import main; raise SystemExit(main())"
@@ -190,7 +189,7 @@ def test_dashboard_takes_the_threshold_views_state_and_colours_it(runtime: Runti
 
 def test_dashboard_colours_default_limit_states(runtime: Runtime) -> None:
     # Data without the threshold engine's points: the dashboard falls back to default limits.
-    runtime = reset_runtime(Config(excluded_metrics=("flujo.executor.threshold.*",)))
+    runtime = fresh_runtime({"OTEL_PYTHON_FLUJO_EXCLUDED_METRICS": "flujo.executor.threshold.*"})
     board = Board()
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])

@@ -57,7 +57,8 @@ CHECKED = len({rule.metric for rule in default_rules()})
 
 def test_providers_we_build_keep_every_names_status(runtime: Runtime) -> None:
     reader = InMemoryMetricReader()
-    provider = build_meter_provider({"OTEL_METRICS_EXPORTER": "none"}, extra_readers=[reader])
+    provider = build_meter_provider(Config(), {"OTEL_METRICS_EXPORTER": "none"},
+                                extra_readers=[reader])
     assert run(runtime, provider, reader) == NAMES * CHECKED
 
 
@@ -146,10 +147,10 @@ def test_no_instrument_is_exported_twice(runtime: Runtime) -> None:
 def test_the_public_views_follow_the_environments_name_cap(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from opentelemetry.instrumentation.flujo import flujo_views as public_views
-    from opentelemetry.instrumentation.flujo._internal.runtime import reset_runtime
 
-    monkeypatch.setenv("OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES", "1000")
-    reset_runtime()  # the default runtime reads the environment
+    from conftest import fresh_runtime
+
+    fresh_runtime({"OTEL_PYTHON_FLUJO_MAX_EXECUTOR_NAMES": "1000"})  # read from the environment
 
     def limits(views: list[Any]) -> list[Any]:
         return [getattr(view, "_aggregation_cardinality_limit", None) for view in views]

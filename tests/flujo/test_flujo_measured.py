@@ -26,11 +26,10 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     RUN_OUTCOME,
     RUNS,
 )
-from opentelemetry.instrumentation.flujo._internal.config import load_config
 from opentelemetry.instrumentation.flujo._internal.rate import MIN_INTERVAL_S
-from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, reset_runtime
+from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
-from conftest import StaticExecutor, collect, value
+from conftest import StaticExecutor, collect, fresh_runtime, value
 
 pytestmark = pytest.mark.flujo
 
@@ -385,8 +384,7 @@ def test_unsupported_flujo_warns_once_and_manual_instrumentation_works(
 ])
 def test_step_name_cap(pipelines: ModuleType, monkeypatch: pytest.MonkeyPatch,
                        cap: str, expected: set[str]) -> None:
-    monkeypatch.setenv("OTEL_PYTHON_FLUJO_MAX_STEP_NAMES", cap)
-    runtime: Runtime = reset_runtime(load_config())
+    fresh_runtime({"OTEL_PYTHON_FLUJO_MAX_STEP_NAMES": cap})
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
     instrumentor = FlujoInstrumentor()
@@ -399,7 +397,6 @@ def test_step_name_cap(pipelines: ModuleType, monkeypatch: pytest.MonkeyPatch,
         assert steps - {None} == expected
     finally:
         instrumentor.uninstrument()
-        runtime.registry.clear()
         provider.shutdown()
 
 
@@ -409,16 +406,15 @@ def test_an_executors_source_is_chosen_once(pipelines: ModuleType, reader: InMem
     # to drift apart, every execution would take attach()'s locked slow path.
     from flujo.application.core.executor_core import ExecutorCore
 
-    from opentelemetry.instrumentation.flujo._internal.flujo_hooks import patch
-
     attached: list[object] = []
-    attach = patch._attach
+    sources = get_runtime().flujo
+    attach = sources.attach
 
     def counting(executor: Any, name: str | None = None) -> Any:
         attached.append(executor)
         return attach(executor, name)
 
-    monkeypatch.setattr(patch, "_attach", counting)
+    monkeypatch.setattr(sources, "attach", counting)
     core = ExecutorCore()
     for i in range(3):
         asyncio.run(core.execute(pipelines.step(pipelines.inc, "once"), i))
@@ -426,15 +422,17 @@ def test_an_executors_source_is_chosen_once(pipelines: ModuleType, reader: InMem
     assert durations(collect(reader), "ExecutorCore") == {("once", "success"): 3}
 
 
-def test_a_new_runtime_measures_a_runner_the_old_one_measured(
-        pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
-    """reset_runtime() with flujo patched: the same runner's executor chooses its source
-    in the new runtime, which records each execution once into the same provider."""
+def test_instrument_again_measures_a_runner_the_closed_runtime_measured(
+        pipelines: ModuleType, reader: InMemoryMetricReader,
+        provider_and_reader: tuple[MeterProvider, InMemoryMetricReader]) -> None:
+    """uninstrument() then instrument(): the same runner's executor chooses its source
+    in the fresh runtime, which records each execution once into the same provider."""
     name = pipelines.unique("reset")
     runner = pipelines.runner(pipelines.happy(), name)
     runner.run(1)
     assert executions(collect(reader), name) == {"success": 3, "failure": 0}
-    reset_runtime()
+    FlujoInstrumentor().uninstrument()
+    FlujoInstrumentor().instrument(meter_provider=provider_and_reader[0])
     runner.run(1)
     runner.run(2)
     points = collect(reader)

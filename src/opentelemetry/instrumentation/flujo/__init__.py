@@ -25,15 +25,11 @@ from opentelemetry.instrumentation.flujo._internal.api import (
     flujo_views,
     instrument_executor,
     remove_alert_handler,
-    set_hysteresis,
     set_thresholds,
     uninstrument_executor,
 )
-from opentelemetry.instrumentation.flujo._internal.flujo_hooks.patch import (
-    patch_flujo,
-    unpatch_flujo,
-)
-from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.patch import patch_flujo
+from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime, open_runtime
 from opentelemetry.instrumentation.flujo.package import _instruments
 from opentelemetry.instrumentation.flujo.version import __version__
 
@@ -48,7 +44,6 @@ __all__ = [
     "flujo_views",
     "instrument_executor",
     "remove_alert_handler",
-    "set_hysteresis",
     "set_thresholds",
     "uninstrument_executor",
 ]
@@ -57,10 +52,13 @@ __all__ = [
 class FlujoInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Observes flujo's ExecutorCore, and serves ``instrument_executor`` for any executor.
 
-    ``instrument(**kwargs)`` binds the default runtime to a MeterProvider and, when
-    flujo 0.6 is installed, measures every ExecutorCore (created before or after);
-    ``uninstrument()`` puts flujo's classes back and silences the instruments. Neither
-    raises into the application.
+    ``instrument(**kwargs)`` binds the process's runtime to a MeterProvider and, when
+    flujo 0.6 is installed, measures every ExecutorCore (created before or after).
+    ``uninstrument()`` ends the runtime: flujo's classes are put back, the instruments
+    report nothing, the alert threads end, overrides and handlers added from code are
+    dropped, and the public functions refuse work (one warning) until ``instrument()``
+    starts a fresh runtime, from the environment read again. Neither raises into the
+    application.
 
     Args:
         meter_provider: (``instrument`` keyword) the provider to report to; the
@@ -78,14 +76,14 @@ class FlujoInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         try:
-            runtime = get_runtime()
+            runtime = open_runtime()
             if not runtime.config.enabled:
                 _logger.debug("OTEL_PYTHON_FLUJO_ENABLED=false: not instrumenting")
                 return
             runtime.bind(kwargs.get("meter_provider"))
             conflict = self._check_dependency_conflicts()
             if conflict is None:
-                patch_flujo()
+                patch_flujo(runtime)
             elif getattr(conflict, "found", None) is not None:
                 _logger.warning(
                     "%s; flujo's ExecutorCore is not patched, instrument_executor() still works",
@@ -96,7 +94,6 @@ class FlujoInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _uninstrument(self, **kwargs: Any) -> None:
         try:
-            unpatch_flujo()
-            get_runtime().deactivate()
+            get_runtime().close()
         except Exception:
             _logger.warning("flujo uninstrumentation failed", exc_info=True)

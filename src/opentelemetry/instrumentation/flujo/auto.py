@@ -17,11 +17,12 @@ def activate() -> None:
         from opentelemetry.instrumentation.flujo._internal.otel.sdk_setup import (
             ensure_meter_provider,
         )
-        from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
+        from opentelemetry.instrumentation.flujo._internal.runtime import open_runtime
 
-        if not get_runtime().config.enabled:
+        config = open_runtime().config
+        if not config.enabled:
             return
-        ensure_meter_provider()
+        ensure_meter_provider(config)
         instrumentor = FlujoInstrumentor()
         if not instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.instrument()

@@ -123,22 +123,6 @@ executors ``error.ratio``, ``error.recovery_ratio`` and ``cache.hit_ratio``, in-
 and in the generated Prometheus rules alike. "Since start" stays in the counters.
 """
 
-OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER = "OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER"
-"""
-.. envvar:: OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER
-
-No longer read (it counted collections): setting it logs a warning naming
-``OTEL_PYTHON_FLUJO_THRESHOLD_FOR``, its replacement.
-"""
-
-OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT = "OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT"
-"""
-.. envvar:: OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT
-
-No longer read (it counted collections): setting it logs a warning naming
-``OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR``, its replacement.
-"""
-
 OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE = "OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE"
 """
 .. envvar:: OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE

@@ -1,6 +1,7 @@
-"""The public functions: each acts on the default runtime (``runtime.get_runtime()``),
-or on the runtime that serves the MeterProvider it is given, and never raises
-(except where a call is a programming error, said so below)."""
+"""The public functions: each acts on the process's runtime (``runtime.get_runtime()``)
+and never raises (except where a call is a programming error, said so below). After
+``FlujoInstrumentor().uninstrument()`` the runtime is closed: each refuses its work,
+with one warning, until ``instrument()`` starts a fresh one."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from opentelemetry.sdk.metrics.view import View
 
 from opentelemetry.instrumentation.flujo._internal.alerts import AlertHandler
 from opentelemetry.instrumentation.flujo._internal.otel import views
-from opentelemetry.instrumentation.flujo._internal.otel.binding import binding_of
-from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, get_runtime
+from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 from opentelemetry.instrumentation.flujo._internal.thresholds.overrides import (
     API_SOURCE,
     parse_inline,
@@ -22,13 +22,6 @@ from opentelemetry.instrumentation.flujo._internal.thresholds.overrides import (
 )
 
 _logger = logging.getLogger(__name__)
-
-
-def _runtime_for(meter_provider: MeterProvider | None) -> Runtime:
-    """The runtime serving ``meter_provider``; the default one if none (still) does."""
-    binding = binding_of(meter_provider)
-    owner = binding.owner if binding is not None else None
-    return owner if owner is not None and not owner.closed else get_runtime()
 
 
 def flujo_views() -> list[View]:
@@ -48,19 +41,20 @@ def instrument_executor(
     """Observe ``executor``: any object with ``get_optimization_stats()``.
 
     Held by weak reference. Returns False, with a warning, for an object that has no
-    ``get_optimization_stats``; never raises.
+    ``get_optimization_stats``, and after ``FlujoInstrumentor().uninstrument()``
+    (one warning); never raises.
 
     Args:
         executor: the object whose ``get_optimization_stats()`` is read each collection.
         name: its ``flujo.executor.name``; the class name when None. Executors that
             share a name report as one series.
-        meter_provider: the provider to report to; the runtime that already serves it
-            registers the executor. None: the default runtime, bound to the global
-            provider if it serves none yet.
+        meter_provider: a provider to report to as well (every provider the plugin
+            serves reports every executor). None: the global provider, if the plugin
+            serves none yet.
     """
     try:
-        runtime = _runtime_for(meter_provider)
-        if not runtime.config.enabled:
+        runtime = get_runtime()
+        if not runtime.config.enabled or runtime.refuses("instrument_executor()"):
             return False
         if not callable(getattr(executor, "get_optimization_stats", None)):
             _logger.warning("%r has no get_optimization_stats(); not instrumented", executor)
@@ -80,7 +74,7 @@ def uninstrument_executor(executor: Any) -> bool:
     Args:
         executor: an object given to :func:`instrument_executor` before.
 
-    Returns False when the default runtime does not observe it; never raises.
+    Returns False when it is not observed; never raises.
     """
     try:
         return get_runtime().registry.remove(executor)
@@ -98,6 +92,9 @@ def set_thresholds(spec: str | Mapping[str, Any], *, replace: bool = False) -> N
             or a mapping like the file's (``{"cache.hit_ratio": {"warning": "<40%"}}``).
         replace: drop the earlier calls' overrides first; otherwise calls add up.
     """
+    runtime = get_runtime()
+    if runtime.refuses("set_thresholds()"):
+        return
     if isinstance(spec, str):
         entries = parse_inline(spec, API_SOURCE)
     elif isinstance(spec, Mapping):
@@ -105,7 +102,7 @@ def set_thresholds(spec: str | Mapping[str, Any], *, replace: bool = False) -> N
     else:
         _logger.warning("%s: %r is neither text nor a mapping; ignored", API_SOURCE, spec)
         return
-    get_runtime().thresholds.set_overrides(tuple(entries), replace)
+    runtime.thresholds.set_overrides(tuple(entries), replace)
 
 
 def clear_thresholds() -> None:
@@ -114,28 +111,12 @@ def clear_thresholds() -> None:
     get_runtime().thresholds.set_overrides((), replace=True)
 
 
-def set_hysteresis(enter: int = 1, exit: int = 1) -> None:
-    """No longer has an effect: alert timing is in time, not collections.
-
-    Logs a warning naming the replacement, ``OTEL_PYTHON_FLUJO_THRESHOLD_FOR`` and
-    ``OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR`` (durations); kept so that callers do not
-    break before 1.0.
-
-    Args:
-        enter: ignored (it counted collections).
-        exit: ignored (it counted collections).
-    """
-    _logger.warning("set_hysteresis(enter=%r, exit=%r) has no effect: alert timing is in "
-                    "time, not collections; set OTEL_PYTHON_FLUJO_THRESHOLD_FOR and "
-                    "OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR (durations such as 30s) instead",
-                    enter, exit)
-
-
 def add_alert_handler(handler: AlertHandler, *, min_level: str = "warning",
                       name: str | None = None) -> AlertHandler:
     """Call ``handler(event)`` on every threshold transition, on its own thread.
 
-    Returns ``handler``, so this also works as a decorator. Raises ValueError for a
+    Returns ``handler``, so this also works as a decorator (also when, after
+    ``uninstrument()``, it is not added: one warning). Raises ValueError for a
     ``min_level`` other than ``warning`` or ``critical``.
 
     Args:
@@ -145,7 +126,9 @@ def add_alert_handler(handler: AlertHandler, *, min_level: str = "warning",
         name: the ``handler`` attribute of its dropped counts; the function's name
             when None.
     """
-    get_runtime().alerts.add(handler, name, min_level)
+    runtime = get_runtime()
+    if not runtime.refuses("add_alert_handler()"):
+        runtime.alerts.add(handler, name, min_level)
     return handler
 
 

@@ -51,10 +51,6 @@ class Conversion(enum.Enum):
     COUNT = "non-negative number"
     STATE = "CLOSED | OPEN | HALF_OPEN"
 
-    @property
-    def is_ratio(self) -> bool:
-        return self in (Conversion.RATE, Conversion.RATIO)
-
 
 class Combine(enum.Enum):
     """How instances that share an executor name become one series."""

@@ -58,19 +58,20 @@ class AlertConfig:
 
 @dataclass(frozen=True)
 class Config:
+    """The plugin's settings, read once from the ``OTEL_PYTHON_FLUJO_*`` environment
+    (:func:`load_config`) when the runtime is built; every stage reads its own part."""
+
     enabled: bool = True
     excluded_metrics: tuple[str, ...] = ()
     rate_unit: str = "percent"
     max_executor_names: int = 100
     stats_timeout_s: float = 1.0
-    csv_path: str = "flujo_metrics.csv"
-    jsonl_path: str = "flujo_metrics.jsonl"
     # threshold engine (thresholds/)
     thresholds: str = ""
     thresholds_file: str = ""
     threshold_for_s: float = 0.0
     threshold_keep_for_s: float = 0.0
-    # the alerting ratios' sliding window (collect/ratio_window.py, the Prometheus rules)
+    # the alerting ratios' sliding window (_internal/window.py, the Prometheus rules)
     ratio_window_s: float = 300.0
     alerts: AlertConfig = field(default_factory=AlertConfig)
     max_step_names: int = 100
@@ -272,11 +273,6 @@ def _secret(env: Mapping[str, str], variable: str, parse: Callable[[str], T], de
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _DURATION_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800,
                "y": 31536000}
-# Collection counts are not time: these name what replaced them (pre-1.0 change).
-_REPLACED = {
-    ev.OTEL_PYTHON_FLUJO_HYSTERESIS_ENTER: ev.OTEL_PYTHON_FLUJO_THRESHOLD_FOR,
-    ev.OTEL_PYTHON_FLUJO_HYSTERESIS_EXIT: ev.OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR,
-}
 
 
 def parse_duration(text: str) -> float:
@@ -293,6 +289,14 @@ def _duration(env: Mapping[str, str], variable: str, default: float) -> float:
                 "is not a duration such as 0s, 30s, 2m or 1h30m")
 
 
+def recording_path(variable: str, default: str,
+                   environ: Mapping[str, str] | None = None) -> str:
+    """The file a recording exporter appends to: ``variable``'s value, else ``default``.
+    Read by the exporter itself (building one builds no runtime)."""
+    env = os.environ if environ is None else environ
+    return read(env, variable, str, default, "is unusable")
+
+
 def _window(text: str) -> float:
     seconds = parse_duration(text)
     if seconds <= 0:
@@ -300,17 +304,9 @@ def _window(text: str) -> float:
     return seconds
 
 
-def _warn_replaced(env: Mapping[str, str]) -> None:
-    for old, new in _REPLACED.items():
-        if env.get(old, "").strip():
-            _logger.warning("%s is no longer read: alert timing is in time, not collections; "
-                            "set %s (a duration such as 30s) instead", old, new)
-
-
 def load_config(environ: Mapping[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
     default = Config()
-    _warn_replaced(env)
     return Config(
         enabled=read(env, ev.OTEL_PYTHON_FLUJO_ENABLED, parse_bool, default.enabled,
                      "is not true or false"),
@@ -321,9 +317,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
                                   default.max_executor_names),
         stats_timeout_s=_seconds(env, ev.OTEL_PYTHON_FLUJO_STATS_TIMEOUT,
                                  default.stats_timeout_s),
-        csv_path=read(env, ev.OTEL_PYTHON_FLUJO_CSV_PATH, str, default.csv_path, "is unusable"),
-        jsonl_path=read(env, ev.OTEL_PYTHON_FLUJO_JSONL_PATH, str, default.jsonl_path,
-                        "is unusable"),
         thresholds=env.get(ev.OTEL_PYTHON_FLUJO_THRESHOLDS, "").strip(),
         thresholds_file=env.get(ev.OTEL_PYTHON_FLUJO_THRESHOLDS_FILE, "").strip(),
         threshold_for_s=_duration(env, ev.OTEL_PYTHON_FLUJO_THRESHOLD_FOR,

@@ -1,14 +1,16 @@
-"""The owner of the plugin's state: one :class:`Runtime` per configuration.
+"""The owner of the plugin's state: one :class:`Runtime` per process.
 
 A runtime owns everything the plugin keeps while it runs: the executor registry and
 the stats fetcher's threads, the threshold engine with the overrides made from code,
 the alert handlers with their queues and threads, the flujo wrapper's sources and
-duration histograms, and the fork guard for the MeterProviders it serves. Two
-runtimes share nothing, so two MeterProviders served by two runtimes have their own
-executors, thresholds and handlers. :meth:`Runtime.close` ends all of it.
+instruments, the fork guard for the MeterProviders it serves, and the clock every
+timer of the plugin reads. Every stage is handed its runtime (or the part of it it
+uses) when it is set up; none looks one up.
 
-The module itself keeps one thing: the default runtime, which the public API acts on
-(:func:`get_runtime`; :func:`reset_runtime` replaces it).
+The module keeps the process's runtime, the one the public API acts on
+(:func:`get_runtime`). :meth:`Runtime.close` is terminal: a closed runtime refuses
+work, and :func:`open_runtime` (``FlujoInstrumentor().instrument()``) replaces a
+closed one by a fresh one read from the environment.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +32,7 @@ from opentelemetry.instrumentation.flujo._internal.collect.normalise import Norm
 from opentelemetry.instrumentation.flujo._internal.collect.registry import Registry
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import SnapshotTaker
 from opentelemetry.instrumentation.flujo._internal.config import Config, load_config
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.patch import unpatch_flujo
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import FlujoSources
 from opentelemetry.instrumentation.flujo._internal.otel.binding import (
     Binding,
@@ -48,82 +52,83 @@ SCHEMA_URL = "https://opentelemetry.io/schemas/1.26.0"
 CLOSE_FLUSH_S = 2.0
 
 BindingHook = Callable[[Binding], None]
+# Monotonic nanoseconds: what every timer of a runtime reads (see Runtime).
+Clock = Callable[[], int]
 
 
 class Runtime:
-    """The plugin's state for one configuration, and the MeterProviders it serves.
+    """The plugin's state, and the MeterProviders it serves.
+
+    Built by :func:`get_runtime` / :func:`open_runtime` (the process's one), acted on
+    by the public API and by :class:`FlujoInstrumentor`; it builds every stage and
+    hands itself (or the part a stage uses) in. ``clock`` (monotonic nanoseconds) is
+    read by every timer it owns: alert timing and counter rates (threshold engine),
+    the read-error warnings' interval (snapshot taker), process-memory rates and the
+    memory limit's re-read (flujo sources); a test drives it instead of sleeping.
 
     Args:
         config: the settings; read from the environment when None.
+        clock: monotonic nanoseconds; ``time.monotonic_ns`` when None.
     """
 
-    def __init__(self, config: Config | None = None) -> None:
+    def __init__(self, config: Config | None = None, clock: Clock | None = None) -> None:
         self.config = config or load_config()
+        self.clock: Clock = clock or time.monotonic_ns
         self.registry = Registry(self.config.max_executor_names)
         self.fetcher = StatsFetcher()
-        self.taker = SnapshotTaker(self.registry, Normaliser(self.config.rate_unit),
-                                   self.config.stats_timeout_s, self.fetcher,
-                                   ratio_window_s=self.config.ratio_window_s)
         try:
             self.alerts = dispatcher(self.config.alerts)
         except Exception:  # a handler that cannot be built must not stop the metrics
             _logger.warning("alert handlers could not be configured", exc_info=True)
             self.alerts = Dispatcher(self.config.alerts.queue_size)
-        self.thresholds = ThresholdEngine(self.config, self.alerts)
-        self.flujo = FlujoSources(self.registry, self.config)
+        self.taker = SnapshotTaker(
+            self.registry, Normaliser(self.config.rate_unit, self.alerts.log),
+            self.config.stats_timeout_s, self.fetcher, self.clock, self.alerts.log,
+            self.config.ratio_window_s)
+        self.thresholds = ThresholdEngine(self.config, self.alerts, self.clock)
+        self.flujo = FlujoSources(self.registry, self.config, self.clock)
         # Each hook adds one concern's instruments to a binding this runtime serves.
         self.hooks: list[BindingHook] = [register_catalog, self.thresholds.bind]
         self.closed = False
+        self.measures_flujo = False
+        self._refused_warned = False
         self._bindings: list[Binding] = []
         self._lock = threading.RLock()  # a hook may add a hook (measure_flujo)
         self._fork_guard = ForkGuard(self._fork_locks, self.fetcher.after_fork)
         atexit.register(self._at_exit)
 
-    def bind(self, meter_provider: MeterProvider | None = None) -> Binding:
-        """Serve ``meter_provider`` (the global one when None), taking it over from the
-        runtime that served it before, if any."""
+    def refuses(self, action: str) -> bool:
+        """True, with one warning per runtime, when the runtime is closed: ``action`` is
+        not done (a closed runtime's threads and handlers are gone)."""
+        if not self.closed:
+            return False
+        if not self._refused_warned:
+            self._refused_warned = True
+            _logger.warning("flujo instrumentation was closed (FlujoInstrumentor()."
+                            "uninstrument()); %s is ignored until instrument() starts it "
+                            "again", action)
+        return True
+
+    def bind(self, meter_provider: MeterProvider | None = None) -> Binding | None:
+        """Serve ``meter_provider`` (the global one when None); None when closed.
+
+        A provider keeps its binding for life (see ``otel.binding``): one that a closed
+        runtime served is served by this one from now on.
+        """
+        if self.refuses("binding a MeterProvider"):
+            return None
         provider = meter_provider or metrics.get_meter_provider()
-        previous = None
         with self._lock:
             binding = binding_of(provider) or new_binding(
                 provider, provider.get_meter(SCOPE, __version__, schema_url=SCHEMA_URL))
-            if binding.owner is not self:
-                previous = self._serve(binding, sdk_locks(provider))
-            binding.active = True
-        if previous is not None:  # outside this runtime's lock: it takes its own
-            previous.release(binding)
+            if binding.runtime is not self:
+                binding.serve(self, sdk_locks(provider))
+                for hook in self.hooks:
+                    hook(binding)
+                self._bindings = [*self._bindings, binding]  # replaced: read without the lock
+                if binding.locks:
+                    self._fork_guard.register()
         return binding
-
-    def _serve(self, binding: Binding, locks: list[Any]) -> Runtime | None:
-        """Serve ``binding``; returns the runtime that served it, to be told."""
-        previous = binding.owner
-        binding.serve(self)
-        binding.locks = locks
-        for hook in self.hooks:
-            hook(binding)
-        self._bindings = [*self._bindings, binding]  # replaced: read without the lock
-        if locks:
-            self._fork_guard.register()
-        return previous
-
-    def release(self, binding: Binding) -> None:
-        """``binding``'s provider is served by another runtime from now on."""
-        with self._lock:
-            self._bindings = [b for b in self._bindings if b is not binding]
-        self.thresholds.release(binding)
-        self.flujo.release(binding)
-
-    def adopt(self, other: Runtime) -> None:
-        """Serve every provider ``other`` serves (each as active as it was there), and
-        measure flujo if ``other`` did."""
-        if other.measures_flujo:
-            self.measure_flujo()
-        for binding in other.bindings():
-            with self._lock:
-                active = binding.active
-                self._serve(binding, binding.locks)
-                binding.active = active
-            other.release(binding)
 
     def add_hook(self, hook: BindingHook) -> None:
         """Run ``hook`` on every binding this runtime serves, now and later."""
@@ -133,35 +138,31 @@ class Runtime:
                 hook(binding)
 
     def measure_flujo(self) -> None:
-        """Record the flujo wrapper's duration histogram into this runtime's providers."""
+        """Record the flujo wrapper's instruments into this runtime's providers (called
+        by ``patch_flujo``)."""
         with self._lock:
             if not self.measures_flujo:
-                self.add_hook(self.flujo.add_histogram)
-
-    @property
-    def measures_flujo(self) -> bool:
-        return self.flujo.add_histogram in self.hooks
+                self.measures_flujo = True
+                self.add_hook(self.flujo.add_instruments)
 
     def bindings(self) -> list[Binding]:
         return list(self._bindings)
 
-    def deactivate(self) -> None:
-        for binding in self.bindings():
-            if binding.owner is self:
-                binding.active = False
-
     def close(self) -> None:
-        """Stop serving: the providers' instruments report nothing (until a runtime binds
-        them again), queued alerts get ``CLOSE_FLUSH_S`` to go out and the handler
-        threads end, the flujo executors choose their source anew. Idempotent."""
+        """End the runtime (``FlujoInstrumentor().uninstrument()``): flujo's classes are
+        put back, the providers' instruments report nothing (until a new runtime binds
+        them), queued alerts get ``CLOSE_FLUSH_S`` to go out and the handler threads
+        end. Terminal and idempotent."""
         with self._lock:
             if self.closed:
                 return
             self.closed = True
             self._fork_guard.closed = True
             served, self._bindings = self._bindings, []
+        if self.measures_flujo:
+            unpatch_flujo()
         for binding in served:
-            if binding.owner is self:
+            if binding.runtime is self:
                 binding.active = False
         self.flujo.close()
         self.fetcher.close()
@@ -176,8 +177,9 @@ class Runtime:
         self.alerts.flush(CLOSE_FLUSH_S)
 
     def _fork_locks(self) -> list[Any]:
-        # The owner decides: a binding another runtime took over is not released yet.
-        return [lock for binding in self._bindings if binding.owner is self
+        # Only the providers this runtime still serves: two guards taking one
+        # provider's locks would deadlock the fork.
+        return [lock for binding in self._bindings if binding.runtime is self
                 for lock in binding.locks]
 
 
@@ -186,7 +188,8 @@ _default_lock = threading.Lock()
 
 
 def get_runtime() -> Runtime:
-    """The default runtime, the one the public API acts on (created on first use)."""
+    """The process's runtime, the one the public API acts on (created on first use,
+    from the environment); closed after ``uninstrument()`` until :func:`open_runtime`."""
     global _default
     if _default is None:
         with _default_lock:
@@ -195,19 +198,11 @@ def get_runtime() -> Runtime:
     return _default
 
 
-def reset_runtime(config: Config | None = None) -> Runtime:
-    """A new default runtime (``config``, or the environment read again).
-
-    It serves the providers the previous one served (their instruments report its
-    executors from the next collection on) and measures flujo if the previous one did;
-    the previous one is closed, with its executors, code overrides and alert handlers.
-    """
+def open_runtime() -> Runtime:
+    """The process's runtime, replaced by a fresh one (the environment read again) if it
+    was closed: what ``FlujoInstrumentor().instrument()`` starts from."""
     global _default
     with _default_lock:
-        old, new = _default, Runtime(config)
-        if old is not None:
-            new.adopt(old)
-        _default = new
-    if old is not None:
-        old.close()
-    return new
+        if _default is None or _default.closed:
+            _default = Runtime()
+        return _default

@@ -1,10 +1,14 @@
-"""Alert delivery off the collection thread.
+"""Alert delivery and log lines, off the collection thread.
 
-Python logging gets every event at once (it is the host's own, synchronous, channel).
-Every other handler (the OpenTelemetry Logs API, callables, webhook, SMTP) has its own
-bounded queue and daemon thread, so a handler that raises or hangs delays neither the
-collection nor the other handlers: its queue fills, and what does not fit is dropped
-and counted in ``flujo.otel.alerts.dropped``.
+The SDK calls the instruments' callbacks under its collection lock, which creating an
+instrument also takes: anything user-supplied run there (a log handler, an alert
+handler) could block every export, or deadlock by calling back into the plugin. So a
+collection only hands its alert events and log lines over: Python logging gets them
+on the dispatcher's logging thread, every other handler (the OpenTelemetry Logs API,
+callables, webhook, SMTP) on its own thread, each in the order they happened. Every
+queue is bounded: a handler that hangs fills its own queue, and what does not fit is
+dropped and counted in ``flujo.otel.alerts.dropped`` (the logging thread's as
+``handler="logging"``).
 """
 
 from __future__ import annotations
@@ -13,43 +17,61 @@ import contextlib
 import logging
 import os
 import queue
+import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, TypeVar
 
-from opentelemetry.instrumentation.flujo._internal.alerts.event import AlertEvent
+from opentelemetry.instrumentation.flujo._internal.alerts.event import LOG_LEVEL, AlertEvent
 from opentelemetry.instrumentation.flujo._internal.catalog import THRESHOLD_SEVERITY
 
 _logger = logging.getLogger(__name__)
 ALERT_LOGGER = logging.getLogger("opentelemetry.instrumentation.flujo.alerts")
-_LOG_LEVEL = {"warning": logging.WARNING, "critical": logging.ERROR}
+LOGGING = "logging"  # the logging thread's name in flujo.otel.alerts.dropped
 
 AlertHandler = Callable[[AlertEvent], object]
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+T = TypeVar("T")
 
 
-class Worker:
-    """One handler, its queue and its thread (started on the first event, and again
-    after a fork, whose child has no threads)."""
+@dataclass(frozen=True)
+class LogLine:
+    """A log record to emit on the logging thread, as ``logger.log`` would take it."""
 
-    def __init__(self, handler: AlertHandler, name: str, min_level: str, size: int,
-                 count: Callable[[str, str], None]) -> None:
+    logger: logging.Logger
+    level: int
+    message: str
+    args: tuple[Any, ...]
+    exc_info: ExcInfo | None = None
+
+
+class Worker(Generic[T]):
+    """One handler, its queue and its thread (started on the first item, and again
+    after a fork, whose child has no threads). Made by the :class:`Dispatcher`."""
+
+    def __init__(self, handler: Callable[[T], object], name: str, size: int,
+                 count: Callable[[str, str], None],
+                 wanted: Callable[[T], bool] = lambda item: True) -> None:
         self.handler = handler
         self.name = name
-        self.min_severity = THRESHOLD_SEVERITY[min_level]
-        self._queue: queue.Queue[AlertEvent | None] = queue.Queue(size)
+        self._wanted = wanted
+        self._queue: queue.Queue[T | None] = queue.Queue(size)
         self._count = count
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._failed = False
         self._lock = threading.Lock()
 
-    def submit(self, event: AlertEvent) -> None:
-        if event.severity < self.min_severity:
+    def submit(self, item: T) -> None:
+        if not self._wanted(item):
             return
         self._ensure_thread()
         try:
-            self._queue.put_nowait(event)
+            self._queue.put_nowait(item)
         except queue.Full:
             self._count(self.name, "queue_full")
 
@@ -66,11 +88,11 @@ class Worker:
 
     def _run(self) -> None:
         while True:
-            event = self._queue.get()
+            item = self._queue.get()
             try:
-                if event is None:
+                if item is None:
                     return
-                self.handler(event)
+                self.handler(item)
             except Exception as exc:  # a handler's failure is its own, and counted
                 self._count(self.name, "error")
                 # The message only, no traceback (its frames may hold credentials); a
@@ -92,19 +114,34 @@ class Worker:
                 self._queue.put_nowait(None)
 
 
+def _emit(item: LogLine | AlertEvent) -> None:
+    """The logging thread's handler: one record per item."""
+    if isinstance(item, AlertEvent):
+        ALERT_LOGGER.log(item.log_level, "ALERT: %s", item.message,
+                         extra={"flujo_alert": item.to_dict()})
+    else:
+        item.logger.log(item.level, item.message, *item.args, exc_info=item.exc_info)
+
+
 class Dispatcher:
-    """One runtime's alert handlers: those its configuration names, and those added from
-    the Python API; each with its queue and thread."""
+    """One runtime's alert handlers and its logging thread.
+
+    Owns the handlers its configuration names and those added from the Python API
+    (``add_alert_handler``), each with its queue and thread, and the logging thread
+    that emits alert lines and the collection's own log lines. The threshold engine
+    publishes events to it and the snapshot taker and bindings log through it, from
+    inside a collection; the runtime closes it.
+    """
 
     def __init__(self, queue_size: int = 100) -> None:
         self.queue_size = queue_size
+        self.closed = False
         self._lock = threading.Lock()
         self._dropped_lock = threading.Lock()
         self.dropped: Counter[tuple[str, str]] = Counter()
-        self._workers: list[Worker] = []
-
-    def workers(self) -> list[Worker]:
-        return self._workers
+        self._workers: list[Worker[AlertEvent]] = []
+        self._logging: Worker[LogLine | AlertEvent] = Worker(
+            _emit, LOGGING, queue_size, self.count)
 
     def add(self, handler: AlertHandler, name: str | None = None,
             min_level: str = "warning") -> None:
@@ -112,7 +149,9 @@ class Dispatcher:
             raise ValueError(f"min_level must be 'warning' or 'critical', not {min_level!r}")
         label = name or getattr(handler, "name", None) or getattr(
             handler, "__name__", type(handler).__name__)
-        worker = Worker(handler, str(label), min_level, self.queue_size, self.count)
+        minimum = THRESHOLD_SEVERITY[min_level]
+        worker: Worker[AlertEvent] = Worker(handler, str(label), self.queue_size, self.count,
+                                            lambda event: event.severity >= minimum)
         with self._lock:
             self._workers = [*self._workers, worker]
 
@@ -134,21 +173,33 @@ class Dispatcher:
             return [(handler, reason, n) for (handler, reason), n in self.dropped.items()]
 
     def publish(self, events: Iterable[AlertEvent]) -> None:
+        """Hand ``events`` over (from a collection: nothing here runs a handler)."""
+        if self.closed:
+            return
         workers = self._workers  # replaced, never mutated
         for event in events:
-            try:
-                ALERT_LOGGER.log(_LOG_LEVEL[event.level], "ALERT: %s", event.message,
-                                 extra={"flujo_alert": event.to_dict()})
-            except Exception:
-                self.count("logging", "error")
+            if ALERT_LOGGER.isEnabledFor(LOG_LEVEL[event.new_state]):
+                self._logging.submit(event)
             for worker in workers:
                 worker.submit(event)
 
+    def log(self, logger: logging.Logger, level: int, message: str, *args: Any,
+            exc_info: bool = False) -> None:
+        """``logger.log(level, message, *args)`` on the logging thread (from a
+        collection: no log handler runs there); ``exc_info``: the exception being
+        handled now."""
+        if self.closed or not logger.isEnabledFor(level):
+            return
+        info = sys.exc_info() if exc_info else None
+        self._logging.submit(LogLine(logger, level, message, args,
+                                     info if info and info[0] is not None else None))
+
     def flush(self, timeout_s: float = 5.0) -> bool:
-        """Wait until every queued event has been handled (tests, shutdown)."""
+        """Wait until every queued event and log line has been handled (shutdown, and
+        whoever must see them: tests, ``flujo-otel demo``)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if all(w.idle() for w in self._workers):
+            if self._logging.idle() and all(w.idle() for w in self._workers):
                 return True
             time.sleep(0.005)
         return False
@@ -158,6 +209,8 @@ class Dispatcher:
         every thread; a handler still running finishes on its daemon thread."""
         self.flush(timeout_s)
         with self._lock:
+            self.closed = True
             workers, self._workers = self._workers, []
+        self._logging.stop()
         for worker in workers:
             worker.stop()

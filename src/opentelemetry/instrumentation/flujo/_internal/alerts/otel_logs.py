@@ -32,7 +32,9 @@ try:  # the API's stand-in until a provider is set (1.30 .. 1.45 keep it here)
 except ImportError:  # pragma: no cover
     ProxyLoggerProvider = NoOpLoggerProvider  # type: ignore[misc,assignment]
 
-_SEVERITY = {"warning": SeverityNumber.WARN, "critical": SeverityNumber.ERROR}
+# As in Python logging (AlertEvent.log_level, by the state entered), with its level names.
+_SEVERITY = {"ok": (SeverityNumber.INFO, "INFO"), "warning": (SeverityNumber.WARN, "WARNING"),
+             "critical": (SeverityNumber.ERROR, "ERROR")}
 
 
 def attributes(event: AlertEvent) -> dict[str, str | float]:
@@ -41,9 +43,10 @@ def attributes(event: AlertEvent) -> dict[str, str | float]:
         THRESHOLD_METRIC: event.metric,
         THRESHOLD_STATE: event.new_state,
         THRESHOLD_PREVIOUS_STATE: event.old_state,
-        THRESHOLD_VALUE: event.value,
         THRESHOLD_UNIT: event.unit,
     }
+    if event.value is not None:
+        out[THRESHOLD_VALUE] = event.value
     if event.limit is not None:
         out[THRESHOLD_LIMIT] = event.limit
     return out
@@ -68,9 +71,8 @@ class LogsApiHandler:
             return  # no LoggerProvider configured: nothing would be recorded
         emit(provider.get_logger(SCOPE, __version__),
              timestamp=event.time_unix_nano,
-             # As in Python logging: a recovery at the level of the state it leaves.
-             severity_number=_SEVERITY[event.level],
-             severity_text=event.level.upper(),
+             severity_number=_SEVERITY[event.new_state][0],
+             severity_text=_SEVERITY[event.new_state][1],
              body=event.message,
              attributes=attributes(event))
 

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from opentelemetry.instrumentation.flujo._internal.collect.registry import Entry
+from opentelemetry.instrumentation.flujo._internal.collect.registry import ExecutorEntry
 
 TRUSTED_AFTER = 3
 MAX_WORKERS = 8
@@ -32,10 +32,10 @@ class FetchError(Exception):
         self.cause = cause  # the name of the exception type a source raised
 
 
-Result = dict[Entry, "Any | FetchError"]
+Result = dict[ExecutorEntry, "Any | FetchError"]
 
 
-def _call(entry: Entry) -> Any:
+def _call(entry: ExecutorEntry) -> Any:
     executor = entry.executor()
     if executor is None:
         return FetchError("collected")
@@ -48,7 +48,7 @@ def _call(entry: Entry) -> Any:
 class _Batch:
     __slots__ = ("done", "fast", "lock", "pending", "results", "size")
 
-    def __init__(self, entries: list[Entry], fast: float) -> None:
+    def __init__(self, entries: list[ExecutorEntry], fast: float) -> None:
         self.fast = fast
         self.pending = deque(entries)
         self.results: Result = {}
@@ -65,14 +65,14 @@ class StatsFetcher:
         self._idle = 0
         # Entries a worker is reading now: their in_flight flag must not outlive
         # the worker, which a fork() does not copy.
-        self._reading: set[Entry] = set()
+        self._reading: set[ExecutorEntry] = set()
         self._closed = False
 
-    def read(self, entries: Iterable[Entry], budget_s: float) -> Result:
+    def read(self, entries: Iterable[ExecutorEntry], budget_s: float) -> Result:
         started = time.perf_counter()
         fast = budget_s / 10
         results: Result = {}
-        untrusted: list[Entry] = []
+        untrusted: list[ExecutorEntry] = []
         for entry in entries:
             if entry.in_flight:
                 results[entry] = FetchError("still_running")
@@ -88,7 +88,8 @@ class StatsFetcher:
             results.update(self._read_on_workers(untrusted, max(remaining, 0.0), fast))
         return results
 
-    def _read_on_workers(self, entries: list[Entry], budget_s: float, fast: float) -> Result:
+    def _read_on_workers(self, entries: list[ExecutorEntry], budget_s: float,
+                         fast: float) -> Result:
         batch = _Batch(entries, fast)
         with self._cv:
             self._batches.append(batch)
@@ -133,7 +134,7 @@ class StatsFetcher:
         self._idle += 1
         threading.Thread(target=self._work, name="flujo-otel-stats", daemon=True).start()
 
-    def _next(self) -> tuple[_Batch, Entry] | None:
+    def _next(self) -> tuple[_Batch, ExecutorEntry] | None:
         """The next entry to read, or None once the fetcher is closed."""
         with self._cv:
             while True:

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from numbers import Real
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     CATEGORIES,
@@ -25,6 +25,14 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
 )
 
 _logger = logging.getLogger(__name__)
+
+
+class Log(Protocol):
+    """``Dispatcher.log``: ``logger.log(level, message, *args)`` on the dispatcher's
+    logging thread, so that a collection runs no log handler."""
+
+    def __call__(self, logger: logging.Logger, level: int, message: str, *args: Any,
+                 exc_info: bool = False) -> None: ...
 
 Values = dict[str, "float | str"]
 
@@ -128,10 +136,12 @@ EXAMINED_KEYS = 100
 class Normaliser:
     """Compiled once per configuration; ``normalise`` runs once per executor per collection.
 
-    Owns the once-per-runtime memory of the unknown keys it has warned about.
+    Owns the once-per-runtime memory of the unknown keys it has warned about; warns
+    through ``log`` (the dispatcher's: it runs inside a collection).
     """
 
-    def __init__(self, rate_unit: str = "percent") -> None:
+    def __init__(self, rate_unit: str, log: Log) -> None:
+        self._log = log
         convert = converters(rate_unit)
         by_category: dict[str, list[tuple[str, str, Callable[[Any], Any]]]] = {}
         for stat in STATS:
@@ -206,7 +216,8 @@ class Normaliser:
         self._warned.add(warned)
         shown = repr(value) if isinstance(value, (str, int, float)) or value is None \
             else f"a {type(value).__name__}"
-        _logger.warning(
+        self._log(
+            _logger, logging.WARNING,
             "executor %r: %s is %s, not %s, so it is not exported (counted in "
             "flujo.otel.stats.dropped{reason=\"%s\"}; warned once per executor name)",
             name, where, shown[:80], "a mapping" if reason == "not_a_mapping" else "a number",
@@ -230,7 +241,8 @@ class Normaliser:
             (closest,) = difflib.get_close_matches(shown, known, n=1, cutoff=0.0)
             if not shown.isprintable():  # no forged log lines
                 shown = repr(shown)
-            _logger.warning(
+            self._log(
+                _logger, logging.WARNING,
                 "executor %r reports %s, which the metric catalog does not know, so it is "
                 "not exported; the closest known is %s (counted in flujo.otel.stats.dropped"
                 "{reason=\"unknown\"}; warned once per executor name and key)",

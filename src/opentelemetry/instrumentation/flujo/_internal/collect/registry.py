@@ -46,7 +46,7 @@ _COUNTER_SLOT = {stat_id: 2 * i for i, stat_id in enumerate(sorted(COUNTER_STATS
 _UNSEEN = array("d", [math.nan, 0.0] * len(_COUNTER_SLOT))  # NaN raw: never read
 
 
-class Entry:
+class ExecutorEntry:
     """One observed executor and the per-executor state that outlives a collection."""
 
     __slots__ = ("_counters", "_ref", "fast_reads", "group", "in_flight", "retired")
@@ -55,7 +55,7 @@ class Entry:
         self._ref = ref
         self.group = group
         self._counters: array[float] | None = None  # allocated at the first counter read
-        # consecutive reads that finished well inside the budget (see reads.py)
+        # consecutive reads that finished well inside the budget (see fetch.py)
         self.fast_reads = 0
         self.in_flight = False
         # True once its counters moved into the group's retired totals: a collection
@@ -114,7 +114,7 @@ class Group:
             for key, values in ((OUTCOME, OUTCOMES), (CIRCUIT_STATE, CIRCUIT_STATES))
             for value in values
         }
-        self.entries: dict[int, Entry] = {}
+        self.entries: dict[int, ExecutorEntry] = {}
         self.retired: dict[str, float] = {}
 
     @property
@@ -123,11 +123,19 @@ class Group:
 
 
 class Registry:
+    """The executors a runtime observes, grouped by ``flujo.executor.name``.
+
+    Owns an :class:`ExecutorEntry` per executor (held weakly) and a :class:`Group` per
+    name with its retired counter totals, and the cap on names. ``instrument_executor``
+    and the flujo sources add to it; the snapshot taker reads it once per collection
+    and purges the executors that died.
+    """
+
     def __init__(self, max_names: int = 100) -> None:
         self.max_names = max_names
         # Re-entrant so a collection can hold it across groups() and combining.
         self.lock = threading.RLock()
-        self._entries: dict[int, Entry] = {}
+        self._entries: dict[int, ExecutorEntry] = {}
         self._groups: dict[str, Group] = {}
         # Keys of executors that died; appended by weakref callbacks, lock-free.
         self._dead: deque[int] = deque()
@@ -140,7 +148,7 @@ class Registry:
         # the table it grew to, so after a burst of executors died it is copied (purge).
         self._peak = 0
 
-    def add(self, executor: object, name: str | None = None) -> Entry:
+    def add(self, executor: object, name: str | None = None) -> ExecutorEntry:
         key = id(executor)
         with self.lock:
             if len(self._dead) > MAX_UNPURGED:
@@ -152,7 +160,7 @@ class Registry:
                 # A dead executor's id() reused before the next purge: retire it now.
                 self._drop(key, existing)
             group = self._group_for(executor_name(executor, name))
-            entry = Entry(self._reference(executor, key), group)
+            entry = ExecutorEntry(self._reference(executor, key), group)
             self._entries[key] = entry
             group.entries[key] = entry
             self._peak = max(self._peak, len(self._entries))
@@ -166,7 +174,7 @@ class Registry:
             self._drop(id(executor), entry)
             return True
 
-    def entries(self) -> list[Entry]:
+    def entries(self) -> list[ExecutorEntry]:
         """Every registered entry, including executors that died since the last purge."""
         with self.lock:
             return list(self._entries.values())
@@ -195,9 +203,6 @@ class Registry:
                     group.entries = dict(group.entries)
                 self._peak = len(self._entries)
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
     def clear(self) -> None:
         with self.lock:
             self._entries.clear()
@@ -218,7 +223,7 @@ class Registry:
     def _note_dead(self, ref: weakref.KeyedRef[Any, Any]) -> None:
         self._dead.append(ref.key)
 
-    def _drop(self, key: int, entry: Entry) -> None:
+    def _drop(self, key: int, entry: ExecutorEntry) -> None:
         del self._entries[key]
         group = entry.group
         group.entries.pop(key, None)

@@ -24,11 +24,20 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     Combine,
 )
 from opentelemetry.instrumentation.flujo._internal.collect.fetch import FetchError, StatsFetcher
-from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser, Values
-from opentelemetry.instrumentation.flujo._internal.collect.registry import Entry, Group, Registry
+from opentelemetry.instrumentation.flujo._internal.collect.normalise import (
+    Log,
+    Normaliser,
+    Values,
+)
+from opentelemetry.instrumentation.flujo._internal.collect.registry import (
+    ExecutorEntry,
+    Group,
+    Registry,
+)
 from opentelemetry.instrumentation.flujo._internal.window import SlidingCounts, ratio
 
 _logger = logging.getLogger(__name__)
+
 
 # Read errors are logged at most this often per executor name; names remembered at most.
 WARN_EVERY_S = 600
@@ -84,7 +93,7 @@ def _combine_one(combine: Combine, present: list[tuple[float | str, float | None
     return _mean([(float(v), w) for v, w in present])
 
 
-def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
+def combine(group: Group, reads: Sequence[tuple[ExecutorEntry, Values]]) -> Values:
     """The name's values: counters monotonic (with retired totals), the rest by catalog rule."""
     # One executor per name is the common case: its values are the name's, apart
     # from the counters (made monotonic below); no per-stat combining. The dict is
@@ -119,39 +128,41 @@ def combine(group: Group, reads: Sequence[tuple[Entry, Values]]) -> Values:
 
 class SnapshotTaker:
     """Reads every registered executor once and builds the collection's snapshot, with
-    each name's failure ratio over the ratio window. Owned by the runtime; the first
-    instrument callback of a collection calls :meth:`take`."""
+    each name's failure ratio over the ratio window.
 
-    def __init__(
-        self,
-        registry: Registry,
-        normaliser: Normaliser,
-        budget_s: float,
-        fetcher: StatsFetcher | None = None,
-        clock: Callable[[], float] = time.perf_counter,
-        ratio_window_s: float = 300.0,
-    ) -> None:
+    Owns the memory of the read errors it has logged and the names' ratio windows.
+    Built by the runtime with its registry, fetcher, clock (monotonic nanoseconds: the
+    warnings' interval, the ratio windows), ``log`` (the dispatcher's: a collection runs
+    no log handler) and ratio window; called by a binding's first callback of each
+    collection.
+    """
+
+    def __init__(self, registry: Registry, normaliser: Normaliser, budget_s: float,
+                 fetcher: StatsFetcher, clock: Callable[[], int], log: Log,
+                 ratio_window_s: float = 300.0) -> None:
         self.registry = registry
         self.normaliser = normaliser
         self.budget_s = budget_s
-        self.fetcher = fetcher or StatsFetcher()
+        self.fetcher = fetcher
         self._clock = clock
+        self._log = log
         self._ratio_window_s = ratio_window_s
-        # executor name -> its (failed, total) executions over the window
+        # executor name -> its (failed, total) executions over the ratio window
         self._failures: dict[str, SlidingCounts] = {}
-        # executor name -> when its read errors were last logged (time.monotonic())
-        self._warned_at: dict[str, float] = {}
+        # executor name -> when its read errors were last logged (clock, nanoseconds)
+        self._warned_at: dict[str, int] = {}
 
     def take(self, budget_s: float | None = None) -> Snapshot:
         """``budget_s``: the time this collection can give the reads, if less than the
         configured budget."""
-        started = self._clock()
+        started = time.perf_counter()
+        now_s = self._clock() / 1e9  # the ratio window's time
         budget = self.budget_s if budget_s is None else min(self.budget_s, budget_s)
         entries = self.registry.entries()
         raw = self.fetcher.read(entries, budget)
         dropped: Counter[str] = Counter()
         errors: Counter[tuple[str, str]] = Counter()
-        by_group: dict[str, list[tuple[Entry, Values]]] = {}
+        by_group: dict[str, list[tuple[ExecutorEntry, Values]]] = {}
         gone = 0
         for entry in entries:
             result = raw.get(entry)
@@ -177,7 +188,7 @@ class SnapshotTaker:
             for group in registered:
                 reads = by_group.get(group.name, [])
                 values = combine(group, reads)
-                self._failure_ratio(group.name, values, started)
+                self._failure_ratio(group.name, values, now_s)
                 if values:
                     groups.append(GroupSnapshot(group.name, values, group.attributes,
                                                 group.point_attributes))
@@ -191,7 +202,7 @@ class SnapshotTaker:
             taken_ns=time.time_ns(),
             dropped=dropped,
             errors=errors,
-            duration_s=self._clock() - started,
+            duration_s=time.perf_counter() - started,
             names=names,
         )
 
@@ -212,13 +223,13 @@ class SnapshotTaker:
     def _warn(self, name: str, reason: str, cause: str, budget_s: float) -> None:
         """One warning per executor name per WARN_EVERY_S: a source that fails on every
         collection must not flood the log; the count says how often."""
-        now = time.monotonic()
+        now = self._clock()
+        every = WARN_EVERY_S * 1_000_000_000
         last = self._warned_at.get(name)
-        if last is not None and now - last < WARN_EVERY_S:
+        if last is not None and now - last < every:
             return
         if len(self._warned_at) >= MAX_WARNED_NAMES:  # names come and go: forget the old
-            self._warned_at = {n: at for n, at in self._warned_at.items()
-                               if now - at < WARN_EVERY_S}
+            self._warned_at = {n: at for n, at in self._warned_at.items() if now - at < every}
         self._warned_at[name] = now
         how = {
             "raised": f"get_optimization_stats() raised {cause}",
@@ -228,7 +239,8 @@ class SnapshotTaker:
                              "collection (timeout)",
             "invalid_stats": f"reading the stats it returned raised {cause}",
         }.get(reason, reason)
-        _logger.warning(
+        self._log(
+            _logger, logging.WARNING,
             "no stats from executor %r: %s; its metrics are absent from this collection "
             "(counted in flujo.otel.collection.errors{reason=%r}; logged at most every %d "
             "minutes per executor name)", name, how, reason, WARN_EVERY_S // 60)

@@ -22,12 +22,17 @@ from typing import Any
 
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult
 
+from opentelemetry.instrumentation.flujo._internal.config import recording_path
 from opentelemetry.instrumentation.flujo._internal.exporters.appending import append
 from opentelemetry.instrumentation.flujo._internal.exporters.sigterm import exit_on_sigterm
 from opentelemetry.instrumentation.flujo._internal.samples import (
     ThresholdPoints,
     flujo_samples,
     from_metrics_data,
+)
+from opentelemetry.instrumentation.flujo.environment_variables import (
+    OTEL_PYTHON_FLUJO_CSV_PATH,
+    OTEL_PYTHON_FLUJO_JSONL_PATH,
 )
 
 _logger = logging.getLogger(__name__)
@@ -135,9 +140,7 @@ class CsvMetricExporter(_RecordingExporter):
     render = staticmethod(render_csv)
 
     def _configured_path(self) -> str:
-        from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
-
-        return get_runtime().config.csv_path
+        return recording_path(OTEL_PYTHON_FLUJO_CSV_PATH, "flujo_metrics.csv")
 
 
 class JsonlMetricExporter(_RecordingExporter):
@@ -154,6 +157,4 @@ class JsonlMetricExporter(_RecordingExporter):
     render = staticmethod(render_jsonl)
 
     def _configured_path(self) -> str:
-        from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
-
-        return get_runtime().config.jsonl_path
+        return recording_path(OTEL_PYTHON_FLUJO_JSONL_PATH, "flujo_metrics.jsonl")

@@ -40,7 +40,6 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
 )
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks import genai, runs
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import FlujoSources
-from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
 _logger = logging.getLogger(__name__)
 perf_counter = time.perf_counter
@@ -68,21 +67,18 @@ def _attributes_of(latest: bool, model_id: str, token_type: str | None = None,
     return attributes
 
 
-def _reporting(agent: Any, model_id: str | None) -> FlujoSources | None:
-    """The runtime's flujo sources when this call's GenAI points are to be recorded."""
+def _reporting(sources: FlujoSources, agent: Any, model_id: str | None) -> bool:
+    """Whether this call's GenAI points are to be recorded."""
     if not model_id:
-        return None
-    sources = get_runtime().flujo
+        return False
     mode = sources.config.genai_metrics
-    if mode == "off" or (mode == "auto" and genai.instrumented_by_pydantic_ai(agent)):
-        return None
-    return sources
+    return not (mode == "off" or (mode == "auto" and genai.instrumented_by_pydantic_ai(agent)))
 
 
-def used(agent: Any, model_id: str | None, input_tokens: int, output_tokens: int) -> None:
+def used(sources: FlujoSources, agent: Any, model_id: str | None, input_tokens: int,
+         output_tokens: int) -> None:
     """An agent call's tokens, as flujo accounted them with a known split."""
-    sources = _reporting(agent, model_id)
-    if sources is None or model_id is None:
+    if model_id is None or not _reporting(sources, agent, model_id):
         return
     latest = sources.config.genai_latest
     context = runs.step_context()
@@ -94,9 +90,9 @@ def used(agent: Any, model_id: str | None, input_tokens: int, output_tokens: int
                     count, _attributes_of(latest, model_id, token_type), context=context)
 
 
-def _called(agent: Any, model_id: str | None, seconds: float, error_type: str | None) -> None:
-    sources = _reporting(agent, model_id)
-    if sources is None or model_id is None:
+def _called(sources: FlujoSources, agent: Any, model_id: str | None, seconds: float,
+            error_type: str | None) -> None:
+    if model_id is None or not _reporting(sources, agent, model_id):
         return
     attributes = _attributes_of(sources.config.genai_latest, model_id, error_type=error_type)
     context = runs.step_context()
@@ -106,7 +102,8 @@ def _called(agent: Any, model_id: str | None, seconds: float, error_type: str | 
 
 
 def wrap_agent_run(original: Callable[..., Any], model_of: ModelOf,
-                   control_flow: tuple[type[BaseException], ...]) -> Callable[..., Any]:
+                   control_flow: tuple[type[BaseException], ...],
+                   sources: FlujoSources) -> Callable[..., Any]:
     """``DefaultAgentRunner.run``, timed for the agents that have a model id."""
 
     @functools.wraps(original)
@@ -122,16 +119,18 @@ def wrap_agent_run(original: Callable[..., Any], model_of: ModelOf,
             result = await original(self, agent, *args, **kwargs)
         except Exception as error:
             if not isinstance(error, control_flow):
-                _safely(agent, model_id, perf_counter() - started, type(error).__qualname__)
+                _safely(sources, agent, model_id, perf_counter() - started,
+                        type(error).__qualname__)
             raise
-        _safely(agent, model_id, perf_counter() - started, None)
+        _safely(sources, agent, model_id, perf_counter() - started, None)
         return result
 
     return run
 
 
-def _safely(agent: Any, model_id: str, seconds: float, error_type: str | None) -> None:
+def _safely(sources: FlujoSources, agent: Any, model_id: str, seconds: float,
+            error_type: str | None) -> None:
     try:
-        _called(agent, model_id, seconds, error_type)
+        _called(sources, agent, model_id, seconds, error_type)
     except Exception:  # never into the host
         _logger.debug("recording an agent call failed", exc_info=True)

@@ -116,7 +116,7 @@ class Measured:
         self._steps: set[str] = set()
         # by outcome index, then step name: the histogram's attribute sets, built once
         self._attributes: tuple[dict[Any, dict[str, str]], ...] = ({}, {}, {})
-        self._memory = ProcessMemory(sources.memory_limit)
+        self._memory = ProcessMemory(sources.memory_limit, sources.clock)
         self._executors: weakref.WeakSet[Any] = weakref.WeakSet()
         # Executions end on any thread while a collection reads (and resets) the window.
         self._lock = threading.Lock()
@@ -234,7 +234,7 @@ class Measured:
         # filled a cold cache say nothing about how well it serves), 0 before it.
         served = success + failure - cold if hits else 0
         with self._lock:  # two readers' collections may read at once
-            grew = self._ratios.growth(self._sources.clock(),
+            grew = self._ratios.growth(self._sources.clock() / 1e9,
                                        (total, errored, recovered, hits, served))
         error_ratio, recovery_ratio, hit_ratio = (
             ratio(grew[1], grew[0]), ratio(grew[2], grew[1]), ratio(grew[3], grew[4]))

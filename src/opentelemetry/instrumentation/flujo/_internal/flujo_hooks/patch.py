@@ -2,12 +2,12 @@
 runs and their spend are followed.
 
 Every instance, created before or after instrumentation, is measured from its first
-execution on (see ``measured``), into the default runtime of the moment of its first
-execution. ``Flujo.__init__`` is wrapped to give the runner's executor the runner's
-``pipeline_name`` (a run names it too, for runners built before instrumentation). Runs
-and spend: see ``runs``. Each wrapper carries the object it replaced, so
-``unpatch_flujo`` puts back the very objects that were there (the classes and modules
-are the only record).
+execution on (see ``measured``), into the runtime that patched flujo (handed in:
+:func:`patch_flujo`), whose ``close`` puts flujo back. ``Flujo.__init__`` is wrapped to
+give the runner's executor the runner's ``pipeline_name`` (a run names it too, for
+runners built before instrumentation). Runs and spend: see ``runs``. Each wrapper
+carries the object it replaced, so ``unpatch_flujo`` puts back the very objects that
+were there (the classes and modules are the only record).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks import agent_calls, runs, spans
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
@@ -26,7 +26,6 @@ from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
     OTHER_OUTCOME,
     SUCCESS,
     FlujoTypes,
-    Measured,
     classify,
     classify_exception,
     executed_step,
@@ -35,7 +34,10 @@ from opentelemetry.instrumentation.flujo._internal.flujo_hooks.runs import (
     runner_executor,
     runner_name,
 )
-from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import FlujoSources
+
+if TYPE_CHECKING:  # the runtime imports this module (its close() calls unpatch_flujo)
+    from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 
 _logger = logging.getLogger(__name__)
 
@@ -102,11 +104,8 @@ def is_patched(owner: Any, attribute: str) -> bool:
     return hasattr(vars(owner).get(attribute), _REPLACED)
 
 
-def _attach(executor: Any, name: str | None = None) -> Measured | None:
-    return get_runtime().flujo.attach(executor, name)
-
-
-def _measure_execute(original: Callable[..., Any], types: FlujoTypes) -> Callable[..., Any]:
+def _measure_execute(original: Callable[..., Any], types: FlujoTypes,
+                     sources: FlujoSources) -> Callable[..., Any]:
     success, frame = types.success, types.frame
     perf_counter, current_run = time.perf_counter, runs.current_run
 
@@ -115,7 +114,7 @@ def _measure_execute(original: Callable[..., Any], types: FlujoTypes) -> Callabl
         try:  # an attribute load, not getattr(): ~40 ns less on every execution
             measured = self._opentelemetry_flujo_measured
         except AttributeError:
-            measured = _attach(self)
+            measured = sources.attach(self)
         if measured is None:
             return await original(self, *args, **kwargs)
         measured.running.append(None)  # in flight; Measured.end pops it
@@ -151,41 +150,45 @@ def _measure_execute(original: Callable[..., Any], types: FlujoTypes) -> Callabl
     return execute
 
 
-def _name_runner_executor(original: Callable[..., None], core: type) -> Callable[..., None]:
+def _name_runner_executor(original: Callable[..., None], core: type,
+                          sources: FlujoSources) -> Callable[..., None]:
     @functools.wraps(original)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         try:
             executor = runner_executor(self)
             if isinstance(executor, core):
-                _attach(executor, runner_name(self))
+                sources.attach(executor, runner_name(self))
         except Exception:
             _logger.debug("could not name the executor of %r", self, exc_info=True)
 
     return __init__
 
 
-def patch_flujo() -> bool:
-    """Measure every ExecutorCore; True when flujo is patched (now or already)."""
+def patch_flujo(runtime: Runtime) -> bool:
+    """Measure every ExecutorCore into ``runtime``; True when flujo is patched (now or
+    already). A closed runtime has put flujo back: the next one patches it again."""
     core = executor_core_class()
     if core is None:
         return False
     types = flujo_types()
     if types is None:
         return False
-    get_runtime().measure_flujo()  # also when already patched: the runtime may be new
+    runtime.measure_flujo()
     if is_patched(core, "execute"):
         return True
-    patch_attribute(core, "execute", lambda original: _measure_execute(original, types))
+    sources = runtime.flujo
+    patch_attribute(core, "execute",
+                    lambda original: _measure_execute(original, types, sources))
     runner = _class(RUNNER, "Flujo")
     if runner is not None and "__init__" in runner.__dict__:
         patch_attribute(runner, "__init__",
-                        lambda original: _name_runner_executor(original, core))
-    _patch_runs(runner, types)
+                        lambda original: _name_runner_executor(original, core, sources))
+    _patch_runs(runner, types, sources)
     return True
 
 
-def _patch_runs(runner: type | None, types: FlujoTypes) -> None:
+def _patch_runs(runner: type | None, types: FlujoTypes, sources: FlujoSources) -> None:
     """Follow runs and their spend; without the parts of flujo that needs, executions are
     still measured."""
     session = _class(RUN_SESSION, "RunSession")
@@ -200,18 +203,18 @@ def _patch_runs(runner: type | None, types: FlujoTypes) -> None:
         return
     run_types = runs.FlujoRunTypes(models.PipelineResult, types.control_flow, types.usage_limit)
     patch_attribute(session, "run_async",
-                    lambda original: runs.wrap_run_async(original, run_types))
-    patch_attribute(policies, "extract_usage_metrics",
-                    lambda original: runs.wrap_extract(original, model_of, agent_calls.used))
+                    lambda original: runs.wrap_run_async(original, sources, run_types))
+    patch_attribute(policies, "extract_usage_metrics", lambda original: runs.wrap_extract(
+        original, model_of, functools.partial(agent_calls.used, sources)))
     if "resume_async" in vars(runner):
         patch_attribute(runner, "resume_async",
-                        lambda original: runs.wrap_resume_async(original, run_types))
+                        lambda original: runs.wrap_resume_async(original, sources, run_types))
     # GenAI metrics per agent call, and flujo's spans for the exemplars: optional
     # parts, each patched where this flujo has it.
     agent_runner = _class(AGENT_RUNNER, "DefaultAgentRunner")
     if agent_runner is not None and "run" in vars(agent_runner):
         patch_attribute(agent_runner, "run", lambda original: agent_calls.wrap_agent_run(
-            original, model_of, types.control_flow))
+            original, model_of, types.control_flow, sources))
     otel_hook = _class(OTEL_HOOK, "OpenTelemetryHook")
     if otel_hook is not None and "hook" in vars(otel_hook):
         patch_attribute(otel_hook, "hook", spans.wrap_hook)

@@ -17,7 +17,6 @@ A value the platform cannot give is absent, never guessed.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -84,19 +83,20 @@ class MemoryLimit:
     """The process's memory limit, shared by every measured source of a runtime: it is
     the same for every executor name read in one collection, and reading its files
     costs ~130 us. Re-read at most once a second (a resized container shows within a
-    second); the cgroup path is parsed once (a process does not change cgroup)."""
+    second); the cgroup path is parsed once (a process does not change cgroup).
+    ``clock``: the runtime's (monotonic nanoseconds)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, clock: Callable[[], int],
                  read: Callable[[Path], int | None] = limit_now) -> None:
         self._clock = clock
         self._read = read
         self._cgroup_dir: Path | None = None
-        self._last: tuple[int | None, float] | None = None  # (limit, when read)
+        self._last: tuple[int | None, int] | None = None  # (limit, when read)
 
     def bytes(self) -> int | None:
         now = self._clock()
         last = self._last
-        if last is not None and now - last[1] < LIMIT_TTL_S:
+        if last is not None and now - last[1] < LIMIT_TTL_S * 1e9:
             return last[0]
         if self._cgroup_dir is None:
             self._cgroup_dir = _cgroup_v2_dir()
@@ -112,10 +112,12 @@ def _minor_faults() -> int | None:
 
 
 class ProcessMemory:
-    """One reader per reporting source: the allocation rate is per reader's own interval."""
+    """One reader per reporting source: the allocation rate is per reader's own interval,
+    timed by ``clock`` (the runtime's, monotonic nanoseconds)."""
 
-    def __init__(self, limit: MemoryLimit) -> None:
+    def __init__(self, limit: MemoryLimit, clock: Callable[[], int]) -> None:
         self._limit = limit
+        self._clock = clock
         self._faults = Rate()
 
     def read(self) -> dict[str, float]:
@@ -128,7 +130,7 @@ class ProcessMemory:
                 out["pressure_level"] = min(rss / limit, 1.0)
         faults = _minor_faults()
         if faults is not None:
-            per_s = self._faults.update(faults, time.monotonic())
+            per_s = self._faults.update(faults, self._clock() / 1e9)
             if per_s is not None:
                 out["allocation_rate_mb_s"] = per_s * _PAGE / MIB
         return out

@@ -27,13 +27,15 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry.context import Context, get_current
 
 from opentelemetry.instrumentation.flujo._internal.catalog import RUN_OUTCOMES
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.spend import Spend
-from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
+
+if TYPE_CHECKING:  # sources imports measured, which imports this module's types
+    from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import FlujoSources
 
 _logger = logging.getLogger(__name__)
 perf_counter = time.perf_counter
@@ -157,7 +159,7 @@ def step_context() -> Context | None:
     return None if run is None else run.step_context
 
 
-def _begin(owner: Any) -> Run | None:
+def _begin(owner: Any, sources: FlujoSources) -> Run | None:
     """A run of ``owner`` (a RunSession or a Flujo runner), named after its pipeline."""
     try:
         executor = runner_executor(owner)
@@ -165,7 +167,7 @@ def _begin(owner: Any) -> Run | None:
             return None
         # Naming the executor here, not only when the runner is built, is what names a
         # runner built before instrument() after its pipeline.
-        source = get_runtime().flujo.attach(executor, runner_name(owner))
+        source = sources.attach(executor, runner_name(owner))
         if source is None:
             return None
         run = Run(source.spend, getattr(owner, "usage_limits", None))
@@ -215,23 +217,24 @@ async def _tracked(run: Run, inner: AsyncIterator[Any],
             _end(run, final if final is not None else run.final, error, types)
 
 
-def wrap_run_async(original: Callable[..., Any], types: FlujoRunTypes) -> Callable[..., Any]:
+def wrap_run_async(original: Callable[..., Any], sources: FlujoSources,
+                   types: FlujoRunTypes) -> Callable[..., Any]:
     @functools.wraps(original)
     def run_async(self: Any, *args: Any, **kwargs: Any) -> Any:
         inner = original(self, *args, **kwargs)
         if _current.get() is not None:  # nested: part of the run it is in
             return inner
-        run = _begin(self)
+        run = _begin(self, sources)
         return inner if run is None else _tracked(run, inner, types)
 
     return run_async
 
 
-def wrap_resume_async(original: Callable[..., Any],
+def wrap_resume_async(original: Callable[..., Any], sources: FlujoSources,
                       types: FlujoRunTypes) -> Callable[..., Any]:
     @functools.wraps(original)
     async def resume_async(self: Any, *args: Any, **kwargs: Any) -> Any:
-        run = None if _current.get() is not None else _begin(self)
+        run = None if _current.get() is not None else _begin(self, sources)
         if run is None:
             return await original(self, *args, **kwargs)
         token = _current.set(run)

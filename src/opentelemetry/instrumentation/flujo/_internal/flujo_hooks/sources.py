@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -59,15 +58,18 @@ class RunInstruments(NamedTuple):
 
 class FlujoSources:
     """One runtime's side of the flujo wrapper: the measured source of each executor
-    name, the executors attached to them, and the duration histogram of each of the
-    runtime's bindings."""
+    name, the executors attached to them, and the execution, run, spend and GenAI
+    instruments of each of the runtime's bindings.
 
-    def __init__(self, registry: Registry, config: Config,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    Built by the runtime (with its registry, configuration and clock); handed to the
+    wrappers ``patch_flujo`` installs, which attach executors and record through it.
+    """
+
+    def __init__(self, registry: Registry, config: Config, clock: Callable[[], int]) -> None:
         self.registry = registry
         self.config = config
-        self.clock = clock  # seconds: the measured sources' ratio windows
-        self.memory_limit = MemoryLimit()
+        self.clock = clock  # the runtime's: process-memory rates, the limit's re-read
+        self.memory_limit = MemoryLimit(clock)
         # (binding, histogram) per binding: the wrapper records into the active ones.
         # Replaced, never changed in place, so an execution ending on another thread
         # walks a whole list. The same for the run and spend instruments.
@@ -79,9 +81,9 @@ class FlujoSources:
         self._attached: weakref.WeakSet[Any] = weakref.WeakSet()
         self.closed = False
 
-    def add_histogram(self, binding: Binding) -> None:
-        """A runtime hook: the execution-duration histogram, and the run and spend
-        instruments, for one binding."""
+    def add_instruments(self, binding: Binding) -> None:
+        """A runtime hook: the execution-duration histogram, and the run, spend and
+        GenAI instruments, for one binding."""
         if any(b is binding for b, _ in self.run_targets):  # each binding has an entry
             return
         histogram = _instrument(binding, EXECUTION_DURATION)
@@ -92,11 +94,6 @@ class FlujoSources:
                                                       GENAI_TOKEN_USAGE,
                                                       GENAI_OPERATION_DURATION)))
         self.run_targets = [*self.run_targets, (binding, instruments)]
-
-    def release(self, binding: Binding) -> None:
-        """``binding`` is served by another runtime now, which records into it itself."""
-        self.targets = [target for target in self.targets if target[0] is not binding]
-        self.run_targets = [target for target in self.run_targets if target[0] is not binding]
 
     def attach(self, executor: Any, name: str | None = None) -> Measured | None:
         """The executor's :class:`Measured`, chosen (and registered) on first call.
@@ -142,7 +139,7 @@ class FlujoSources:
 
     def close(self) -> None:
         """Stop recording, and let every attached executor choose its source anew on its
-        next execution (from the runtime that is the default then)."""
+        next execution (from the runtime that patches flujo then)."""
         with self.lock:
             self.closed = True
             self.targets = []

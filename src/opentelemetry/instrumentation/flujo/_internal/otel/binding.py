@@ -10,9 +10,14 @@ A binding outlives the runtime that made it. The SDK cannot unregister a callbac
 and asking a meter for an instrument it already has returns the old one with the
 old callbacks, so a provider keeps one binding for its life (found on the provider,
 see :func:`binding_of`) and its callbacks delegate: each looks up its instrument's
-observer in the table of the runtime that owns the binding now. A new owner
-(:meth:`Binding.serve`) replaces the table, the snapshot source and the listeners;
-instruments it does not register report nothing.
+observer in the table of the runtime serving the binding. When the process's runtime
+was closed (``uninstrument()``) and a fresh one binds the provider again
+(:meth:`Binding.serve`), the table, the snapshot source and the listeners are
+replaced; instruments the fresh one does not register report nothing.
+
+Nothing user-supplied runs in a callback: the SDK calls them under its collection
+lock, which creating an instrument also takes. Executors are read on the fetcher's
+threads, alert events and log lines go to the dispatcher's queues (``alerts``).
 """
 
 from __future__ import annotations
@@ -73,9 +78,18 @@ def new_binding(provider: Any, meter: Meter) -> Binding:
 
 
 class Binding:
+    """One MeterProvider's instruments and the snapshot its collection shares.
+
+    Owns the observable callbacks (one per instrument, created once on the provider's
+    meter), the synchronous instruments made for the provider, its self-telemetry
+    (collection duration, errors, dropped stats) and the snapshot of the collection
+    in progress. Made by :meth:`Runtime.bind`; the runtime's hooks (catalog
+    instruments, threshold engine, flujo sources) add instruments and listeners.
+    """
+
     def __init__(self, meter: Meter) -> None:
         self.meter = meter
-        self.owner: Runtime | None = None  # the runtime serving this provider now
+        self.runtime: Runtime | None = None  # the runtime serving this provider
         self.active = True
         self.snapshot = Snapshot()
         self.locks: list[Any] = []  # the SDK's locks the owner's fork guard holds
@@ -96,11 +110,14 @@ class Binding:
             COLLECTION_ERRORS.name, unit=COLLECTION_ERRORS.unit,
             description=COLLECTION_ERRORS.description)
 
-    def serve(self, owner: Runtime) -> None:
-        """From now on the callbacks serve ``owner`` (its snapshot taker and excluded
-        metrics), which registers its observers next."""
+    def serve(self, runtime: Runtime, locks: list[Any]) -> None:
+        """From now on the callbacks serve ``runtime`` (its snapshot taker and excluded
+        metrics), which registers its observers next; ``locks`` are the SDK's locks its
+        fork guard holds."""
         with self._lock:
-            self.owner = owner
+            self.runtime = runtime
+            self.locks = locks
+            self.active = True
             self._listeners = []
             self._observers = {}
             self.snapshot = Snapshot()
@@ -109,7 +126,7 @@ class Binding:
                             EXECUTORS.description, lambda snap: (Observation(snap.executors),))
 
     def wanted(self, name: str) -> bool:
-        return self.owner is None or not excluded(name, self.owner.config.excluded_metrics)
+        return self.runtime is None or not excluded(name, self.runtime.config.excluded_metrics)
 
     def add_listener(self, listener: SnapshotListener) -> None:
         """``listener`` sees each new snapshot once, before any callback reads it."""
@@ -136,7 +153,7 @@ class Binding:
                 # inside the guard, so whatever it raises is counted, not the SDK's.
                 return observations if isinstance(observations, list) else list(observations)
             except Exception:  # never raise into the SDK's collection (or the host)
-                _logger.debug("callback for %s failed", name, exc_info=True)
+                self._log_debug("callback for %s failed", name)
                 self._errors.add(1, {"reason": "callback"})
                 return ()
 
@@ -162,6 +179,12 @@ class Binding:
                 name, unit=unit, description=description)
         return found
 
+    def _log_debug(self, message: str, *args: Any) -> None:
+        """A failure's traceback at debug level, through the runtime's dispatcher: this
+        runs inside the SDK's collection, where no log handler may run."""
+        if self.runtime is not None:
+            self.runtime.alerts.log(_logger, logging.DEBUG, message, *args, exc_info=True)
+
     def _snapshot_for(self, index: int, options: CallbackOptions) -> Snapshot:
         with self._lock:
             if index <= self._last_index:
@@ -170,13 +193,13 @@ class Binding:
             return self.snapshot
 
     def _take(self, options: CallbackOptions) -> Snapshot:
-        if self.owner is None:
+        if self.runtime is None:
             return Snapshot()
         # The SDK passes what is left of the reader's collection timeout (at shutdown
         # only the export interval): the reads get a share of it, so the SDK's own
         # collection never times out waiting for a slow source.
         left_ms = getattr(options, "timeout_millis", None)
-        snapshot = self.owner.taker.take(
+        snapshot = self.runtime.taker.take(
             None if left_ms is None else left_ms / 1000 * READ_SHARE_OF_TIMEOUT)
         self._duration.record(snapshot.duration_s)
         for reason, count in snapshot.dropped.items():
@@ -187,6 +210,6 @@ class Binding:
             try:
                 listener(snapshot)
             except Exception:
-                _logger.debug("snapshot listener failed", exc_info=True)
+                self._log_debug("snapshot listener failed")
                 self._errors.add(1, {"reason": "listener"})
         return snapshot

@@ -22,13 +22,13 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import Resource
 
 from opentelemetry import metrics
+from opentelemetry.instrumentation.flujo._internal.config import Config
 from opentelemetry.instrumentation.flujo._internal.formatting import did_you_mean
 from opentelemetry.instrumentation.flujo._internal.otel.service_instance import (
     renew_after_fork,
     with_instance_id,
 )
 from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
-from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 from opentelemetry.instrumentation.flujo.package import install_hint
 
 _logger = logging.getLogger(__name__)
@@ -132,23 +132,26 @@ def readers_from_env(environ: Mapping[str, str]) -> list[MetricReader]:
 
 
 def build_meter_provider(
-    environ: Mapping[str, str] | None = None, extra_readers: Sequence[MetricReader] = ()
+    config: Config, environ: Mapping[str, str] | None = None,
+    extra_readers: Sequence[MetricReader] = ()
 ) -> MeterProvider:
+    """A provider with the environment's readers and ``extra_readers``, and the views
+    sized for ``config`` (the runtime's)."""
     env = os.environ if environ is None else environ
     readers = readers_from_env(env) + list(extra_readers)
     resource, configured_id = with_instance_id(Resource.create())
     provider = MeterProvider(metric_readers=readers, resource=resource,
-                             views=flujo_views(get_runtime().config))
+                             views=flujo_views(config))
     # Its fork guard comes with the runtime that serves it (see otel.fork_guard).
     renew_after_fork(provider, configured_id)
     return provider
 
 
-def ensure_meter_provider(environ: Mapping[str, str] | None = None) -> bool:
+def ensure_meter_provider(config: Config, environ: Mapping[str, str] | None = None) -> bool:
     """Set a global MeterProvider from the environment unless one is set; True if set here."""
     if sdk_disabled(environ) or meter_provider_is_set():
         return False
-    metrics.set_meter_provider(build_meter_provider(environ))
+    metrics.set_meter_provider(build_meter_provider(config, environ))
     return True
 
 
@@ -163,9 +166,11 @@ def after_auto_instrumentation() -> None:
     """
     try:
         from opentelemetry.instrumentation.flujo import FlujoInstrumentor
+        from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
-        if get_runtime().config.enabled and FlujoInstrumentor().is_instrumented_by_opentelemetry:
-            ensure_meter_provider()
+        config = get_runtime().config
+        if config.enabled and FlujoInstrumentor().is_instrumented_by_opentelemetry:
+            ensure_meter_provider(config)
     except Exception:
         _logger.warning("flujo: no MeterProvider could be set; the application is unaffected",
                         exc_info=True)

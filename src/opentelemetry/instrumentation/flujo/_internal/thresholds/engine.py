@@ -1,9 +1,13 @@
 """The threshold engine: one per runtime, plugged into each of its bindings by a hook.
 
-Per binding it registers, per checked metric, ``flujo.executor.threshold.status.<metric>``
-and (for a numeric rule) the limit gauge ``flujo.executor.threshold.<metric>``, and
-``flujo.otel.alerts.dropped``; a snapshot listener evaluates each new snapshot once and
-the callbacks only hand out the results. The timing state is the engine's, shared by
+Per binding it registers, from bind time, every instrument the threshold layer can
+ever need: per catalog metric ``flujo.executor.threshold.status.<metric>`` and (a
+metric with a numeric limit) the limit gauge ``flujo.executor.threshold.<metric>``,
+and ``flujo.otel.alerts.dropped``. A gauge without points exports nothing, so the
+metrics no rule checks cost a callback each and nothing on the wire; and changing
+thresholds (``set_thresholds``) never creates an instrument, which would take the
+SDK's collection lock. A snapshot listener evaluates each new snapshot once and the
+callbacks only hand out the results. The timing state is the engine's, shared by
 every binding, so two MeterProviders of one runtime do not raise every alert twice, and
 it counts time, not collections: how many readers collect, and how often, changes
 nothing. The engine also keeps the overrides made from code (``set_thresholds``) and
@@ -21,112 +25,107 @@ from opentelemetry.metrics import Observation
 from opentelemetry.instrumentation.flujo._internal.alerts.dispatch import Dispatcher
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     ALERTS_DROPPED,
+    METRICS,
     THRESHOLD_STATES,
     THRESHOLD_STATUS_KIND,
     THRESHOLD_STATUS_UNIT,
     Kind,
+    limit_gauge,
+    status_gauge,
 )
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import Snapshot
 from opentelemetry.instrumentation.flujo._internal.config import Config
 from opentelemetry.instrumentation.flujo._internal.otel.binding import Binding
 from opentelemetry.instrumentation.flujo._internal.thresholds.evaluate import (
-    Check,
     Evaluator,
     MetricChecks,
     Results,
     compile_rules,
 )
+from opentelemetry.instrumentation.flujo._internal.thresholds.limit_syntax import rate_unit
 from opentelemetry.instrumentation.flujo._internal.thresholds.overrides import (
-    Entry,
+    Override,
     effective_rules,
 )
+from opentelemetry.instrumentation.flujo._internal.thresholds.rules import is_state_metric
 from opentelemetry.instrumentation.flujo._internal.warn_once import WarnOnce
 
 _logger = logging.getLogger(__name__)
 _SEVERITIES = ", ".join(f"{rank} {state}" for rank, state in enumerate(THRESHOLD_STATES))
 
 
-class _BoundEngine:
-    """What one binding's callbacks read: the results of its latest snapshot."""
+class _Latest:
+    """What one binding's threshold gauges hand out: the results of its latest snapshot
+    (replaced per snapshot by the binding's listener, read by its callbacks)."""
 
-    def __init__(self, engine: ThresholdEngine, binding: Binding) -> None:
+    def __init__(self, engine: ThresholdEngine) -> None:
         self.engine = engine
-        self.binding = binding
-        self.owner = binding.owner
         self.results = Results()
-        self.instruments: set[str] = set()
 
     def on_snapshot(self, snapshot: Snapshot) -> None:
         self.results = self.engine.evaluate(snapshot)
 
-    def add_instruments(self, checks: list[Check]) -> None:
-        """The status and limit gauges of ``checks`` not registered yet."""
-        if self.binding.owner is not self.owner:  # the provider has a new runtime
-            return
-        for check in checks:
-            metric = check.metric.name
-            self._add(check.status, THRESHOLD_STATUS_KIND, THRESHOLD_STATUS_UNIT,
-                      f"Threshold state of {metric} per executor name ({_SEVERITIES}).",
-                      lambda: self.results.status)
-            if check.gauge is not None:
-                self._add(check.gauge, Kind.GAUGE, check.unit,
-                          f"Warning/critical limit of {metric}: without an executor name for "
-                          "the names it applies to unchanged, with one where it differs.",
-                          lambda: self.results.limits)
+    def status(self, name: str) -> Callable[[Snapshot], list[Observation]]:
+        return lambda _snapshot: self.results.status.get(name, [])
 
-    def _add(self, name: str, kind: Kind, unit: str, description: str,
-             points: Callable[[], dict[str, list[Observation]]]) -> None:
-        """One gauge handing out ``points()[name]`` of the latest results (read at
-        collection time: ``self.results`` is replaced per snapshot)."""
-        if name in self.instruments:
-            return
-        self.instruments.add(name)
-        self.binding.add_observable(name, kind, unit, description,
-                                    lambda _snapshot: points().get(name, ()))
+    def limits(self, name: str) -> Callable[[Snapshot], list[Observation]]:
+        return lambda _snapshot: self.results.limits.get(name, [])
 
 
 class ThresholdEngine:
-    def __init__(self, config: Config, alerts: Dispatcher) -> None:
+    """One runtime's thresholds: the rules in force, their evaluation and its events.
+
+    Owns the overrides made from code (``set_thresholds``, through ``api``), the
+    :class:`Evaluator` with its timing state, and the memory of the warnings given.
+    The runtime builds it and runs :meth:`bind` on each binding; each binding's
+    snapshot listener calls :meth:`evaluate`, which hands the events to the
+    dispatcher (nothing user-supplied runs inside the collection).
+    """
+
+    def __init__(self, config: Config, alerts: Dispatcher, clock: Callable[[], int]) -> None:
         self.config = config
         self.alerts = alerts
-        self._lock = threading.Lock()
-        self._bound: list[_BoundEngine] = []
-        self._overrides: tuple[Entry, ...] = ()  # from code, after the environment's
+        self._lock = threading.Lock()  # the evaluator's state
+        self._overrides_lock = threading.Lock()  # callers of set_overrides, one at a time
+        self._overrides: tuple[Override, ...] = ()  # from code, after the environment's
         self._warn = WarnOnce(_logger)
-        self.evaluator = Evaluator(self._checks(), config.threshold_for_s,
-                                   config.threshold_keep_for_s)
+        self.evaluator = Evaluator(self._checks(()), config.threshold_for_s,
+                                   config.threshold_keep_for_s, clock)
 
-    def _checks(self) -> tuple[MetricChecks, ...]:
-        return compile_rules(effective_rules(self.config, self._overrides, self._warn))
+    def _checks(self, overrides: tuple[Override, ...]) -> tuple[MetricChecks, ...]:
+        return compile_rules(effective_rules(self.config, overrides, self._warn))
 
     def bind(self, binding: Binding) -> None:
-        """The runtime hook: this binding's threshold instruments and listener."""
-        bound = _BoundEngine(self, binding)
-        bound.add_instruments(self.evaluator.all_checks())
+        """The runtime hook: every threshold instrument of this binding, and its listener."""
+        latest = _Latest(self)
+        for metric in METRICS:
+            short = metric.name
+            binding.add_observable(
+                status_gauge(metric), THRESHOLD_STATUS_KIND, THRESHOLD_STATUS_UNIT,
+                f"Threshold state of {short} per executor name ({_SEVERITIES}).",
+                latest.status(status_gauge(metric)))
+            if not is_state_metric(metric):
+                binding.add_observable(
+                    limit_gauge(metric), Kind.GAUGE, rate_unit(metric),
+                    f"Warning/critical limit of {short}: without an executor name for "
+                    "the names it applies to unchanged, with one where it differs.",
+                    latest.limits(limit_gauge(metric)))
         binding.add_observable(
             ALERTS_DROPPED.name, ALERTS_DROPPED.kind, ALERTS_DROPPED.unit,
             ALERTS_DROPPED.description,
             lambda _snapshot: [Observation(count, {"handler": handler, "reason": reason})
                                for handler, reason, count in self.alerts.dropped_counts()])
-        binding.add_listener(bound.on_snapshot)
-        with self._lock:
-            self._bound.append(bound)
+        binding.add_listener(latest.on_snapshot)
 
-    def release(self, binding: Binding) -> None:
-        """``binding`` is served by another runtime now: no more gauges for it from here."""
-        with self._lock:
-            self._bound = [bound for bound in self._bound if bound.binding is not binding]
-
-    def set_overrides(self, entries: tuple[Entry, ...], replace: bool) -> None:
-        """Rules from code for the next evaluation; called outside any collection, so new
-        limit gauges can be created (the SDK's collection lock is not re-entrant)."""
-        with self._lock:
-            self._overrides = entries if replace else self._overrides + entries
-            self.evaluator.replace(self._checks())
-            checks = self.evaluator.all_checks()
-            bound_list = list(self._bound)
-        for bound in bound_list:
-            bound.add_instruments(checks)
+    def set_overrides(self, overrides: tuple[Override, ...], replace: bool) -> None:
+        """Rules from code, from the next evaluation on. The file and the inline text
+        are read again outside the evaluator's lock, so a collection is not held up."""
+        with self._overrides_lock:
+            combined = overrides if replace else self._overrides + overrides
+            checks = self._checks(combined)
+            with self._lock:
+                self._overrides = combined
+                self.evaluator.replace(checks)
 
     def evaluate(self, snapshot: Snapshot) -> Results:
         with self._lock:

@@ -1,7 +1,8 @@
 """Evaluation: each snapshot's values against the compiled rules, timed in seconds.
 
-Runs once per snapshot, on the collection thread, so it is kept to a dictionary look-up
-and a comparison or two per metric: rules are compiled per metric (and scope) ahead of
+Runs once per snapshot, on the collection thread (inside the SDK's collection lock: it
+only computes, and hands its events to the dispatcher), so it is kept to a dictionary
+look-up and a comparison or two per metric: rules are compiled per metric (and scope) ahead of
 time, each executor name's rule per metric is resolved once, and the observations a
 state or a fixed limit produces are built once per executor name and reused.
 
@@ -9,11 +10,18 @@ What it exports (docs/thresholds.md): per checked metric, a status gauge with on
 point per executor name (0 ok, 1 warning, 2 critical), and a limit gauge with one
 point per level for the metric's unscoped rule plus one per level for each name whose
 limit differs from it (a relative limit, or a scoped rule with other limits).
+
+Absent is not "still breaching": a metric of a name that has no value at a collection
+(a per-run gauge between runs, an average with no executions in the interval, an
+executor that went away) exports no status point, and its breach is treated as over:
+a pending level is dropped, a firing one is kept ``keep_for`` and then left with an
+event whose value is None ("no longer reported"). Its next breach is a new alert:
+the incidents Prometheus sees from the exported series, whose alert resolves when the
+series goes (after ``keep_firing_for``) and fires again when it comes back breaching.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -120,10 +128,16 @@ class Track:
     """The state of one metric of one executor name, and how long each level's
     condition has held (Prometheus's ``for`` / ``keep_firing_for``, per level)."""
 
-    __slots__ = ("busy", "clear_since", "firing", "rate", "since", "state")
+    __slots__ = ("busy", "check", "clear_since", "firing", "limits", "rate", "seen", "since",
+                 "state")
 
-    def __init__(self) -> None:
+    def __init__(self, check: Check) -> None:
         self.state = OK
+        # The check and limits of the latest value, and the evaluation that saw it: an
+        # absent value's event (see Evaluator) says what was left.
+        self.check = check
+        self.limits: tuple[float | None, float | None] = check.limits
+        self.seen = 0
         self.busy = False  # a level is pending or being kept: step even when steady
         self.firing = [False, False, False]  # by level: [unused, warning, critical]
         # By level: when (monotonic ns) its breach began, and when a firing level went
@@ -165,6 +179,9 @@ class Track:
 
 @dataclass
 class Results:
+    """One evaluation's points, by instrument name: what a binding's threshold gauges
+    hand out until the next snapshot."""
+
     status: dict[str, list[Observation]] = field(default_factory=dict)
     limits: dict[str, list[Observation]] = field(default_factory=dict)
 
@@ -180,12 +197,24 @@ def _limit_points(check: Check, extra: dict[str, str]) -> tuple[Observation, ...
 
 
 class Evaluator:
-    def __init__(self, checks: tuple[MetricChecks, ...], enter_s: float = 0.0,
-                 leave_s: float = 0.0, clock: Callable[[], int] = time.monotonic_ns) -> None:
-        self.clock = clock  # monotonic nanoseconds; tests inject their own
+    """Each snapshot's values against the compiled checks, and the timing state.
+
+    Owns a :class:`Track` per executor name and checked metric, and the observations
+    built ahead per name. Called by the :class:`ThresholdEngine` (which serialises
+    the calls) once per snapshot, and on ``set_thresholds`` (``replace``); reads the
+    runtime's clock (monotonic nanoseconds).
+    """
+
+    def __init__(self, checks: tuple[MetricChecks, ...], enter_s: float,
+                 leave_s: float, clock: Callable[[], int]) -> None:
+        self.clock = clock
         self.enter_ns, self.leave_ns = int(enter_s * 1e9), int(leave_s * 1e9)
         self.replace(checks)
         self._tracks: dict[str, dict[str, Track]] = {}
+        # Tracks not at rest (a state other than ok, or a level pending or kept), by
+        # (name, metric): those an absent value moves on.
+        self._active: dict[tuple[str, str], Track] = {}
+        self._generation = 0
 
     def replace(self, checks: tuple[MetricChecks, ...]) -> None:
         self.checks = checks
@@ -223,8 +252,8 @@ class Evaluator:
         shared_used: set[str] = set()
         events: list[AlertEvent] = []
         self._forget(snapshot.names)
+        generation = self._generation = self._generation + 1
         now = self.clock()
-        enter, leave = self.enter_ns, self.leave_ns
         for group in snapshot.groups:
             values = group.values
             tracks = self._tracks.setdefault(group.name, {})
@@ -232,10 +261,10 @@ class Evaluator:
             for check, own in resolved:
                 value = values.get(check.key)
                 if value is None:
-                    continue  # absent is not ok: no status point
+                    continue  # absent is not ok: no status point (see the module's doc)
                 track = tracks.get(check.metric.name)
                 if track is None:
-                    track = tracks[check.metric.name] = Track()
+                    track = tracks[check.metric.name] = Track(check)
                 warning, critical = check.limits
                 if check.gauge:
                     if check.other_key:
@@ -257,43 +286,75 @@ class Evaluator:
                     # milliseconds apart (see _internal/rate.py).
                     if track.rate is None:
                         track.rate = Rate()
-                    rate = track.rate.update(float(value), now / 1e9)
-                    if rate is None:
+                    value = track.rate.update(float(value), now / 1e9)
+                    if value is None:
                         continue
-                    value = rate
                 if isinstance(value, str):
                     raw = CRITICAL if value == check.states[1] else \
                         WARNING if value == check.states[0] else OK
                 else:
                     raw = level_beyond(value, warning, critical, check.direction)
+                track.seen = generation
                 old = track.state
                 # Steady (same state, nothing pending) is the common case: no call then.
-                if (raw != old or track.busy) and track.step(raw, now, enter, leave):
+                if (raw != old or track.busy) and \
+                        track.step(raw, now, self.enter_ns, self.leave_ns):
                     events.append(_event(group.name, check, old, track.state, value,
                                          (warning, critical), snapshot.taken_ns))
+                if track.state or track.busy:
+                    track.check, track.limits = check, (warning, critical)
+                    self._active[(group.name, check.metric.name)] = track
                 status[check.status].append(levels[track.state])
+        if self._active:
+            self._absent(generation, now, snapshot, events)
         for gauge in shared_used:
             limits[gauge].extend(self._shared[gauge])
         return results, events
 
+    def _absent(self, generation: int, now: int, snapshot: Snapshot,
+                events: list[AlertEvent]) -> None:
+        """Move on the tracks not at rest that had no value this time, as if within
+        their limits; forget those at rest again (and a gone name's last ones)."""
+        for key, track in list(self._active.items()):
+            if track.seen != generation:
+                old = track.state
+                if track.step(OK, now, self.enter_ns, self.leave_ns):
+                    events.append(_event(key[0], track.check, old, track.state, None,
+                                         track.limits, snapshot.taken_ns))
+            if track.state or track.busy:
+                continue
+            del self._active[key]
+            name, metric = key
+            if name not in snapshot.names:
+                tracks = self._tracks.get(name, {})
+                tracks.pop(metric, None)
+                if not tracks:
+                    self._tracks.pop(name, None)
+
     def _forget(self, names: frozenset[str]) -> None:
-        """Free the state of names no longer registered (their executors are gone).
+        """Free the state of names no longer registered (their executors are gone),
+        apart from the tracks not at rest: those leave their state when absent long
+        enough (``_absent``), with an event. A name that comes back starts at ok."""
+        if not self._prebuilt.keys() <= names:
+            for name in self._prebuilt.keys() - names:
+                del self._prebuilt[name]
+        if not self._tracks.keys() <= names:
+            for name in self._tracks.keys() - names:
+                kept = {metric: track for metric, track in self._tracks[name].items()
+                        if (name, metric) in self._active}
+                if kept:
+                    self._tracks[name] = kept
+                else:
+                    del self._tracks[name]
 
-        A name still registered keeps its state while it has no values (a read that
-        timed out must not restart its timing); one that comes back starts at ok.
-        """
-        for state in (self._tracks, self._prebuilt):
-            if not state.keys() <= names:
-                for name in state.keys() - names:
-                    del state[name]
 
-
-def _event(name: str, check: Check, old: int, new: int, value: float | str,
+def _event(name: str, check: Check, old: int, new: int, value: float | str | None,
            limits: tuple[float | None, float | None], taken_ns: int) -> AlertEvent:
-    # The limit that was crossed: the new level's going up; the lowest level left going down.
-    index = (new if new > old else new + 1) - 1
-    crossed = check.states if isinstance(value, str) else limits
-    limit = crossed[index] if crossed[index] is not None else crossed[1 - index]
+    # The limit of the state entered: warning's or critical's own, the warning limit
+    # (the lowest) for ok; a level without one shows the other's.
+    index = max(new, 1) - 1
+    given = check.states if isinstance(value, str) or check.gauge is None else limits
+    limit = given[index] if given[index] is not None else given[1 - index]
     return AlertEvent(
         executor=name,
         metric=check.metric.name,

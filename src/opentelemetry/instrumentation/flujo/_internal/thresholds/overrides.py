@@ -81,7 +81,7 @@ class Change:
 
 
 @dataclass(frozen=True)
-class Entry:
+class Override:
     """One entry, applied or ignored as a whole; ``label`` names it in warnings."""
 
     label: str
@@ -139,8 +139,8 @@ def parse_clause(metric: Metric, level: str, text: str) -> Change:
         metric.name, level, direction, limit.value, limit.relative_to, rate=limit.rate))
 
 
-def parse_inline(text: str, source: str, warn: Warn = _warn_always) -> list[Entry]:
-    entries: list[Entry] = []
+def parse_inline(text: str, source: str, warn: Warn = _warn_always) -> list[Override]:
+    entries: list[Override] = []
     for part in text.split(";"):
         if not part.strip():
             continue
@@ -170,7 +170,7 @@ def parse_inline(text: str, source: str, warn: Warn = _warn_always) -> list[Entr
                         problems.append(str(exc))
             if problems:
                 raise LimitError("; ".join(problems))
-            entries.append(Entry(part.strip(), scope, metric.name, tuple(changes)))
+            entries.append(Override(part.strip(), scope, metric.name, tuple(changes)))
         except LimitError as exc:
             _ignored(warn, source, part.strip(), str(exc))
     return entries
@@ -187,14 +187,14 @@ def _leaves(tree: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, An
 
 
 def parse_mapping(tree: Mapping[str, Any], source: str,
-                  warn: Warn = _warn_always) -> list[Entry]:
-    entries: list[Entry] = []
+                  warn: Warn = _warn_always) -> list[Override]:
+    entries: list[Override] = []
     for name, value in _leaves(tree):
         try:
             scope, metric_name = split_scope(name)
             metric = find_metric(metric_name)
             if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
-                entries.append(Entry(name, scope, metric.name, (Change(None),)))
+                entries.append(Override(name, scope, metric.name, (Change(None),)))
                 continue
             if not isinstance(value, Mapping) or not set(value) <= set(LEVELS):
                 raise LimitError("expected a table of warning / critical, or \"off\"")
@@ -209,13 +209,13 @@ def parse_mapping(tree: Mapping[str, Any], source: str,
                     problems.append(str(exc))
             if problems:
                 raise LimitError("; ".join(problems))
-            entries.append(Entry(name, scope, metric.name, tuple(changes)))
+            entries.append(Override(name, scope, metric.name, tuple(changes)))
         except LimitError as exc:
             _ignored(warn, source, name, str(exc))
     return entries
 
 
-def read_file(path: str, source: str, warn: Warn = _warn_always) -> list[Entry]:
+def read_file(path: str, source: str, warn: Warn = _warn_always) -> list[Override]:
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
@@ -238,7 +238,7 @@ def read_file(path: str, source: str, warn: Warn = _warn_always) -> list[Entry]:
 Rules = dict[tuple[str, str], Rule]  # (metric, level) -> rule
 
 
-def _applied(rules: Rules, entry: Entry) -> Rules:
+def _applied(rules: Rules, entry: Override) -> Rules:
     trial = dict(rules)
     for change in entry.changes:
         for level in (change.level,) if change.level else LEVELS:
@@ -252,8 +252,8 @@ def _problem(rules: Rules, metric: str) -> str | None:
     return pair_problem([rule for (name, _), rule in rules.items() if name == metric])
 
 
-def apply(rules: Rules, entries: Iterable[Entry], source: str, warn: Warn = _warn_always,
-          scoped: list[tuple[str, Entry]] | None = None) -> None:
+def apply(rules: Rules, entries: Iterable[Override], source: str, warn: Warn = _warn_always,
+          scoped: list[tuple[str, Override]] | None = None) -> None:
     """Apply each unscoped entry to ``rules`` in place, unless it leaves its metric
     contradictory; scoped entries are kept in ``scoped`` for :func:`_scoped_rules`."""
     for entry in entries:
@@ -270,7 +270,7 @@ def apply(rules: Rules, entries: Iterable[Entry], source: str, warn: Warn = _war
         rules.update(trial)
 
 
-def _scoped_rules(rules: Rules, scoped: list[tuple[str, Entry]], warn: Warn) -> list[Rule]:
+def _scoped_rules(rules: Rules, scoped: list[tuple[str, Override]], warn: Warn) -> list[Rule]:
     """Each (scope, metric)'s rules: the metric's unscoped ones with the scope's
     entries applied in order; per metric, the most specific scope first."""
     sets: dict[tuple[str, str], Rules] = {}
@@ -299,7 +299,7 @@ def _scoped_rules(rules: Rules, scoped: list[tuple[str, Entry]], warn: Warn) -> 
     return out
 
 
-def effective_rules(config: Config, api: tuple[Entry, ...] = (),
+def effective_rules(config: Config, api: tuple[Override, ...] = (),
                     warn: Warn = _warn_always) -> tuple[Rule, ...]:
     """The defaults with the user's file, inline and API overrides applied, in that order;
     none for a metric OTEL_PYTHON_FLUJO_EXCLUDED_METRICS excludes (not exported, so
@@ -309,7 +309,7 @@ def effective_rules(config: Config, api: tuple[Entry, ...] = (),
     (the threshold engine passes its :class:`WarnOnce`, so a runtime says each once).
     """
     rules = {(rule.metric, rule.level): rule for rule in default_rules()}
-    scoped: list[tuple[str, Entry]] = []
+    scoped: list[tuple[str, Override]] = []
     if config.thresholds_file:
         apply(rules, read_file(config.thresholds_file, FILE_SOURCE, warn), FILE_SOURCE, warn,
               scoped)

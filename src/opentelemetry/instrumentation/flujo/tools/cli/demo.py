@@ -22,6 +22,7 @@ from opentelemetry.instrumentation.flujo._internal.otel.sdk_setup import (
     build_meter_provider,
     missing_exporters,
 )
+from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 from opentelemetry.instrumentation.flujo._internal.samples import from_metrics_data
 from opentelemetry.instrumentation.flujo.tools.cli.errors import UsageError
 from opentelemetry.instrumentation.flujo.tools.demo import (
@@ -71,7 +72,7 @@ def demo_meter_provider(view: InMemoryMetricReader) -> MeterProvider:
         raise UsageError(missing[0])
     if exporting:  # this process's own environment: the SDK's reader reads os.environ
         os.environ.setdefault("OTEL_METRIC_EXPORT_INTERVAL", DEMO_EXPORT_INTERVAL_MS)
-    return build_meter_provider(environ, extra_readers=[view])
+    return build_meter_provider(get_runtime().config, environ, extra_readers=[view])
 
 
 def _live_dashboard(view: InMemoryMetricReader, interval: float, title: str) -> Any | None:

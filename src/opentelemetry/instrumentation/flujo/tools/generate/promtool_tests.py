@@ -32,7 +32,11 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     FAILURE_RATIO,
     Direction,
 )
-from opentelemetry.instrumentation.flujo._internal.thresholds.evaluate import WARNING, Track
+from opentelemetry.instrumentation.flujo._internal.thresholds.evaluate import (
+    WARNING,
+    Track,
+    compile_rules,
+)
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import Rule
 from opentelemetry.instrumentation.flujo._internal.window import SlidingCounts, ratio
 from opentelemetry.instrumentation.flujo.tools.generate.humanize import human
@@ -66,11 +70,13 @@ def bursts(window_steps: int) -> list[tuple[int, int]]:
 
 
 def burst_states(steps: list[tuple[int, int]], interval: float, window_s: float, for_s: float,
-                 keep_s: float, limit: float, direction: Direction
-                 ) -> list[tuple[float, float | None, bool]]:
+                 keep_s: float, rule: Rule) -> list[tuple[float, float | None, bool]]:
     """(time, failure ratio over the window, alert firing) at each evaluation of the
-    counters ``steps`` build from 0, as the instrumentation computes them."""
-    window, track = SlidingCounts(window_s, 2), Track()
+    counters ``steps`` build from 0, as the instrumentation computes them: an absent
+    ratio (nothing ran in the window) is within the limit, as a series that went away."""
+    checks = compile_rules((rule,))[0]
+    check = checks.default or checks.scoped[0]
+    window, track = SlidingCounts(window_s, 2), Track(check)
     failed = total = 0.0
     states = []
     for index in range(len(steps) + 1):
@@ -79,10 +85,10 @@ def burst_states(steps: list[tuple[int, int]], interval: float, window_s: float,
             total += sum(steps[index - 1])
         now = index * interval
         value = ratio(*window.growth(now, (failed, total)))
-        if value is not None:
-            beyond = value > limit if direction is Direction.ABOVE else value < limit
-            track.step(WARNING if beyond else 0, round(now * 1e9), round(for_s * 1e9),
-                       round(keep_s * 1e9))
+        beyond = value is not None and (
+            value > rule.limit if rule.direction is Direction.ABOVE else value < rule.limit)
+        track.step(WARNING if beyond else 0, round(now * 1e9), round(for_s * 1e9),
+                   round(keep_s * 1e9))
         states.append((now, value, track.state >= WARNING))
     return states
 
@@ -234,7 +240,7 @@ def burst_group(alert: Alert, rules: Sequence[Rule], naming: Naming, for_s: floa
     every evaluation where the in-process state changes and the one before it."""
     rule, executor = alert.rule, example_name(alert, rules, "bursty")
     steps = bursts(round(window_s / interval))
-    states = burst_states(steps, interval, window_s, for_s, keep_s, rule.limit, rule.direction)
+    states = burst_states(steps, interval, window_s, for_s, keep_s, rule)
     labels = {EXECUTOR_LABEL: executor}
     outcome, counters = label(EXECUTIONS.attributes[0]), metric_series(EXECUTIONS, naming)
     series = []
