@@ -3,10 +3,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -37,6 +38,20 @@ def eventually(condition: Callable[[], T | None], what: str, timeout_s: float = 
             raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
         time.sleep(poll_s)
     return found
+
+
+def readline(stream: IO[str] | None, timeout_s: float = 30.0) -> str:
+    """The next line from a subprocess' pipe, or a failure after ``timeout_s`` (a hang
+    guard: a process that neither writes nor exits). Kill the process on failure: the
+    reading thread ends with the pipe."""
+    assert stream is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout_s)
+    if not lines:
+        raise AssertionError(f"no line from the process in {timeout_s:g} s")
+    return lines[0]
 
 
 def require(available: bool, what: str) -> None:

@@ -16,22 +16,22 @@ FIGURES = {
     "collection.slope", "stats_calls", "naive", "naive.ceiling", "thresholds.share",
     "plugin.share", "prometheus",
     "memory.per_executor", "memory.per_name", "memory.churn", "otlp.bytes",
-    "otlp.bytes_gzip", "flujo.bookkeeping", "flujo.total", "flujo.memory", "flujo.run",
+    "otlp.bytes_gzip", "flujo.e2e", "flujo.e2e_inprocess", "flujo.bookkeeping", "flujo.total", "flujo.memory", "flujo.run",
     "flujo.agent_run", "shape.points", "shape.bytes", "shape.collection", "shape.with_runs", "shape.previous",
 }
 # Measured only where their layer is installed; otherwise "n/a" with the reason.
-OPTIONAL = {"thresholds.share", "flujo.bookkeeping", "flujo.total", "flujo.memory",
+OPTIONAL = {"thresholds.share", "flujo.e2e", "flujo.e2e_inprocess", "flujo.bookkeeping", "flujo.total", "flujo.memory",
             "flujo.run", "flujo.agent_run"}
 
 
-# Minutes on a busy 2-core machine; no time limit: how long it takes is the benchmark's
-# business, this test only checks that every figure is produced.
+# Minutes on a busy 2-core machine; no time limit (the timeout is a hang guard): how long
+# it takes is the benchmark's business, this test only checks that every figure is produced.
 @pytest.mark.slow
 def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
     output = tmp_path / "results.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--output", str(output)],
-        cwd=ROOT, capture_output=True, text=True, check=False)
+        cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False)  # hang guard
     assert done.returncode == 0, done.stderr
     results = json.loads(output.read_text())
     figures = {f["id"]: f for f in results["figures"]}

@@ -25,7 +25,7 @@ def test_record_and_report_example(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env.update(PATH=f"{BIN}:{env['PATH']}", DURATION="1.5")
     result = subprocess.run(["sh", "examples/record_and_report.sh", str(tmp_path)], cwd=ROOT,
-                            env=env, capture_output=True, text=True, check=False)
+                            env=env, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr
     report = (tmp_path / "report.md").read_text()
     # The second run fails 30 % of attempts instead of 2 %.

@@ -19,7 +19,7 @@ from opentelemetry.instrumentation.flujo._internal import catalog
 from opentelemetry.instrumentation.flujo._internal.exporters.recording import FIELDS, rows
 from opentelemetry.instrumentation.flujo.tools.analysis.load import load
 
-from conftest import ROOT, stand_in_threshold_view
+from conftest import ROOT, readline, stand_in_threshold_view
 
 APP = Path(__file__).parent / "apps" / "recording_app.py"
 BIN = Path(sys.executable).parent
@@ -77,14 +77,13 @@ def test_rows_are_complete_after_sigterm(tmp_path: Path) -> None:
                            env=_env(tmp_path, "flujo_csv,flujo_jsonl"), cwd=ROOT,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert app.stdout is not None
-        assert app.stdout.readline().strip() == "ready"
+        assert readline(app.stdout).strip() == "ready"
         assert not (tmp_path / "rec.csv").exists()  # nothing exported yet
         app.send_signal(signal.SIGTERM)
         assert app.wait(timeout=30) == 128 + signal.SIGTERM
     finally:
         app.kill()
-        app.communicate()
+        app.communicate(timeout=10)
     _complete(_csv(tmp_path), "api")
     _complete(_jsonl(tmp_path), "api")
 

@@ -77,7 +77,7 @@ def workload(tmp_path: Path) -> Iterator[Workload]:
         finally:
             if process.poll() is None:
                 process.kill()
-                process.wait()
+                process.wait(timeout=10)
             hook.close()
 
 

@@ -190,10 +190,11 @@ class Measured:
             if binding.active:
                 histogram.record(elapsed, attributes, context=context)
 
-    def _take(self, fresh: list[Any]) -> tuple[Any, ...]:
-        """Every aggregate, and ``fresh`` as the next window."""
+    def take_window(self) -> tuple[Any, ...]:
+        """Every aggregate, the window among them, which starts anew: each execution is in
+        the window of exactly one read."""
         with self._lock:
-            window, self.window = self.window, fresh
+            window, self.window = self.window, [0, 0.0, INF, 0.0]
             success, failure, other = self.counts
             return (success, failure, other, window, self.consecutive_failures, self.errored,
                     self.recovered, self.hits, self._cold)
@@ -216,7 +217,7 @@ class Measured:
 
     def get_optimization_stats(self) -> dict[str, dict[str, Any]]:
         # the window is "since the last read"
-        taken = self._take([0, 0.0, INF, 0.0])
+        taken = self.take_window()
         success, failure, other, window, consecutive, errored, recovered, hits, cold = taken
         total = success + failure + other
         count, seconds, shortest, longest = window

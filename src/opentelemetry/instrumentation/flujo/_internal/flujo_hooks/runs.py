@@ -26,7 +26,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry.context import Context, get_current
@@ -185,36 +185,61 @@ def _end(run: Run, result: Any, error: BaseException | None, types: FlujoRunType
         _logger.debug("recording a run failed", exc_info=True)
 
 
-async def _tracked(run: Run, inner: AsyncIterator[Any],
-                   types: FlujoRunTypes) -> AsyncIterator[Any]:
-    """``inner`` (flujo's run generator) item for item, with ``run`` current inside it."""
-    result_type = types.pipeline_result
-    error: BaseException | None = None
-    try:
-        while True:
-            token = _current.set(run)
-            try:
-                item = await inner.__anext__()
-            except StopAsyncIteration:
-                break
-            finally:
-                _current.reset(token)
-            if isinstance(item, result_type):
-                run.final = item
-            yield item
-    except BaseException as exc:  # re-raised: only noted for the outcome
-        error = exc
-        raise
-    finally:
-        # Closed early (flujo's own iterators close it after the final result): flujo's
-        # clean-up sets the result's final success flag, so it runs before the outcome.
+class _Tracked:
+    """``inner`` (flujo's run generator) item for item, with ``run`` current inside it.
+
+    An async iterator, not an async generator: the event loop keeps every async
+    generator it has seen until it is garbage, and ``asyncio.run`` (what ``Flujo.run``
+    calls once per run) closes each one still alive at its end in a task of its own,
+    one more per run (~20 us) for a wrapper flujo has already closed. flujo's
+    ``_run_async_impl`` iterates this and always closes it.
+    """
+
+    __slots__ = ("_done", "_inner", "_run", "_types")
+
+    def __init__(self, run: Run, inner: Any, types: FlujoRunTypes) -> None:
+        self._run, self._inner, self._types, self._done = run, inner, types, False
+
+    def __aiter__(self) -> _Tracked:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._done:
+            raise StopAsyncIteration
+        run = self._run
         token = _current.set(run)
         try:
-            await inner.aclose()  # type: ignore[attr-defined]
+            item = await self._inner.__anext__()
+        except StopAsyncIteration:
+            _current.reset(token)
+            await self._finish(None)
+            raise
+        except BaseException as error:  # re-raised: only noted for the outcome
+            _current.reset(token)
+            await self._finish(error)
+            raise
+        _current.reset(token)
+        if isinstance(item, self._types.pipeline_result):
+            run.final = item
+        return item
+
+    async def aclose(self) -> None:
+        """Closed early (flujo's own iterators close it after the final result)."""
+        if not self._done:
+            await self._finish(None)
+
+    async def _finish(self, error: BaseException | None) -> None:
+        # flujo's clean-up sets the result's final success flag, so it runs before the
+        # outcome is read.
+        self._done = True
+        run = self._run
+        token = _current.set(run)
+        try:
+            await self._inner.aclose()
         finally:
             _current.reset(token)
             final = getattr(error, "result", None) if error is not None else None
-            _end(run, final if final is not None else run.final, error, types)
+            _end(run, final if final is not None else run.final, error, self._types)
 
 
 def wrap_run_async(original: Callable[..., Any], sources: FlujoSources,
@@ -225,7 +250,7 @@ def wrap_run_async(original: Callable[..., Any], sources: FlujoSources,
         if _current.get() is not None:  # nested: part of the run it is in
             return inner
         run = _begin(self, sources)
-        return inner if run is None else _tracked(run, inner, types)
+        return inner if run is None else _Tracked(run, inner, types)
 
     return run_async
 

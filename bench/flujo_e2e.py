@@ -1,0 +1,158 @@
+"""What the plugin costs a real flujo run, measured the way a user measures it.
+
+The subject is ``bench/flujo_app.py``: real flujo, a three-step pure pipeline whose steps
+report cost and tokens (~8-10 ms a run here), run in a loop.
+
+- **Process A/B** (``flujo.e2e``): the app as its own process under
+  ``opentelemetry-instrument`` with the plugin on, against the *same* environment with
+  ``OTEL_PYTHON_FLUJO_ENABLED=false`` (flujo walks the whole process environment several
+  times per run, so a variable set for one subject and not the other would be measured
+  as the plugin's), and plain ``python`` for reference. Each round starts the three
+  together, so they share the machine's state of the moment (on a shared 2-core VM a
+  process's CPU time per run moves by +-15 % from one minute to the next); a round's
+  ratio is on / off from the same round, the figure the median of the rounds' ratios,
+  with their spread. Timed: the process CPU time of the timed runs only (start-up and
+  the first runs excluded).
+- **In-process alternation** (``flujo.e2e_inprocess``): one process, short blocks of
+  runs (10, ~0.1 s) with ``FlujoInstrumentor().instrument()`` and ``uninstrument()`` in
+  turn (switching outside the timed blocks); each pair of neighbouring blocks gives a
+  ratio and a difference per run. Same environment by construction, so this isolates
+  the hooks' cost from the distro's.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = "bench.flujo_app"
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "n": len(values)}
+
+
+def _environ(enabled: bool | None) -> dict[str, str]:
+    """The app's environment: plain (``None``), or opentelemetry-instrument's with the
+    plugin on or off; on and off differ only in the value of one variable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    # bench (for the app module) beside whatever PYTHONPATH already holds (src)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    if enabled is not None:
+        env.update(OTEL_METRICS_EXPORTER="console", OTEL_TRACES_EXPORTER="none",
+                   OTEL_LOGS_EXPORTER="none", OTEL_SERVICE_NAME="bench-flujo",
+                   # no export inside the timed runs: the collection is measured apart
+                   OTEL_METRIC_EXPORT_INTERVAL="600000",
+                   OTEL_PYTHON_FLUJO_ENABLED="true" if enabled else "false")
+    return env
+
+
+def start_app(args: list[str], env: dict[str, str], instrumented: bool,
+              cwd: Path) -> subprocess.Popen[str]:
+    """One app process, started."""
+    command = [sys.executable, "-m", APP, *args]
+    if instrumented:
+        command.insert(0, str(Path(sys.executable).parent / "opentelemetry-instrument"))
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def app_result(process: subprocess.Popen[str], timeout: float = 600) -> dict[str, Any]:
+    """A started app's ``FLUJO-APP`` line, once it has ended."""
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    if process.returncode != 0:
+        raise RuntimeError(f"{APP} failed: {err[-2000:]}")
+    line = next(x for x in out.splitlines() if x.startswith("FLUJO-APP "))
+    return json.loads(line.removeprefix("FLUJO-APP "))  # type: ignore[no-any-return]
+
+
+def process_ab(rounds: int, runs: int) -> dict[str, Any]:
+    """Each round starts the three subjects together, so that they run under the same
+    load of the moment; each one times its own CPU."""
+    subjects = {"on": True, "off": False, "plain": None}
+    us: dict[str, list[float]] = {name: [] for name in subjects}
+    with tempfile.TemporaryDirectory() as cwd:  # flujo writes flujo.lock into the cwd
+        for _ in range(rounds):
+            started = {name: start_app([str(runs), "1", "10"], _environ(enabled),
+                                       enabled is not None, Path(cwd))
+                       for name, enabled in subjects.items()}
+            for name, process in started.items():
+                us[name].append(app_result(process)["cpu_us_per_run"])
+    ratios = [on / off for on, off in zip(us["on"], us["off"], strict=True)]
+    added = [on - off for on, off in zip(us["on"], us["off"], strict=True)]
+    env_ratios = [off / plain for off, plain in zip(us["off"], us["plain"], strict=True)]
+    return {"runs_per_process": runs, "rounds": rounds,
+            "ratio_on_off": spread(ratios), "added_us_per_run": spread(added),
+            "ratio_off_plain": spread(env_ratios),
+            "cpu_us_per_run": {name: spread(values) for name, values in us.items()},
+            "rounds_us": us}
+
+
+def inprocess(blocks: int, runs: int) -> dict[str, Any]:
+    """Alternating blocks of ``runs`` runs, instrumented and not, in this process."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from opentelemetry.instrumentation.flujo import FlujoInstrumentor
+    from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
+
+    from bench.flujo_app import pipelines
+
+    runner = pipelines(1)[0]
+    provider = MeterProvider(metric_readers=[InMemoryMetricReader()], views=flujo_views())
+    instrumentor = FlujoInstrumentor()
+
+    def block() -> float:
+        gc.collect()  # each block pays for its own garbage, with the collector on as usual
+        cpu = time.process_time()
+        for _ in range(runs):
+            runner.run(next(inputs))
+        return (time.process_time() - cpu) / runs
+
+    samples: dict[str, list[float]] = {"on": [], "off": []}
+    inputs = iter(range(10**9))  # never a step cache hit (see flujo_app)
+    for _ in range(3):  # warm-up both ways: imports, the name's first series
+        runner.run(next(inputs))
+    instrumentor.instrument(meter_provider=provider)
+    for _ in range(3):
+        runner.run(next(inputs))
+    instrumentor.uninstrument()
+    try:
+        for b in range(blocks):
+            for state in (("on", "off") if b % 2 == 0 else ("off", "on")):
+                if state == "on":
+                    instrumentor.instrument(meter_provider=provider)
+                samples[state].append(block())
+                if state == "on":
+                    instrumentor.uninstrument()
+    finally:
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
+        provider.shutdown()
+    ratios = [on / off for on, off in zip(samples["on"], samples["off"], strict=True)]
+    added = [(on - off) * 1e6 for on, off in zip(samples["on"], samples["off"], strict=True)]
+    return {"runs_per_block": runs, "block_pairs": blocks,
+            "ratio_on_off": spread(ratios), "added_us_per_run": spread(added),
+            "cpu_us_per_run": {name: spread([v * 1e6 for v in values])
+                               for name, values in samples.items()}}
+
+
+def measure(quick: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(process A/B, in-process alternation): the headline figures' details."""
+    return (process_ab(rounds=3 if quick else 15, runs=100 if quick else 200),
+            inprocess(blocks=20 if quick else 150, runs=10))
