@@ -50,6 +50,8 @@ _STATE_RANK = {state: rank for rank, state in enumerate(CIRCUIT_STATES[::-1])}  
 
 @dataclass(frozen=True)
 class GroupSnapshot:
+    """One executor name's combined values in one collection."""
+
     name: str
     values: Values
     # The name's (built once, see registry.Group), shared by its observations.
@@ -60,6 +62,10 @@ class GroupSnapshot:
 
 @dataclass(frozen=True)
 class Snapshot:
+    """What one collection read: every name's values and the collection's own counts.
+    Taken by the snapshot taker for a binding's first callback; every instrument of
+    that collection, and the threshold engine, read it."""
+
     groups: tuple[GroupSnapshot, ...] = ()
     executors: int = 0
     taken_ns: int = 0
