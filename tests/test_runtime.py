@@ -5,6 +5,9 @@ serves the providers the old one served."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -144,18 +147,47 @@ def test_a_bad_threshold_is_warned_once_per_runtime(caplog: pytest.LogCaptureFix
         each.provider.shutdown()
 
 
-def test_only_the_runtime_serving_a_provider_holds_its_locks_across_fork() -> None:
-    """Two fork guards taking one provider's locks would deadlock the fork."""
-    first, second = Runtime(load_config({})), Runtime(load_config({}))
-    served = Served(first)
-    collect_lock = served.provider._measurement_consumer._lock  # a collection holds it
-    assert collect_lock in first._fork_locks()
-    second.bind(served.provider)  # the provider moves to the second runtime
-    assert first._fork_locks() == [] and collect_lock in second._fork_locks()
-    second.close()
-    assert second._fork_guard.closed  # its fork hooks do nothing from now on
-    first.close()
-    served.provider.shutdown()
+# uninstrument() closes the runtime, instrument() binds a fresh one to the same
+# provider: were both fork guards to take the provider's (non re-entrant) collection
+# lock, fork() would hang the parent; the child would not collect either.
+FORK_APP = """
+import os
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.instrumentation.flujo import FlujoInstrumentor, instrument_executor
+
+class Executor:
+    def get_optimization_stats(self):
+        return {"cache": {"size": 3}}
+
+reader = InMemoryMetricReader()
+provider = MeterProvider(metric_readers=[reader])
+instrumentor = FlujoInstrumentor()
+instrumentor.instrument(meter_provider=provider)
+instrumentor.uninstrument()
+instrumentor.instrument(meter_provider=provider)
+executor = Executor()
+assert instrument_executor(executor, "app")
+reader.get_metrics_data()
+pid = os.fork()
+if pid == 0:
+    data = reader.get_metrics_data()
+    names = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics
+             for m in sm.metrics}
+    os._exit(0 if "flujo.executor.cache.size" in names else 3)
+_, status = os.waitpid(pid, 0)
+print("child", os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() on this platform")
+def test_a_fork_after_a_fresh_runtime_took_over_the_provider_does_not_hang() -> None:
+    from faults import app_env
+
+    result = subprocess.run([sys.executable, "-c", FORK_APP], env=app_env({}),
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["child", "0"]
 
 
 # The application's provider is built before the plugin's runtime, so the provider's
@@ -181,9 +213,6 @@ instrument_executor(executor, "app", meter_provider=provider)
 
 
 def test_the_final_export_at_exit_still_reports_the_executors() -> None:
-    import subprocess
-    import sys
-
     from faults import app_env
 
     from receivers import HttpReceiver
