@@ -170,7 +170,7 @@ def test_alerts_fire_in_prometheus_and_every_metric_has_its_documented_name(
         prometheus: Prometheus, app: tuple[Path, Path, str]) -> None:
     stats, control, address = app
     prometheus.load_rules("flujo.yml", prometheus_rules.render(
-        default_rules(), Naming.PYTHON, "0s", "5s"))
+        default_rules(), Naming.PYTHON, "0s", "5s", ratio_window="5s"))
     prometheus.add_target("app", address)
     static = '{flujo_executor_name="static"}'
     usage = metric_series(next(m for m in METRICS if m.name == PREFIX + "memory.usage"),
