@@ -556,3 +556,19 @@ def test_a_budget_stop_is_its_own_outcome_not_a_failure(
         not in points  # no error to recover from
     alerts = [r.getMessage() for r in caplog.records if "ALERT" in r.getMessage()]
     assert [a for a in alerts if name in a and "usage_limit" not in a] == []
+
+
+def test_a_cache_hit_spends_nothing(pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
+    """flujo's step cache serves the same input's stored result: flujo's totals count
+    its cost again, the spend counts what was produced (the first run's outputs)."""
+    import flujo_spend_workload as s
+
+    name = pipelines.unique("cached-spend")
+    runner = pipelines.runner(s.costed("c1", 0.01, 10) >> s.costed("c2", 0.02, 20), name)
+    results = [asyncio.run(runner.run_result_async(1)) for _ in range(3)]
+    assert [sr.metadata_.get("cache_hit") for sr in results[-1].step_history] == [True, True]
+    assert sum(r.total_cost_usd for r in results) == pytest.approx(0.09)  # flujo's figure
+    points = collect(reader)
+    assert value(points, PREFIX + "spend.cost", flujo__executor__name=name) == \
+        pytest.approx(0.03)
+    assert value(points, PREFIX + "spend.tokens", flujo__executor__name=name) == 30
