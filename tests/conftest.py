@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -52,6 +54,21 @@ def readline(stream: IO[str] | None, timeout_s: float = 30.0) -> str:
     if not lines:
         raise AssertionError(f"no line from the process in {timeout_s:g} s")
     return lines[0]
+
+
+def ctrl_c(process: subprocess.Popen[str], timeout_s: float = 60.0) -> tuple[str, str]:
+    """Ctrl-C to ``process``, then its (stdout, stderr) once it has ended. Past
+    ``timeout_s`` (a hang guard) it gets SIGABRT, which makes a child started with
+    PYTHONFAULTHANDLER=1 print every thread's stack: the failure shows where it hung."""
+    process.send_signal(signal.SIGINT)
+    try:
+        out, err = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        _, err = process.communicate(timeout=30)
+        raise AssertionError(f"still running {timeout_s:g} s after Ctrl-C:\n{err[-8000:]}"
+                             ) from None
+    return out, err
 
 
 def require(available: bool, what: str) -> None:

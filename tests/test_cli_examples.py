@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, require
+from conftest import ROOT, ctrl_c, readline, require
 
 BIN = Path(sys.executable).parent
 
@@ -176,17 +175,13 @@ def test_ctrl_c_ends_the_demo_with_its_closing_counts_and_status_0() -> None:
     """Quitting early is the normal way to leave a demo: not a failure, not a traceback."""
     demo = subprocess.Popen([f"{BIN}/flujo-otel", "demo", "--duration", "600", "--interval",
                              "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True,
+                            env={**os.environ, "PYTHONFAULTHANDLER": "1"})
     try:
-        assert demo.stdout is not None
         # Up to the first frame's heading, which says how to quit: running and observed.
-        for line in demo.stdout:
-            if "Ctrl-C to quit" in line:
-                break
-        else:
-            raise AssertionError("the demo ended without a frame")
-        demo.send_signal(signal.SIGINT)
-        out, err = demo.communicate(timeout=60)
+        while "Ctrl-C to quit" not in (line := readline(demo.stdout)):
+            assert line, "the demo ended without a frame"
+        out, err = ctrl_c(demo)
     finally:
         demo.kill()
     assert demo.returncode == 0, err

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +30,7 @@ from opentelemetry.instrumentation.flujo.tools.top.render import renderable
 
 from conftest import (
     StaticExecutor,
+    ctrl_c,
     eventually,
     fresh_runtime,
     full_stats,
@@ -333,11 +334,10 @@ def test_ctrl_c_quits_top_cleanly_with_its_closing_counts() -> None:
     top = subprocess.Popen(
         [sys.executable, "-c", CODE, "top", "--listen", "127.0.0.1:0", "--grpc-listen",
          "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True)
+        start_new_session=True, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
     try:
         assert "receiving OTLP" in readline(top.stderr)  # up, and listening
-        top.send_signal(signal.SIGINT)
-        _, err = top.communicate(timeout=30)
+        _, err = ctrl_c(top)
     finally:
         top.kill()
     assert top.returncode == 0, err
