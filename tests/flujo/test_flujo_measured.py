@@ -576,3 +576,26 @@ def test_a_cache_hit_spends_nothing(pipelines: ModuleType, reader: InMemoryMetri
     assert value(points, PREFIX + "spend.cost", flujo__executor__name=name) == \
         pytest.approx(0.03)
     assert value(points, PREFIX + "spend.tokens", flujo__executor__name=name) == 30
+
+
+def test_a_nested_runs_outputs_are_the_outer_runs_spend_once(
+        pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
+    import flujo_spend_workload as s
+
+    from flujo import Step
+
+    inner_name, outer_name = pipelines.unique("inner-spend"), pipelines.unique("outer-spend")
+    inner = pipelines.runner(s.costed("i1", 0.01, 10)
+                             >> Step(name="iagent", agent=s.Agent("iagent")), inner_name)
+    outer = pipelines.runner(s.costed("o1", 0.02, 20) >> inner.as_step("nested"), outer_name)
+    result = asyncio.run(outer.run_result_async(1))
+    points = collect(reader)
+    assert result.total_cost_usd == pytest.approx(0.0315) and result.total_tokens == 180
+    assert value(points, PREFIX + "spend.cost", flujo__executor__name=outer_name) == \
+        pytest.approx(0.0315)
+    assert value(points, PREFIX + "spend.tokens", flujo__executor__name=outer_name) == 180
+    steps = {dict(attrs)["flujo.step.name"] for name, attrs in points
+             if name == "flujo.step.cost" and dict(attrs)[PIPELINE_NAME] == outer_name}
+    assert steps == {"o1", "i1", "iagent"}  # the nested run's steps, the outer's pipeline
+    assert not [attrs for name, attrs in points
+                if name == "flujo.step.cost" and dict(attrs)[PIPELINE_NAME] == inner_name]
