@@ -7,14 +7,13 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, ctrl_c, readline, require
+from conftest import ROOT, ctrl_c, eventually, readline, require
 
 BIN = Path(sys.executable).parent
 
@@ -51,12 +50,7 @@ def _terminal(command: str, width: int, height: int, done: Callable[[str], bool]
     _tmux("-L", socket, "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
           f"env -u LINES -u COLUMNS {command}; sleep {HANG_GUARD_S}")
     try:
-        guard = time.monotonic() + HANG_GUARD_S
-        while time.monotonic() < guard:
-            time.sleep(0.25)
-            plain = _tmux("-L", socket, "capture-pane", "-p", "-t", session)
-            if done(plain):
-                break
+        _wait_for_screen(socket, done)
         screen = _tmux("-L", socket, "capture-pane", "-p", "-e", "-t", session)
         plain = _tmux("-L", socket, "capture-pane", "-p", "-t", session)
     finally:
@@ -160,15 +154,18 @@ def test_make_demo_installs_only_the_cli_extra_and_runs(tmp_path: Path) -> None:
 
 
 def _wait_for_screen(socket: str, done: Callable[[str], bool]) -> str:
-    """The pane's text once ``done`` holds (or at the hang guard)."""
-    guard = time.monotonic() + HANG_GUARD_S
-    plain = ""
-    while time.monotonic() < guard:
-        time.sleep(0.25)
-        plain = _tmux("-L", socket, "capture-pane", "-p", "-t", "demo")
-        if done(plain):
-            break
-    return plain
+    """The pane's text once ``done`` holds; a failure, with the screen, at the hang guard."""
+    screens = [""]
+
+    def shown() -> bool:
+        screens[0] = _tmux("-L", socket, "capture-pane", "-p", "-t", "demo")
+        return done(screens[0])
+
+    try:
+        eventually(shown, "the screen", HANG_GUARD_S, poll_s=0.25)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; the screen:\n{screens[0]}") from None
+    return screens[0]
 
 
 def test_ctrl_c_ends_the_demo_with_its_closing_counts_and_status_0() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -55,7 +56,9 @@ def test_happy_path_matches_step_history(pipelines: ModuleType,
                                          reader: InMemoryMetricReader) -> None:
     name = pipelines.unique("happy")
     runner = pipelines.runner(pipelines.happy(), name)
+    started = time.perf_counter()
     result = runner.run(1)
+    run_s = time.perf_counter() - started
     flujo_says = pipelines.summary([result])
     points = collect(reader)
 
@@ -65,7 +68,8 @@ def test_happy_path_matches_step_history(pipelines: ModuleType,
     assert durations(points, name) == {(sr.name, "success"): 1 for sr in result.step_history}
     avg, low, high = (value(points, PREFIX + f"execution.{k}_duration",
                             flujo__executor__name=name) for k in ("avg", "min", "max"))
-    assert 0 < low <= avg <= high < 5
+    # in seconds, and each within the run that contains it
+    assert 0 < low <= avg <= high <= run_s
     assert value(points, PREFIX + "concurrency.max", flujo__executor__name=name) == 10
     assert value(points, PREFIX + "concurrency.level", flujo__executor__name=name) == 0
     assert value(points, PREFIX + "execution.failure_ratio", flujo__executor__name=name) == 0
