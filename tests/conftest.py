@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -37,6 +40,35 @@ def eventually(condition: Callable[[], T | None], what: str, timeout_s: float = 
             raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
         time.sleep(poll_s)
     return found
+
+
+def readline(stream: IO[str] | None, timeout_s: float = 30.0) -> str:
+    """The next line from a subprocess' pipe, or a failure after ``timeout_s`` (a hang
+    guard: a process that neither writes nor exits). Kill the process on failure: the
+    reading thread ends with the pipe."""
+    assert stream is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout_s)
+    if not lines:
+        raise AssertionError(f"no line from the process in {timeout_s:g} s")
+    return lines[0]
+
+
+def ctrl_c(process: subprocess.Popen[str], timeout_s: float = 60.0) -> tuple[str, str]:
+    """Ctrl-C to ``process``, then its (stdout, stderr) once it has ended. Past
+    ``timeout_s`` (a hang guard) it gets SIGABRT, which makes a child started with
+    PYTHONFAULTHANDLER=1 print every thread's stack: the failure shows where it hung."""
+    process.send_signal(signal.SIGINT)
+    try:
+        out, err = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        _, err = process.communicate(timeout=30)
+        raise AssertionError(f"still running {timeout_s:g} s after Ctrl-C:\n{err[-8000:]}"
+                             ) from None
+    return out, err
 
 
 def require(available: bool, what: str) -> None:

@@ -17,7 +17,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 
-from conftest import fresh_runtime
+from conftest import eventually, fresh_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = Path(__file__).resolve().parent / "fault_app.py"
@@ -111,12 +111,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def elapsed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - started, result
-
-
 def otlp_env(endpoint: str, protocol: str = "grpc", **extra: str) -> dict[str, str]:
     """The standard OTLP environment of an app exporting every 200 ms with a 1 s timeout."""
     return {
@@ -142,6 +136,16 @@ class App:
         self._drain = threading.Thread(target=self._read_stderr, daemon=True)
         self._drain.start()
         wait_line(self.process, "ready=")
+
+    def stderr_lines(self) -> list[str]:
+        """What the app has logged so far."""
+        return list(self._stderr)
+
+    def wait_failed_exports(self, count: int) -> None:
+        """Until the app has logged ``count`` lines about exports (failed ones or retries:
+        the only exporter lines when exports fail; the wording differs by version)."""
+        eventually(lambda: sum("export" in line.lower() for line in self.stderr_lines()) >= count,
+                   f"{count} log lines about failed exports")
 
     def _read_stderr(self) -> None:
         assert self.process.stderr is not None

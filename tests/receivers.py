@@ -9,6 +9,7 @@ import gzip
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
@@ -138,21 +139,30 @@ class _Store:
         # how long each request waits before its answer (a slow collector: an export
         # stays in flight that long)
         self.delay_s = delay_s
-        # every request received, answered with success or not, with its arrival time
-        self.attempts: list[float] = []
+        # every request received, answered with success or not, as the collection time
+        # of its points: a retry resends its export's request, so equal times are
+        # attempts of one export
+        self.attempts: list[int] = []
         self.trace_requests: list[trace_service_pb2.ExportTraceServiceRequest] = []
 
-    def failing(self) -> Failure | None:
-        """The failure to answer this request with (None: success); counts the attempt.
+    def failing(self, request: metrics_service_pb2.ExportMetricsServiceRequest
+                ) -> Failure | None:
+        """The failure to answer ``request`` with (None: success); counts the attempt.
 
         Returns after the receiver's delay."""
+        collected = max((p.time_unix_nano for p in flatten(request)), default=0)
         with self.lock:
-            self.attempts.append(time.monotonic())
+            self.attempts.append(collected)
             fail = self.fail
             if fail is not None and fail.times is not None and len(self.attempts) > fail.times:
                 fail = None
         time.sleep(self.delay_s)
         return fail
+
+    def exports(self) -> Counter[int]:
+        """{an export (its collection time): how many requests it took}, success or not."""
+        with self.lock:
+            return Counter(self.attempts)
 
     def add(self, request: metrics_service_pb2.ExportMetricsServiceRequest) -> None:
         with self.arrived:
@@ -198,7 +208,7 @@ class GrpcReceiver(_Store):
 
         class Servicer(metrics_service_pb2_grpc.MetricsServiceServicer):
             def Export(self, request: Any, context: Any) -> Any:
-                failure = store.failing()
+                failure = store.failing(request)
                 if failure is not None and failure.status is not None:
                     context.abort(grpc.StatusCode[str(failure.status)], failure.message)
                 store.add(request)
@@ -231,7 +241,11 @@ class HttpReceiver(_Store):
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                failure = store.failing()
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                request = metrics_service_pb2.ExportMetricsServiceRequest()
+                request.ParseFromString(body)
+                failure = store.failing(request)
                 if failure is not None and failure.status is not None:
                     message = failure.message.encode()
                     self.send_response(int(failure.status))
@@ -239,10 +253,6 @@ class HttpReceiver(_Store):
                     self.end_headers()
                     self.wfile.write(message)
                     return
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                request = metrics_service_pb2.ExportMetricsServiceRequest()
-                request.ParseFromString(body)
                 store.add(request)
                 payload = (failure or Failure()).response().SerializeToString()
                 self.send_response(200)

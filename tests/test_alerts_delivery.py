@@ -9,8 +9,8 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +32,10 @@ SECRET = "s3cr3t-T0ken"
 
 
 class Rig(OneExecutorRig):
-    def collect(self, usage_mb: float) -> float:
-        """One collection with memory.usage at ``usage_mb``; returns how long it took."""
+    def collect(self, usage_mb: float) -> None:
+        """One collection with memory.usage at ``usage_mb``."""
         self.executor.stats = {"memory": {"usage_mb": usage_mb}}
-        started = time.perf_counter()
         collect(self.reader)
-        return time.perf_counter() - started
 
     def flush(self, timeout_s: float = 5.0) -> bool:
         return self.runtime.alerts.flush(timeout_s)
@@ -94,15 +92,17 @@ def test_a_callable_gets_the_event_record(rig: Rig) -> None:
     events: list[AlertEvent] = []
     add_alert_handler(events.append)
     try:
+        before = datetime.now(timezone.utc)
         rig.collect(600)
         assert rig.flush()
+        after = datetime.now(timezone.utc)
     finally:
         remove_alert_handler(events.append)
     (event,) = events
     assert (event.executor, event.metric, event.old_state, event.new_state) == (
         "api", MEMORY, "ok", "warning")
     assert (event.value, event.limit, event.unit) == (600 * 2**20, 500 * 2**20, "By")
-    assert abs(event.timestamp.timestamp() - time.time()) < 60
+    assert before <= event.timestamp <= after  # when the collection saw it, in UTC
 
 
 def event_name(record: Any, attributes: dict[str, Any]) -> Any:
@@ -317,36 +317,41 @@ def test_a_failing_smtp_login_is_counted_without_the_password(
 
 
 def test_failing_and_hanging_handlers_delay_nothing(rig: Rig) -> None:
-    release = threading.Event()
+    release, hung = threading.Event(), threading.Event()
+    arrived = threading.Condition()
     good: list[AlertEvent] = []
 
     def raises(event: AlertEvent) -> None:
         raise RuntimeError("handler bug")
 
     def hangs(event: AlertEvent) -> None:
-        release.wait(30)
+        hung.set()
+        release.wait(60)  # a hang guard: the test releases it
 
-    for handler in (raises, hangs, good.append):
+    def healthy(event: AlertEvent) -> None:
+        with arrived:
+            good.append(event)
+            arrived.notify_all()
+
+    for handler in (raises, hangs, healthy):
         add_alert_handler(handler)
     try:
-        durations = []
-        for usage in (900, 100) * 100:  # 200 transitions
-            durations.append(rig.collect(usage))
-            # Collections come seconds apart in production; a 2 ms pause lets the healthy
-            # handler's thread get the GIL, so only the hung handler's queue can fill.
-            time.sleep(0.002)
-        # The good handler got every event while the hung one still holds its first.
-        deadline = time.monotonic() + 10
-        while len(good) < 200 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert len(good) == 200, dict(rig.runtime.alerts.dropped)
-        assert max(durations) < 1.0  # a hang of 30 s would show here
+        for n, usage in enumerate((900, 100) * 100, 1):  # 200 transitions
+            rig.collect(usage)
+            # Collections come seconds apart in production: the healthy handler has its
+            # event before the next one, so only the hung handler's queue can fill.
+            with arrived:
+                assert arrived.wait_for(lambda n=n: len(good) == n, 30), (
+                    n, len(good), dict(rig.runtime.alerts.dropped))
+        # Every collection ended, and the good handler got every event, while the hung
+        # one still holds its first.
+        assert hung.wait(30) and not release.is_set()
         assert rig.dropped("raises", "error") == 200
         # 100 queued + 1 in hand; the rest of the 200 did not fit
         assert rig.dropped("hangs", "queue_full") == 99
     finally:
         release.set()
-        for handler in (raises, hangs, good.append):
+        for handler in (raises, hangs, healthy):
             remove_alert_handler(handler)
 
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, require
+from conftest import ROOT, ctrl_c, eventually, readline, require
 
 BIN = Path(sys.executable).parent
 
@@ -25,7 +23,7 @@ def test_record_and_report_example(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env.update(PATH=f"{BIN}:{env['PATH']}", DURATION="1.5")
     result = subprocess.run(["sh", "examples/record_and_report.sh", str(tmp_path)], cwd=ROOT,
-                            env=env, capture_output=True, text=True, check=False)
+                            env=env, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr
     report = (tmp_path / "report.md").read_text()
     # The second run fails 30 % of attempts instead of 2 %.
@@ -52,12 +50,7 @@ def _terminal(command: str, width: int, height: int, done: Callable[[str], bool]
     _tmux("-L", socket, "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
           f"env -u LINES -u COLUMNS {command}; sleep {HANG_GUARD_S}")
     try:
-        guard = time.monotonic() + HANG_GUARD_S
-        while time.monotonic() < guard:
-            time.sleep(0.25)
-            plain = _tmux("-L", socket, "capture-pane", "-p", "-t", session)
-            if done(plain):
-                break
+        _wait_for_screen(socket, done)
         screen = _tmux("-L", socket, "capture-pane", "-p", "-e", "-t", session)
         plain = _tmux("-L", socket, "capture-pane", "-p", "-t", session)
     finally:
@@ -161,32 +154,31 @@ def test_make_demo_installs_only_the_cli_extra_and_runs(tmp_path: Path) -> None:
 
 
 def _wait_for_screen(socket: str, done: Callable[[str], bool]) -> str:
-    """The pane's text once ``done`` holds (or at the hang guard)."""
-    guard = time.monotonic() + HANG_GUARD_S
-    plain = ""
-    while time.monotonic() < guard:
-        time.sleep(0.25)
-        plain = _tmux("-L", socket, "capture-pane", "-p", "-t", "demo")
-        if done(plain):
-            break
-    return plain
+    """The pane's text once ``done`` holds; a failure, with the screen, at the hang guard."""
+    screens = [""]
+
+    def shown() -> bool:
+        screens[0] = _tmux("-L", socket, "capture-pane", "-p", "-t", "demo")
+        return done(screens[0])
+
+    try:
+        eventually(shown, "the screen", HANG_GUARD_S, poll_s=0.25)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; the screen:\n{screens[0]}") from None
+    return screens[0]
 
 
 def test_ctrl_c_ends_the_demo_with_its_closing_counts_and_status_0() -> None:
     """Quitting early is the normal way to leave a demo: not a failure, not a traceback."""
     demo = subprocess.Popen([f"{BIN}/flujo-otel", "demo", "--duration", "600", "--interval",
                              "0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True,
+                            env={**os.environ, "PYTHONFAULTHANDLER": "1"})
     try:
-        assert demo.stdout is not None
         # Up to the first frame's heading, which says how to quit: running and observed.
-        for line in demo.stdout:
-            if "Ctrl-C to quit" in line:
-                break
-        else:
-            raise AssertionError("the demo ended without a frame")
-        demo.send_signal(signal.SIGINT)
-        out, err = demo.communicate(timeout=60)
+        while "Ctrl-C to quit" not in (line := readline(demo.stdout)):
+            assert line, "the demo ended without a frame"
+        out, err = ctrl_c(demo)
     finally:
         demo.kill()
     assert demo.returncode == 0, err

@@ -48,7 +48,7 @@ def test_no_update_is_lost_under_concurrent_reads(eager_switching: None) -> None
 
     def collect() -> None:
         while not done.is_set():
-            windowed.append(measured._take([0, 0.0, float("inf"), 0.0])[3][0])
+            windowed.append(measured.take_window()[3][0])
 
     reader = threading.Thread(target=collect)
     workers = [threading.Thread(target=execute) for _ in range(THREADS)]
@@ -58,7 +58,7 @@ def test_no_update_is_lost_under_concurrent_reads(eager_switching: None) -> None
         worker.join()
     done.set()
     reader.join()
-    windowed.append(measured._take([0, 0.0, float("inf"), 0.0])[3][0])
+    windowed.append(measured.take_window()[3][0])
     stats = measured.get_optimization_stats()
     total = THREADS * PER_THREAD
 
@@ -73,12 +73,10 @@ def test_no_update_is_lost_under_concurrent_reads(eager_switching: None) -> None
 
 
 def test_step_names_are_length_limited_and_capped() -> None:
-    from opentelemetry.instrumentation.flujo._internal.catalog import STEP_NAME
-
-    measured = Measured("limits", FlujoSources(Registry(), Config(max_step_names=2), time.monotonic_ns))
-    attributes = [measured._new_attributes(name, SUCCESS)[STEP_NAME]
-                  for name in ("s" * 1000, "short", "third", None)]
-    assert attributes == ["s" * 128, "short", "_other", "_other"]
+    measured = Measured("limits", FlujoSources(Registry(), Config(max_step_names=2),
+                                               time.monotonic_ns))
+    labels = [measured.step_label(name) for name in ("s" * 1000, "short", "third", None)]
+    assert labels == ["s" * 128, "short", "_other", "_other"]
 
 
 def test_a_fresh_runtime_serves_the_provider_and_the_executors_after_close() -> None:

@@ -38,7 +38,8 @@ def run(blocked: str, program: str, *args: str, cwd: Path = ROOT,
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     environ.update(FLUJO_TEST_BLOCKED=blocked, **env)
     return subprocess.run([sys.executable, "-c", BLOCKER + program, *args], cwd=cwd,
-                          env=environ, capture_output=True, text=True, check=False)
+                          env=environ, capture_output=True, text=True, timeout=120,
+                          check=False)
 
 
 def assert_one_line_hint(done: subprocess.CompletedProcess[str], what: str, module: str,

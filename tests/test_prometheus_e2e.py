@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ from opentelemetry.instrumentation.flujo.tools.generate import grafana, promethe
 from opentelemetry.instrumentation.flujo.tools.generate.naming import Naming, metric_series
 from test_prometheus_naming import EVERY_STAT
 
-from conftest import require
+from conftest import eventually, readline, require
 
 T = TypeVar("T")
 HERE = Path(__file__).parent
@@ -58,13 +57,7 @@ def free_port() -> int:
 
 
 def wait_for(condition: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+    return eventually(condition, what, timeout, poll_s=0.25)
 
 
 class Prometheus:
@@ -107,6 +100,10 @@ class Prometheus:
         assert body["status"] == "success", body
         return body["data"]
 
+    def rule_evaluations(self) -> dict[str, str]:
+        """{rule group: when its last evaluation started}."""
+        return {group["name"]: group["lastEvaluation"] for group in self.api("rules")["groups"]}
+
     def load_rules(self, name: str, text: str) -> None:
         (self.directory / "rules" / name).write_text(text, encoding="utf-8")
         request = urllib.request.Request(self.url + "/-/reload", method="POST")
@@ -125,7 +122,7 @@ class Prometheus:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.wait()
+            self.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -145,8 +142,7 @@ def app(tmp_path: Path) -> Iterator[tuple[Path, Path, str]]:
     process = subprocess.Popen([sys.executable, str(HERE / "prometheus_app.py"), str(stats),
                                 str(control)], stdout=subprocess.PIPE, text=True)
     try:
-        assert process.stdout is not None
-        port = process.stdout.readline().strip()
+        port = readline(process.stdout).strip()
         assert port.isdigit(), "the app did not start"
         yield stats, control, f"127.0.0.1:{port}"
     finally:
@@ -155,7 +151,7 @@ def app(tmp_path: Path) -> Iterator[tuple[Path, Path, str]]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait()
+            process.wait(timeout=10)
 
 
 def firing(prometheus: Prometheus, alert: str, executor: str) -> list[dict[str, Any]]:
@@ -174,7 +170,7 @@ def test_alerts_fire_in_prometheus_and_every_metric_has_its_documented_name(
         prometheus: Prometheus, app: tuple[Path, Path, str]) -> None:
     stats, control, address = app
     prometheus.load_rules("flujo.yml", prometheus_rules.render(
-        default_rules(), Naming.PYTHON, "0s", "5s"))
+        default_rules(), Naming.PYTHON, "0s", "5s", ratio_window="5s"))
     prometheus.add_target("app", address)
     static = '{flujo_executor_name="static"}'
     usage = metric_series(next(m for m in METRICS if m.name == PREFIX + "memory.usage"),
@@ -191,8 +187,20 @@ def test_alerts_fire_in_prometheus_and_every_metric_has_its_documented_name(
         got = value(prometheus, f"{metric_series(metric, Naming.PYTHON)}{{{matchers}}}")
         assert got == pytest.approx(expected), metric.name
 
-    # Within every limit for a few evaluations: no memory or circuit-breaker alert.
-    time.sleep(2.5)
+    # Within every limit, once every rule group has been evaluated on these values (an
+    # alert with for: 0s fires on the first evaluation that sees them): no memory or
+    # circuit-breaker alert. The second evaluation seen started after this point.
+    before = prometheus.rule_evaluations()
+    assert before, "the rules are not loaded"
+    seen: dict[str, set[str]] = {group: set() for group in before}
+
+    def evaluated_twice() -> bool:
+        for group, started in prometheus.rule_evaluations().items():
+            if started != before.get(group):
+                seen.setdefault(group, set()).add(started)
+        return all(len(starts) >= 2 for starts in seen.values())
+
+    wait_for(evaluated_twice, 30, "two evaluations of every rule group")
     assert firing(prometheus, "FlujoMemoryUsageCritical", "static") == []
     assert firing(prometheus, "FlujoCircuitBreakerStatusCritical", "reference") == []
 

@@ -62,9 +62,10 @@ SCOPED = effective_rules(Config(thresholds=(
 def write_pair(directory: Path, rules: tuple[Rule, ...], tested: tuple[Rule, ...], *,
                naming: Naming, for_: str, window: str, keep: str | None = None) -> None:
     (directory / "rules.yml").write_text(
-        prometheus_rules.render(rules, naming, for_, window, keep), encoding="utf-8")
+        prometheus_rules.render(rules, naming, for_, window, keep, window), encoding="utf-8")
     (directory / "rules.test.yml").write_text(
-        promtool_tests.render(tested, naming, "rules.yml", for_, window, keep), encoding="utf-8")
+        promtool_tests.render(tested, naming, "rules.yml", for_, window, keep, window),
+        encoding="utf-8")
 
 
 @pytest.mark.parametrize(("rules", "naming", "for_", "window", "keep"), [
@@ -176,10 +177,13 @@ def test_expressions() -> None:
         'flujo_executor_circuit_breaker_status{flujo_circuit_breaker_state="open"} == 1'
     assert alerts["FlujoCacheEvictionsRateWarning"].expr == \
         "rate(flujo_executor_cache_evictions_total[5m]) > 2.5"
+    # What each counter grew by over the ratio window, as the instrumentation's ratio.
+    failed = 'flujo_executor_executions_total{flujo_execution_outcome="failure"}'
+    every = "flujo_executor_executions_total"
     assert alerts["FlujoExecutionFailureRatioWarning"].expr == (
-        "sum without (flujo_execution_outcome) (rate(flujo_executor_executions_total"
-        '{flujo_execution_outcome="failure"}[5m])) / sum without (flujo_execution_outcome) '
-        "(rate(flujo_executor_executions_total[5m])) > 0.1")
+        f"sum without (flujo_execution_outcome) ({failed} - ({failed} offset 5m or {failed} * 0))"
+        f" / sum without (flujo_execution_outcome) ({every} - ({every} offset 5m or {every} * 0))"
+        " > 0.1")
     assert alerts["FlujoMemoryUsageWarning"].labels == {
         "severity": "warning", "flujo_threshold_metric": "flujo.executor.memory.usage"}
 

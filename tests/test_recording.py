@@ -19,7 +19,7 @@ from opentelemetry.instrumentation.flujo._internal import catalog
 from opentelemetry.instrumentation.flujo._internal.exporters.recording import FIELDS, rows
 from opentelemetry.instrumentation.flujo.tools.analysis.load import load
 
-from conftest import ROOT, stand_in_threshold_view
+from conftest import ROOT, readline, stand_in_threshold_view
 
 APP = Path(__file__).parent / "apps" / "recording_app.py"
 BIN = Path(sys.executable).parent
@@ -77,14 +77,13 @@ def test_rows_are_complete_after_sigterm(tmp_path: Path) -> None:
                            env=_env(tmp_path, "flujo_csv,flujo_jsonl"), cwd=ROOT,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert app.stdout is not None
-        assert app.stdout.readline().strip() == "ready"
+        assert readline(app.stdout).strip() == "ready"
         assert not (tmp_path / "rec.csv").exists()  # nothing exported yet
         app.send_signal(signal.SIGTERM)
         assert app.wait(timeout=30) == 128 + signal.SIGTERM
     finally:
         app.kill()
-        app.communicate()
+        app.communicate(timeout=10)
     _complete(_csv(tmp_path), "api")
     _complete(_jsonl(tmp_path), "api")
 
@@ -152,3 +151,25 @@ def test_sigterm_handler_is_not_installed_over_an_existing_one() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60, check=True)
     assert result.stdout.split() == ["False", "True", "True"]
+
+
+# Building an exporter reads its one variable: it builds no plugin runtime, whose
+# alert configuration (a bad webhook URL here) would warn and whose threads would start.
+ONE_VARIABLE_APP = """
+import logging, threading
+logging.basicConfig(level=logging.DEBUG)
+from opentelemetry.instrumentation.flujo.exporters import CsvMetricExporter, JsonlMetricExporter
+print(CsvMetricExporter().path, JsonlMetricExporter().path, threading.active_count())
+"""
+
+
+def test_an_exporter_reads_its_path_without_building_the_runtime(tmp_path: Path) -> None:
+    from faults import app_env
+
+    env = app_env({"OTEL_PYTHON_FLUJO_CSV_PATH": str(tmp_path / "a.csv"),
+                   "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL": "ftp://not-a-webhook"})
+    result = subprocess.run([sys.executable, "-c", ONE_VARIABLE_APP], env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(tmp_path / "a.csv"), "flujo_metrics.jsonl", "1"]
+    assert "WEBHOOK" not in result.stderr

@@ -5,6 +5,9 @@ serves the providers the old one served."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -12,6 +15,7 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from faults import app_env
 from opentelemetry.instrumentation.flujo import (
     AlertEvent,
     FlujoInstrumentor,
@@ -144,18 +148,80 @@ def test_a_bad_threshold_is_warned_once_per_runtime(caplog: pytest.LogCaptureFix
         each.provider.shutdown()
 
 
+# A provider bound to one runtime, then to another: both runtimes' fork guards stay
+# registered (os.register_at_fork has no undo), so both run before fork().
+FORK_APP = """
+import os, signal
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.instrumentation.flujo._internal.config import load_config
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
+
+signal.signal(signal.SIGALRM, lambda *_: os._exit(3))  # a deadlocked fork ends here
+signal.alarm(30)
+first, second = Runtime(load_config({})), Runtime(load_config({}))
+provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+first.bind(provider)
+second.bind(provider)  # the provider moves to the second runtime
+for closed in (None, second, first):
+    if closed is not None:
+        closed.close()
+    pid = os.fork()
+    if pid == 0:
+        provider.force_flush()  # the provider's collect lock is free in the child
+        os._exit(0)
+    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork() is POSIX only")
 def test_only_the_runtime_serving_a_provider_holds_its_locks_across_fork() -> None:
     """Two fork guards taking one provider's locks would deadlock the fork."""
-    first, second = Runtime(load_config({})), Runtime(load_config({}))
-    served = Served(first)
-    collect_lock = served.provider._measurement_consumer._lock  # a collection holds it
-    assert collect_lock in first._fork_locks()
-    second.bind(served.provider)  # the provider moves to the second runtime
-    assert first._fork_locks() == [] and collect_lock in second._fork_locks()
-    second.close()
-    assert second._fork_guard.closed  # its fork hooks do nothing from now on
-    first.close()
-    served.provider.shutdown()
+    result = subprocess.run([sys.executable, "-c", FORK_APP], env=app_env({}),
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0", "0", "0"], result.stderr
+
+
+# uninstrument() closes the runtime, instrument() binds a fresh one to the same
+# provider: were both fork guards to take the provider's (non re-entrant) collection
+# lock, fork() would hang the parent; the child would not collect either.
+FRESH_FORK_APP = """
+import os
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.instrumentation.flujo import FlujoInstrumentor, instrument_executor
+
+class Executor:
+    def get_optimization_stats(self):
+        return {"cache": {"size": 3}}
+
+reader = InMemoryMetricReader()
+provider = MeterProvider(metric_readers=[reader])
+instrumentor = FlujoInstrumentor()
+instrumentor.instrument(meter_provider=provider)
+instrumentor.uninstrument()
+instrumentor.instrument(meter_provider=provider)
+executor = Executor()
+assert instrument_executor(executor, "app")
+reader.get_metrics_data()
+pid = os.fork()
+if pid == 0:
+    data = reader.get_metrics_data()
+    names = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics
+             for m in sm.metrics}
+    os._exit(0 if "flujo.executor.cache.size" in names else 3)
+_, status = os.waitpid(pid, 0)
+print("child", os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() on this platform")
+def test_a_fork_after_a_fresh_runtime_took_over_the_provider_does_not_hang() -> None:
+    result = subprocess.run([sys.executable, "-c", FRESH_FORK_APP], env=app_env({}),
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["child", "0"]
 
 
 # The application's provider is built before the plugin's runtime, so the provider's
@@ -181,11 +247,6 @@ instrument_executor(executor, "app", meter_provider=provider)
 
 
 def test_the_final_export_at_exit_still_reports_the_executors() -> None:
-    import subprocess
-    import sys
-
-    from faults import app_env
-
     from receivers import HttpReceiver
 
     with HttpReceiver() as receiver:

@@ -43,19 +43,38 @@ ENV = {
 # An app that breaches a critical threshold (alerts to every handler), logs at DEBUG,
 # prints the config's repr and an alert event's repr and JSON payload.
 APP = """
-import json, logging, sys, time
+import json, logging, sys, threading
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+failed_export = threading.Event()
+
+class Watch(logging.Handler):
+    def emit(self, record):
+        message = record.getMessage()
+        if any(m in message for m in ("Failed to export", "Transient error",
+                                      "Exception while exporting metrics")):
+            failed_export.set()
+
+logging.getLogger().addHandler(Watch())
 import opentelemetry.instrumentation.flujo.auto
 from opentelemetry.instrumentation.flujo import add_alert_handler, instrument_executor
 from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
-events = []
-add_alert_handler(events.append)
+events, alerted = [], threading.Event()
+
+def collect(event):
+    events.append(event)
+    if len(events) == 2:
+        alerted.set()
+
+add_alert_handler(collect)
 class Executor:
     def get_optimization_stats(self):
         return {"memory": {"usage_mb": 900}, "error_handling": {"circuit_breaker_state": "OPEN"}}
 executor = Executor()
 instrument_executor(executor, "api")
-time.sleep(2.5)
+# Hang guards, not pacing: the two alerts, every handler done (the webhook and the mail
+# failed), and a failed export.
+if not (alerted.wait(60) and get_runtime().alerts.flush(60) and failed_export.wait(60)):
+    sys.exit("the alerts, their handlers or the failed export never came")
 print(repr(get_runtime().config))
 for event in events:
     print(repr(event))

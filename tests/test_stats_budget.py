@@ -11,15 +11,17 @@ import sys
 import pytest
 
 APP = """
-import io, logging, sys, time
+import io, logging, sys, threading, time
 logging.basicConfig(level=logging.WARNING)
+called = threading.Event()
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
 from opentelemetry.instrumentation.flujo import instrument_executor
 
 class Hanging:
     def get_optimization_stats(self):
-        time.sleep(3)
+        called.set()
+        time.sleep(3)  # the hang: longer than every budget and timeout here
         return {}
 
 class Healthy:
@@ -32,28 +34,29 @@ provider = MeterProvider(metric_readers=[
 hanging, healthy = Hanging(), Healthy()
 instrument_executor(hanging, "hanging", meter_provider=provider)
 instrument_executor(healthy, "healthy", meter_provider=provider)
-time.sleep(float(sys.argv[1]))
+if sys.argv[1] == "periodic" and not called.wait(60):  # the first periodic collection's read
+    sys.exit("the periodic reader never read the source")
 provider.shutdown()
 print("exported healthy" if '"healthy"' in exported.getvalue() else "nothing exported")
 """
 
 
-@pytest.mark.parametrize(("interval_ms", "timeout_ms", "run_s"), [
+@pytest.mark.parametrize(("interval_ms", "timeout_ms", "first_read"), [
     # At shutdown the SDK's last collection may take only the export interval (1 s, the
     # default stats budget): the source is first called there.
-    (1000, None, 0.0),
+    (1000, None, "shutdown"),
     # A reader whose collection timeout is shorter than the stats budget: the source is
     # first called on the first periodic collection.
-    (500, 600, 0.8),
+    (500, 600, "periodic"),
 ])
 def test_a_hanging_source_never_times_out_the_sdk_collection(
-        interval_ms: int, timeout_ms: int | None, run_s: float) -> None:
+        interval_ms: int, timeout_ms: int | None, first_read: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env["OTEL_METRIC_EXPORT_INTERVAL"] = str(interval_ms)
     if timeout_ms is not None:
         env["OTEL_METRIC_EXPORT_TIMEOUT"] = str(timeout_ms)
-    done = subprocess.run([sys.executable, "-c", APP, str(run_s)], env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-c", APP, first_read], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "timed out" not in done.stderr.replace("(timeout)", ""), done.stderr
     assert "Traceback" not in done.stderr

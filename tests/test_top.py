@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import os
 import re
-import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -28,7 +28,15 @@ from opentelemetry.instrumentation.flujo.tools.top.board import Board
 from opentelemetry.instrumentation.flujo.tools.top.receiver import Receiver
 from opentelemetry.instrumentation.flujo.tools.top.render import renderable
 
-from conftest import StaticExecutor, fresh_runtime, full_stats, stand_in_threshold_view
+from conftest import (
+    StaticExecutor,
+    ctrl_c,
+    eventually,
+    fresh_runtime,
+    full_stats,
+    readline,
+    stand_in_threshold_view,
+)
 
 MEMORY = catalog.PREFIX + "memory.usage"
 CODE = "from opentelemetry.instrumentation.flujo.tools.cli import main; raise SystemExit(main())"
@@ -61,8 +69,7 @@ def test_top_once_shows_what_a_real_exporter_sent(runtime: Runtime) -> None:
                             "127.0.0.1:0", "--grpc-listen", "off", "--wait", "30"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert top.stderr is not None
-        line = top.stderr.readline()
+        line = readline(top.stderr)
         endpoint = endpoints(line)["HTTP"]
         assert endpoint.startswith("http://127.0.0.1:"), line
         export_to(endpoint, runtime, full_stats(memory__usage_mb=600.0))
@@ -220,10 +227,24 @@ def test_in_process_dashboard_sees_every_instrumented_executor(runtime: Runtime)
     console = _console()
     dashboard = Dashboard(console=console)
     dashboard.start(refresh_s=0.05)
-    time.sleep(0.3)
-    dashboard.stop()
+    eventually(lambda: "256 MiB" in console.export_text(clear=False), "a frame drawn")
+    executor.stats["memory"]["usage_mb"] = 300.0
+    dashboard.stop()  # draws a last frame, with the latest values
     text = console.export_text()
-    assert "worker" in text and "256 MiB" in text
+    assert "worker" in text and "256 MiB" in text and "300 MiB" in text
+
+
+def test_a_dashboard_stopped_at_once_still_ends_with_a_frame(runtime: Runtime) -> None:
+    executor = StaticExecutor(full_stats())
+    instrument_executor(executor, "worker")
+    console = _console()
+    dashboard = Dashboard(console=console)
+    dashboard.start(refresh_s=600)
+    stopping = threading.Thread(target=dashboard.stop, daemon=True)
+    stopping.start()
+    stopping.join(30)  # a hang guard: stop() before the thread ran must still end it
+    assert not stopping.is_alive()
+    assert "256 MiB" in console.export_text()
 
 
 def test_a_small_terminal_gets_every_row_in_the_compact_layout(runtime: Runtime) -> None:
@@ -268,8 +289,7 @@ def test_top_receives_otlp_grpc_as_well_as_http(runtime: Runtime) -> None:
 
     top = _top("--once", "--wait", "30")
     try:
-        assert top.stderr is not None
-        line = top.stderr.readline()
+        line = readline(top.stderr)
         assert "Ctrl-C to quit" in line
         grpc_endpoint = endpoints(line)["gRPC"]
         provider = MeterProvider(metric_readers=[PeriodicExportingMetricReader(
@@ -314,12 +334,10 @@ def test_ctrl_c_quits_top_cleanly_with_its_closing_counts() -> None:
     top = subprocess.Popen(
         [sys.executable, "-c", CODE, "top", "--listen", "127.0.0.1:0", "--grpc-listen",
          "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True)
+        start_new_session=True, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
     try:
-        assert top.stderr is not None
-        assert "receiving OTLP" in top.stderr.readline()  # up, and listening
-        top.send_signal(signal.SIGINT)
-        _, err = top.communicate(timeout=30)
+        assert "receiving OTLP" in readline(top.stderr)  # up, and listening
+        _, err = ctrl_c(top)
     finally:
         top.kill()
     assert top.returncode == 0, err

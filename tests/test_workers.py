@@ -12,7 +12,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,7 @@ import pytest
 
 from faults import EXECUTIONS, app_env, free_port, otlp_env
 
-from conftest import require
+from conftest import eventually, require
 from receivers import GrpcReceiver, HttpReceiver, Point
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -40,15 +39,32 @@ def _get(url: str) -> tuple[int, int]:
 
 
 def _wait_until_serving(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         assert server.poll() is None, "gunicorn exited"
         try:
             _get(url)
-            return
         except OSError:
-            time.sleep(0.2)
-    raise AssertionError("gunicorn did not answer in 60 s")
+            return False
+        return True
+
+    eventually(answers, "gunicorn to answer", 60, poll_s=0.2)
+
+
+def _final_totals(points: list[Point]) -> dict[object, float]:
+    """{service.instance.id: its last successful-executions total}."""
+    final: dict[object, float] = {}
+    for point in points:
+        if point.metric == EXECUTIONS and point.attributes.get("flujo.execution.outcome") \
+                == "success":
+            instance = point.resource.get(SERVICE_INSTANCE_ID)
+            final[instance] = max(point.value, final.get(instance, 0))
+    return final
+
+
+def _serving(final: dict[object, float]) -> Counter[float]:
+    """The totals of the instances that executed something (a preloading master exports
+    its own series too, with no executions)."""
+    return Counter(value for value in final.values() if value > 0)
 
 
 def _serve_until_every_worker_answered(url: str) -> dict[int, int]:
@@ -97,7 +113,9 @@ def test_gunicorn_workers_export_distinct_series_that_never_decrease(
         try:
             _wait_until_serving(url, server)
             totals = _serve_until_every_worker_answered(url)
-            time.sleep(0.6)  # a few export intervals (200 ms) of steady totals
+            # every worker's total exported by its periodic reader, before any exit
+            receiver.wait_for(lambda points: _serving(_final_totals(points))
+                              == Counter(totals.values()), timeout=60)
         finally:
             server.send_signal(signal.SIGTERM)  # graceful: each worker exports at exit
             server.wait(timeout=60)
@@ -107,17 +125,11 @@ def test_gunicorn_workers_export_distinct_series_that_never_decrease(
     assert "Traceback" not in output, output
     assert len(totals) == WORKERS, totals
 
-    executions = [p for p in points if p.metric == EXECUTIONS
-                  and p.attributes.get("flujo.execution.outcome") == "success"]
-    assert {p.resource["service.name"] for p in executions} == {"checkout"}
-    final: dict[object, float] = {}
-    for point in executions:
-        instance = point.resource.get(SERVICE_INSTANCE_ID)
-        final[instance] = max(point.value, final.get(instance, 0))
-    # one series per worker, each ending at that worker's total (a preloading master
-    # exports its own series too, with no executions)
-    serving = {instance: value for instance, value in final.items() if value > 0}
-    assert Counter(serving.values()) == Counter(totals.values()), (final, totals)
+    assert {p.resource["service.name"] for p in points if p.metric == EXECUTIONS} == {
+        "checkout"}
+    # one series per worker, each ending at that worker's total
+    final = _final_totals(points)
+    assert _serving(final) == Counter(totals.values()), (final, totals)
 
     series = _series(points)
     assert series

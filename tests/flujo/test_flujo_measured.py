@@ -26,8 +26,10 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     RUN_OUTCOME,
     RUNS,
 )
+from opentelemetry.instrumentation.flujo._internal.config import Config
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.patch import patch_flujo
 from opentelemetry.instrumentation.flujo._internal.rate import MIN_INTERVAL_S
-from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
+from opentelemetry.instrumentation.flujo._internal.runtime import Runtime, get_runtime
 
 from conftest import StaticExecutor, collect, fresh_runtime, value
 
@@ -54,7 +56,9 @@ def test_happy_path_matches_step_history(pipelines: ModuleType,
                                          reader: InMemoryMetricReader) -> None:
     name = pipelines.unique("happy")
     runner = pipelines.runner(pipelines.happy(), name)
+    started = time.perf_counter()
     result = runner.run(1)
+    run_s = time.perf_counter() - started
     flujo_says = pipelines.summary([result])
     points = collect(reader)
 
@@ -64,7 +68,8 @@ def test_happy_path_matches_step_history(pipelines: ModuleType,
     assert durations(points, name) == {(sr.name, "success"): 1 for sr in result.step_history}
     avg, low, high = (value(points, PREFIX + f"execution.{k}_duration",
                             flujo__executor__name=name) for k in ("avg", "min", "max"))
-    assert 0 < low <= avg <= high < 5
+    # in seconds, and each within the run that contains it
+    assert 0 < low <= avg <= high <= run_s
     assert value(points, PREFIX + "concurrency.max", flujo__executor__name=name) == 10
     assert value(points, PREFIX + "concurrency.level", flujo__executor__name=name) == 0
     assert value(points, PREFIX + "execution.failure_ratio", flujo__executor__name=name) == 0
@@ -80,21 +85,31 @@ def test_happy_path_matches_step_history(pipelines: ModuleType,
                 or ".telemetry." in m or m.endswith(("queue.size", "avg_wait_time"))]
 
 
-def test_window_resets_and_allocation_rate_needs_two_reads(
-        pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
-    name = pipelines.unique("window")
-    runner = pipelines.runner(pipelines.happy(), name)
-    runner.run(1)
-    rate_key = (PREFIX + "memory.allocation_rate", frozenset({("flujo.executor.name", name)}))
-    first = collect(reader)
-    assert rate_key not in first
-    # A second reader's collection right after: no rate over a few milliseconds.
-    assert rate_key not in collect(reader)
-    time.sleep(MIN_INTERVAL_S)
-    second = collect(reader)  # no execution since the first read: no duration window
-    assert not [m for m, _ in second if m.endswith("_duration")]
-    assert value(second, PREFIX + "memory.allocation_rate", flujo__executor__name=name) >= 0
-    assert executions(second, name) == {"success": 3, "failure": 0}
+def test_window_resets_and_allocation_rate_needs_two_reads(pipelines: ModuleType) -> None:
+    now = [10**12]
+    runtime = Runtime(Config(), clock=lambda: now[0])  # the runtime's clock, driven here
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    runtime.bind(provider)
+    try:
+        assert patch_flujo(runtime)
+        name = pipelines.unique("window")
+        runner = pipelines.runner(pipelines.happy(), name)
+        runner.run(1)
+        rate_key = (PREFIX + "memory.allocation_rate",
+                    frozenset({("flujo.executor.name", name)}))
+        first = collect(reader)
+        assert rate_key not in first
+        # Another collection at the same time: no rate over no interval.
+        assert rate_key not in collect(reader)
+        now[0] += int(MIN_INTERVAL_S * 1e9)
+        second = collect(reader)  # no execution since the first read: no duration window
+        assert not [m for m, _ in second if m.endswith("_duration")]
+        assert value(second, PREFIX + "memory.allocation_rate", flujo__executor__name=name) >= 0
+        assert executions(second, name) == {"success": 3, "failure": 0}
+    finally:
+        runtime.close()
+        provider.shutdown()
 
 
 def test_retries_failures_and_recovery_match_step_history(
@@ -227,8 +242,12 @@ def test_concurrent_runs_are_in_flight_together(
             pipelines.step(pipelines.inc, "pre")
             >> pipelines.step(pipelines.gated(gate, entered), "gated"), name)
         tasks = [asyncio.create_task(runner.run_result_async(i)) for i in range(runs)]
-        while len(entered) < runs:
-            await asyncio.sleep(0.01)
+
+        async def all_entered() -> None:
+            while len(entered) < runs:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(all_entered(), 30)  # a hang guard: every run enters
         during = collect(reader)  # every run is parked inside its "gated" step
         gate.set()
         return list(await asyncio.gather(*tasks)), during
@@ -541,3 +560,42 @@ def test_a_budget_stop_is_its_own_outcome_not_a_failure(
         not in points  # no error to recover from
     alerts = [r.getMessage() for r in caplog.records if "ALERT" in r.getMessage()]
     assert [a for a in alerts if name in a and "usage_limit" not in a] == []
+
+
+def test_a_cache_hit_spends_nothing(pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
+    """flujo's step cache serves the same input's stored result: flujo's totals count
+    its cost again, the spend counts what was produced (the first run's outputs)."""
+    import flujo_spend_workload as s
+
+    name = pipelines.unique("cached-spend")
+    runner = pipelines.runner(s.costed("c1", 0.01, 10) >> s.costed("c2", 0.02, 20), name)
+    results = [asyncio.run(runner.run_result_async(1)) for _ in range(3)]
+    assert [sr.metadata_.get("cache_hit") for sr in results[-1].step_history] == [True, True]
+    assert sum(r.total_cost_usd for r in results) == pytest.approx(0.09)  # flujo's figure
+    points = collect(reader)
+    assert value(points, PREFIX + "spend.cost", flujo__executor__name=name) == \
+        pytest.approx(0.03)
+    assert value(points, PREFIX + "spend.tokens", flujo__executor__name=name) == 30
+
+
+def test_a_nested_runs_outputs_are_the_outer_runs_spend_once(
+        pipelines: ModuleType, reader: InMemoryMetricReader) -> None:
+    import flujo_spend_workload as s
+
+    from flujo import Step
+
+    inner_name, outer_name = pipelines.unique("inner-spend"), pipelines.unique("outer-spend")
+    inner = pipelines.runner(s.costed("i1", 0.01, 10)
+                             >> Step(name="iagent", agent=s.Agent("iagent")), inner_name)
+    outer = pipelines.runner(s.costed("o1", 0.02, 20) >> inner.as_step("nested"), outer_name)
+    result = asyncio.run(outer.run_result_async(1))
+    points = collect(reader)
+    assert result.total_cost_usd == pytest.approx(0.0315) and result.total_tokens == 180
+    assert value(points, PREFIX + "spend.cost", flujo__executor__name=outer_name) == \
+        pytest.approx(0.0315)
+    assert value(points, PREFIX + "spend.tokens", flujo__executor__name=outer_name) == 180
+    steps = {dict(attrs)["flujo.step.name"] for name, attrs in points
+             if name == "flujo.step.cost" and dict(attrs)[PIPELINE_NAME] == outer_name}
+    assert steps == {"o1", "i1", "iagent"}  # the nested run's steps, the outer's pipeline
+    assert not [attrs for name, attrs in points
+                if name == "flujo.step.cost" and dict(attrs)[PIPELINE_NAME] == inner_name]

@@ -39,7 +39,8 @@ def test_healthy_pipelines_raise_no_alert_with_two_readers(tmp_path: Path) -> No
         instrument = Path(sys.executable).parent / "opentelemetry-instrument"
         done = subprocess.run(
             [str(instrument), sys.executable, str(HERE / "flujo_healthy.py"), str(SECONDS)],
-            cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=20 * SECONDS,
+            check=False)
         points = receiver.points()
     assert done.returncode == 0, done.stderr[-3000:]
     runs = json.loads(next(line for line in done.stdout.splitlines()

@@ -113,6 +113,16 @@ How long a value must stay within a limit before its state is left, as a duratio
 rules.
 """
 
+OTEL_PYTHON_FLUJO_RATIO_WINDOW = "OTEL_PYTHON_FLUJO_RATIO_WINDOW"
+"""
+.. envvar:: OTEL_PYTHON_FLUJO_RATIO_WINDOW
+
+The sliding window the alerting ratios are computed over, as a duration (``5m``
+default; more than ``0s``): ``execution.failure_ratio``, and for flujo's measured
+executors ``error.ratio``, ``error.recovery_ratio`` and ``cache.hit_ratio``, in-process
+and in the generated Prometheus rules alike. "Since start" stays in the counters.
+"""
+
 OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE = "OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE"
 """
 .. envvar:: OTEL_PYTHON_FLUJO_ALERT_QUEUE_SIZE

@@ -189,7 +189,8 @@ METRICS: tuple[Metric, ...] = (
            "Executions by outcome (success, failure, and other for the rest of the total).",
            _EXECUTIONS, attributes=(OUTCOME,)),
     Metric(FAILURE_RATIO, Kind.GAUGE, "1",
-           "Failed executions / total executions.", _EXECUTIONS[::-2],  # (failed, total)
+           "Failed executions / total executions, over the ratio window.",
+           _EXECUTIONS[::-2],  # (failed, total)
            Thresholds(_ABOVE, warning=0.1), derived=True),
     # cache
     _metric("cache", "hit_rate", "cache.hit_ratio", Kind.GAUGE, "1", _RATE, _MEAN,

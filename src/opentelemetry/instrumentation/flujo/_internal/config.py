@@ -71,6 +71,8 @@ class Config:
     thresholds_file: str = ""
     threshold_for_s: float = 0.0
     threshold_keep_for_s: float = 0.0
+    # the alerting ratios' sliding window (_internal/window.py, the Prometheus rules)
+    ratio_window_s: float = 300.0
     alerts: AlertConfig = field(default_factory=AlertConfig)
     max_step_names: int = 100
     # GenAI metrics (flujo_hooks/genai.py): auto | on | off, and whether
@@ -295,6 +297,13 @@ def recording_path(variable: str, default: str,
     return read(env, variable, str, default, "is unusable")
 
 
+def _window(text: str) -> float:
+    seconds = parse_duration(text)
+    if seconds <= 0:
+        raise ValueError(text)
+    return seconds
+
+
 def load_config(environ: Mapping[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
     default = Config()
@@ -314,6 +323,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
                                   default.threshold_for_s),
         threshold_keep_for_s=_duration(env, ev.OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR,
                                        default.threshold_keep_for_s),
+        ratio_window_s=read(env, ev.OTEL_PYTHON_FLUJO_RATIO_WINDOW, _window,
+                            default.ratio_window_s,
+                            "is not a duration of more than 0s such as 5m or 1h"),
         alerts=_alert_config(env),
         max_step_names=_whole(env, ev.OTEL_PYTHON_FLUJO_MAX_STEP_NAMES, 0, 10_000,
                               default.max_step_names),

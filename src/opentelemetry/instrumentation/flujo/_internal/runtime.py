@@ -83,7 +83,8 @@ class Runtime:
             self.alerts = Dispatcher(self.config.alerts.queue_size)
         self.taker = SnapshotTaker(
             self.registry, Normaliser(self.config.rate_unit, self.alerts.log),
-            self.config.stats_timeout_s, self.fetcher, self.clock, self.alerts.log)
+            self.config.stats_timeout_s, self.fetcher, self.clock, self.alerts.log,
+            self.config.ratio_window_s)
         self.thresholds = ThresholdEngine(self.config, self.alerts, self.clock)
         self.flujo = FlujoSources(self.registry, self.config, self.clock)
         # Each hook adds one concern's instruments to a binding this runtime serves.

@@ -46,6 +46,8 @@ def _call(entry: ExecutorEntry) -> Any:
 
 
 class _Batch:
+    """One collection's reads handed to the workers, and the results they fill in."""
+
     __slots__ = ("done", "fast", "lock", "pending", "results", "size")
 
     def __init__(self, entries: list[ExecutorEntry], fast: float) -> None:
@@ -58,6 +60,14 @@ class _Batch:
 
 
 class StatsFetcher:
+    """Calls ``get_optimization_stats()`` within a budget (see the module).
+
+    Owns the worker threads (started on demand, at most ``MAX_WORKERS``) and the
+    entries they are reading. The runtime builds one; its snapshot taker calls
+    :meth:`read` once per collection; the fork guard calls :meth:`after_fork` in a
+    child, and the runtime's close ends the workers.
+    """
+
     def __init__(self) -> None:
         self._cv = threading.Condition()
         self._batches: deque[_Batch] = deque()

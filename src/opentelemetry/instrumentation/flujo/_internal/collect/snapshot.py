@@ -34,6 +34,7 @@ from opentelemetry.instrumentation.flujo._internal.collect.registry import (
     Group,
     Registry,
 )
+from opentelemetry.instrumentation.flujo._internal.window import SlidingCounts, ratio
 
 _logger = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ _STATE_RANK = {state: rank for rank, state in enumerate(CIRCUIT_STATES[::-1])}  
 
 @dataclass(frozen=True)
 class GroupSnapshot:
+    """One executor name's combined values in one collection."""
+
     name: str
     values: Values
     # The name's (built once, see registry.Group), shared by its observations.
@@ -59,6 +62,10 @@ class GroupSnapshot:
 
 @dataclass(frozen=True)
 class Snapshot:
+    """What one collection read: every name's values and the collection's own counts.
+    Taken by the snapshot taker for a binding's first callback; every instrument of
+    that collection, and the threshold engine, read it."""
+
     groups: tuple[GroupSnapshot, ...] = ()
     executors: int = 0
     taken_ns: int = 0
@@ -122,30 +129,32 @@ def combine(group: Group, reads: Sequence[tuple[ExecutorEntry, Values]]) -> Valu
                 # Sums of huge finite values can overflow: absent, like any bad value.
                 if isinstance(combined, str) or math.isfinite(combined):
                     out[stat_id] = combined
-    executions = out.get(WEIGHT_STAT)
-    failed = out.get(FAILED_STAT)
-    if isinstance(executions, float) and isinstance(failed, float) and executions > 0:
-        out[FAILURE_RATIO] = min(failed / executions, 1.0)
     return out
 
 
 class SnapshotTaker:
-    """Reads every registered executor once and builds the collection's snapshot.
+    """Reads every registered executor once and builds the collection's snapshot, with
+    each name's failure ratio over the ratio window.
 
-    Owns the memory of the read errors it has logged. Built by the runtime with its
-    registry, fetcher, clock (monotonic nanoseconds: the warnings' interval) and
-    ``log`` (the dispatcher's: a collection runs no log handler); called by a
-    binding's first callback of each collection.
+    Owns the memory of the read errors it has logged and the names' ratio windows.
+    Built by the runtime with its registry, fetcher, clock (monotonic nanoseconds: the
+    warnings' interval, the ratio windows), ``log`` (the dispatcher's: a collection runs
+    no log handler) and ratio window; called by a binding's first callback of each
+    collection.
     """
 
     def __init__(self, registry: Registry, normaliser: Normaliser, budget_s: float,
-                 fetcher: StatsFetcher, clock: Callable[[], int], log: Log) -> None:
+                 fetcher: StatsFetcher, clock: Callable[[], int], log: Log,
+                 ratio_window_s: float = 300.0) -> None:
         self.registry = registry
         self.normaliser = normaliser
         self.budget_s = budget_s
         self.fetcher = fetcher
         self._clock = clock
         self._log = log
+        self._ratio_window_s = ratio_window_s
+        # executor name -> its (failed, total) executions over the ratio window
+        self._failures: dict[str, SlidingCounts] = {}
         # executor name -> when its read errors were last logged (clock, nanoseconds)
         self._warned_at: dict[str, int] = {}
 
@@ -153,6 +162,7 @@ class SnapshotTaker:
         """``budget_s``: the time this collection can give the reads, if less than the
         configured budget."""
         started = time.perf_counter()
+        now_s = self._clock() / 1e9  # the ratio window's time
         budget = self.budget_s if budget_s is None else min(self.budget_s, budget_s)
         entries = self.registry.entries()
         raw = self.fetcher.read(entries, budget)
@@ -184,10 +194,14 @@ class SnapshotTaker:
             for group in registered:
                 reads = by_group.get(group.name, [])
                 values = combine(group, reads)
+                self._failure_ratio(group.name, values, now_s)
                 if values:
                     groups.append(GroupSnapshot(group.name, values, group.attributes,
                                                 group.point_attributes))
             self.registry.purge()
+        names = frozenset(group.name for group in registered)
+        if not self._failures.keys() <= names:  # names gone: their windows with them
+            self._failures = {n: w for n, w in self._failures.items() if n in names}
         return Snapshot(
             groups=tuple(groups),
             executors=len(entries) - gone,
@@ -195,8 +209,22 @@ class SnapshotTaker:
             dropped=dropped,
             errors=errors,
             duration_s=time.perf_counter() - started,
-            names=frozenset(group.name for group in registered),
+            names=names,
         )
+
+    def _failure_ratio(self, name: str, values: Values, now_s: float) -> None:
+        """``execution.failure_ratio``: failed / all executions over the ratio window,
+        from the name's cumulative counters (absent when none ran in the window)."""
+        executions, failed = values.get(WEIGHT_STAT), values.get(FAILED_STAT)
+        if not (isinstance(executions, float) and isinstance(failed, float)):
+            return
+        window = self._failures.get(name)
+        if window is None:
+            window = self._failures[name] = SlidingCounts(self._ratio_window_s, 2)
+        grew_failed, grew_all = window.growth(now_s, (failed, executions))
+        value = ratio(grew_failed, grew_all)
+        if value is not None:
+            values[FAILURE_RATIO] = value
 
     def _warn(self, name: str, reason: str, cause: str, budget_s: float) -> None:
         """One warning per executor name per WARN_EVERY_S: a source that fails on every

@@ -71,6 +71,11 @@ def rows(metrics_data: Any) -> list[dict[str, Any]]:
 
 
 class _RecordingExporter(MetricExporter):
+    """What the CSV and JSON-lines exporters share: the file (given, or read from the
+    exporter's one variable, without building the plugin's runtime), appending each
+    export's rows under a lock, and one warning per streak of failed writes. Built by
+    the SDK's entry point (``OTEL_METRICS_EXPORTER``) or by the application."""
+
     def __init__(self, path: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.path = path or self._configured_path()

@@ -34,6 +34,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
 from opentelemetry.instrumentation.flujo._internal.collect.registry import MAX_NAME_LENGTH, OTHER
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.process_memory import ProcessMemory
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.spend import Spend
+from opentelemetry.instrumentation.flujo._internal.window import SlidingCounts, ratio
 
 if TYPE_CHECKING:
     from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import FlujoSources
@@ -100,8 +101,8 @@ class Measured:
 
     __slots__ = (
         "__weakref__", "_attributes", "_cold", "_executors", "_lock", "_max_steps", "_memory",
-        "_rate_scale", "_sources", "_steps", "cache_enabled", "consecutive_failures", "counts",
-        "errored", "hits", "name", "recovered", "running", "spend", "window",
+        "_rate_scale", "_ratios", "_sources", "_steps", "cache_enabled", "consecutive_failures",
+        "counts", "errored", "hits", "name", "recovered", "running", "spend", "window",
     )
 
     def __init__(self, name: str, sources: FlujoSources) -> None:
@@ -130,6 +131,9 @@ class Measured:
         self.recovered = 0  # ... that still succeeded (retry or fallback)
         self.hits = 0
         self._cold = 0  # executions before the first hit: a cold cache's misses
+        # (executions, errored, recovered, hits, executions since the first hit) over
+        # the ratio window: the error, recovery and hit ratios are windowed.
+        self._ratios = SlidingCounts(config.ratio_window_s, 5)
         # The name's top-level runs and what they spent (runs.py records into it).
         self.spend = Spend(name, sources, self.step_label if self._max_steps > 0 else None)
 
@@ -186,10 +190,11 @@ class Measured:
             if binding.active:
                 histogram.record(elapsed, attributes, context=context)
 
-    def _take(self, fresh: list[Any]) -> tuple[Any, ...]:
-        """Every aggregate, and ``fresh`` as the next window."""
+    def take_window(self) -> tuple[Any, ...]:
+        """Every aggregate, the window among them, which starts anew: each execution is in
+        the window of exactly one read."""
         with self._lock:
-            window, self.window = self.window, fresh
+            window, self.window = self.window, [0, 0.0, INF, 0.0]
             success, failure, other = self.counts
             return (success, failure, other, window, self.consecutive_failures, self.errored,
                     self.recovered, self.hits, self._cold)
@@ -212,7 +217,7 @@ class Measured:
 
     def get_optimization_stats(self) -> dict[str, dict[str, Any]]:
         # the window is "since the last read"
-        taken = self._take([0, 0.0, INF, 0.0])
+        taken = self.take_window()
         success, failure, other, window, consecutive, errored, recovered, hits, cold = taken
         total = success + failure + other
         count, seconds, shortest, longest = window
@@ -226,11 +231,19 @@ class Measured:
         if count:
             execution.update(avg_time_ms=seconds / count * 1000, min_time_ms=shortest * 1000,
                              max_time_ms=longest * 1000)
+        # Executions that looked the cache up since its first hit (the misses that
+        # filled a cold cache say nothing about how well it serves), 0 before it.
+        served = success + failure - cold if hits else 0
+        with self._lock:  # two readers' collections may read at once
+            grew = self._ratios.growth(self._sources.clock() / 1e9,
+                                       (total, errored, recovered, hits, served))
+        error_ratio, recovery_ratio, hit_ratio = (
+            ratio(grew[1], grew[0]), ratio(grew[2], grew[1]), ratio(grew[3], grew[4]))
         errors: dict[str, Any] = {"failure_count": consecutive}
-        if total:
-            errors["error_rate"] = errored / total * scale
-        if errored:
-            errors["recovery_success_rate"] = recovered / errored * scale
+        if error_ratio is not None:
+            errors["error_rate"] = error_ratio * scale
+        if recovery_ratio is not None:
+            errors["recovery_success_rate"] = recovery_ratio * scale
         stats: dict[str, dict[str, Any]] = {
             "execution": execution, "error_handling": errors,
             "concurrency": {"current_level": in_flight},
@@ -248,8 +261,8 @@ class Measured:
         # hit, over the executions from that hit on: the misses that filled a cold cache
         # say nothing about how well it serves (counted in, 1 hit after 5 cold misses
         # read 17 % and warned on a healthy cache).
-        if self.cache_enabled and hits:
-            stats["cache"] = {"hit_rate": hits / (success + failure - cold) * scale}
+        if self.cache_enabled and hit_ratio is not None:
+            stats["cache"] = {"hit_rate": hit_ratio * scale}
         memory = self._memory.read()
         if memory:
             stats["memory"] = memory

@@ -1,12 +1,12 @@
-"""Pipeline runs and what they spent, by wrapping the places flujo 0.6 runs and totals them.
+"""Pipeline runs and what they spent, by wrapping where flujo 0.6 runs them and reads
+each output's usage.
 
 - A *run* is one ``RunSession.run_async`` (every entry point of ``Flujo`` goes through
   it: ``run``, ``run_async``, ``run_result_async``, ``run_outcomes_async``, ``stream_async``
   ...) or one ``Flujo.resume_async``. A run that starts while another run of this
   process is executing in the same task (``runner.as_step(...)``, a runner called from
   inside a step, a pipeline in a loop or parallel branch) is *nested*: it is part of the
-  run it is in, not a run of its own, and flujo folds what it spent into the outer
-  run's step (which is where it is counted).
+  run it is in, not a run of its own; its steps' outputs are the outer run's spend.
 - *Spend* is what was produced (spend.py): each step output's cost and tokens, counted
   once where flujo extracts them from the output (``extract_usage_metrics``, called for
   every output of a step that runs an agent or a callable, inside loops, branches,

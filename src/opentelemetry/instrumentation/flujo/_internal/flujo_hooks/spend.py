@@ -11,7 +11,7 @@ step that produced it. That equals flujo's ``PipelineResult`` totals wherever th
 complete, and exceeds them exactly by what flujo leaves out of a run it stops at its
 ``UsageLimits`` (``UsageLimitExceededError.result`` keeps only part of the steps that
 ran). An attempt that raised produced no output and is not counted, nor is a cache
-hit (it produced nothing new).
+hit (it produced nothing new; flujo's totals count its stored cost again).
 """
 
 from __future__ import annotations

@@ -65,8 +65,10 @@ def add_parser(commands: Any) -> None:
                         help="how long an alert keeps firing once back within its limit "
                              "(default: OTEL_PYTHON_FLUJO_THRESHOLD_KEEP_FOR, 0s)")
     parser.add_argument("--rate-window", default="5m", metavar="DURATION",
-                        help="window of rate() for counter-rate limits and the failure "
-                             "ratio (5m)")
+                        help="window of rate() for counter-rate limits (5m)")
+    parser.add_argument("--ratio-window", default=None, metavar="DURATION",
+                        help="window of the failure ratio, as the instrumentation's "
+                             "(default: OTEL_PYTHON_FLUJO_RATIO_WINDOW, 5m)")
     parser.add_argument("--tests", metavar="FILE",
                         help="also write a `promtool test rules` file for the rules "
                              "(needs -o)")
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     rules = threshold_rules()
     try:
         text = prometheus_rules.render(rules, naming, args.for_, args.rate_window,
-                                       args.keep_for)
+                                       args.keep_for, args.ratio_window)
     except ValueError as error:
         raise UsageError(str(error)) from error
     if args.tests:
@@ -88,6 +90,6 @@ def run(args: argparse.Namespace) -> int:
         rule_file = os.path.relpath(Path(args.output).resolve(),
                                     Path(args.tests).resolve().parent)
         write(promtool_tests.render(rules, naming, rule_file, args.for_, args.rate_window,
-                                    args.keep_for), args.tests)
+                                    args.keep_for, args.ratio_window), args.tests)
     write(text, args.output)
     return 0

@@ -98,13 +98,15 @@ NO_DATA = {
     PREFIX + "execution.avg_duration": "no execution ended since the previous collection",
     PREFIX + "execution.min_duration": "no execution ended since the previous collection",
     PREFIX + "execution.max_duration": "no execution ended since the previous collection",
-    FAILURE_RATIO: "no execution yet (0 of 0 is no ratio)",
-    PREFIX + "error.ratio": "no execution yet",
-    PREFIX + "error.recovery_ratio": "no execution has failed or been retried yet: no error "
-                                     "to recover from",
+    FAILURE_RATIO: "no execution in the ratio window (OTEL_PYTHON_FLUJO_RATIO_WINDOW, 5m; "
+                   "0 of 0 is no ratio)",
+    PREFIX + "error.ratio": "no execution in the ratio window",
+    PREFIX + "error.recovery_ratio": "no execution failed or was retried in the ratio "
+                                     "window: no error to recover from",
     PREFIX + "cache.hit_ratio": "flujo's step cache has had no hit under the name yet (a "
                                 "workload that never repeats an input gives it nothing "
-                                "to serve), or the executor has no cache",
+                                "to serve), no look-up in the ratio window, or the "
+                                "executor has no cache",
     PREFIX + "concurrency.max": "no live executor of the name has a concurrency_limit",
     PREFIX + "memory.usage": "the platform has no /proc/self/statm (not Linux)",
     PREFIX + "memory.pressure": "no memory limit found (cgroup memory.max, MemTotal)",

@@ -6,10 +6,14 @@ strictly, like the in-process view layer:
 - relative limits: ``metric > fraction * other``; the two series are matched on all
   their labels (same executor name, same job/instance/scope), so an executor's size
   is only compared with its own capacity;
-- the failure ratio: failed / all executions over ``rate_window``, from the
-  executions counter. The ``failure_ratio`` gauge is failed/total since the process
-  started, which stops moving after a while; the windowed ratio reacts to what is
-  failing now, and is absent (no alert) when nothing ran in the window;
+- the failure ratio: failed / all executions over ``ratio_window``
+  (``OTEL_PYTHON_FLUJO_RATIO_WINDOW``, 5m), from the executions counter, as
+  ``x - (x offset <window> or x * 0)``: what the counter grew by since the latest sample
+  at or before the window's start (0 when the series is younger), exactly the
+  in-process ``execution.failure_ratio`` (``_internal/window.py``). ``rate()`` would
+  extrapolate each series to the window's edges on its own, so failed / all would not be
+  the same ratio. Absent (no alert) when nothing ran in the window. The other alerting
+  ratios are gauges the instrumentation computes over the same window;
 - a state rule (circuit breaker): ``status{state="open"} == 1``;
 - a rate rule on a counter: ``rate(counter[rate_window]) > limit`` (per second).
 
@@ -19,7 +23,8 @@ metric, and the unscoped rule excludes every scope of the metric, so each name i
 checked by exactly the rule the in-process engine uses and nothing fires twice.
 
 ``for:`` and ``keep_firing_for:`` default to ``OTEL_PYTHON_FLUJO_THRESHOLD_FOR`` and
-``..._KEEP_FOR``, so in-process alerts and backend alerts fire at the same moments.
+``..._KEEP_FOR``, the ratio window to ``OTEL_PYTHON_FLUJO_RATIO_WINDOW``, so in-process
+alerts and backend alerts fire at the same moments.
 """
 
 from __future__ import annotations
@@ -73,6 +78,11 @@ def default_timing() -> tuple[str, str]:
     """(``for``, ``keep_firing_for``) from the environment, as the engine reads them."""
     config = load_config()
     return duration_text(config.threshold_for_s), duration_text(config.threshold_keep_for_s)
+
+
+def default_ratio_window() -> str:
+    """The ratio window from the environment, as the instrumentation reads it."""
+    return duration_text(load_config().ratio_window_s)
 
 
 def glob_regex(glob: str) -> str:
@@ -169,16 +179,20 @@ def alert_name(rule: Rule) -> str:
     return "Flujo" + "".join(w.capitalize() for w in [*words, *rate, rule.level])
 
 
+def _grown(selected: str, window: str) -> str:
+    """What a counter grew by over ``window``: since its latest sample at or before the
+    window's start, or since 0 when it has none (younger than the window)."""
+    return f"({selected} - ({selected} offset {window} or {selected} * 0))"
+
+
 def _failure_ratio(naming: Naming, window: str, scope: list[str]) -> str:
     series, outcome = metric_series(EXECUTIONS, naming), label(OUTCOME)
-    failure = f'{outcome}="failure"'
-    failed = f"rate({_select(series, failure, *scope)}[{window}])"
-    every = f"rate({_select(series, *scope)}[{window}])"
-    return (f"sum without ({outcome}) ({failed})"
-            f" / sum without ({outcome}) ({every})")
+    failed = _grown(_select(series, f'{outcome}="failure"', *scope), window)
+    every = _grown(_select(series, *scope), window)
+    return f"sum without ({outcome}) {failed} / sum without ({outcome}) {every}"
 
 
-def expression(rule: Rule, naming: Naming, rate_window: str,
+def expression(rule: Rule, naming: Naming, rate_window: str, ratio_window: str,
                scope: list[str] | None = None) -> str:
     """The alert's PromQL; ``scope``: label matchers every series it reads gets."""
     scope = scope or []
@@ -190,7 +204,7 @@ def expression(rule: Rule, naming: Naming, rate_window: str,
     op = ">" if rule.direction is Direction.ABOVE else "<"
     limit = number(rule.limit)
     if rule.metric == FAILURE_RATIO:
-        return f"{_failure_ratio(naming, rate_window, scope)} {op} {limit}"
+        return f"{_failure_ratio(naming, ratio_window, scope)} {op} {limit}"
     if rule.rate:
         if metric.kind is not Kind.COUNTER:
             raise ValueError(f"rate rule on {rule.metric}, which is not a counter")
@@ -201,20 +215,26 @@ def expression(rule: Rule, naming: Naming, rate_window: str,
     return f"{_select(series, *scope)} {op} {limit}"
 
 
-def alerts(rules: Sequence[Rule], naming: Naming, rate_window: str = "5m") -> list[Alert]:
+def alerts(rules: Sequence[Rule], naming: Naming, rate_window: str = "5m",
+           ratio_window: str = "5m") -> list[Alert]:
     seconds(rate_window)
+    if seconds(ratio_window) <= 0:
+        raise ValueError(f"ratio window {ratio_window!r}: more than 0s, such as 5m")
     return [Alert(rule, BY_NAME[rule.metric], alert_name(rule),
-                  expression(rule, naming, rate_window, scope_matchers(rule, rules)))
+                  expression(rule, naming, rate_window, ratio_window,
+                             scope_matchers(rule, rules)))
             for rule in rules]
 
 
 def render(rules: Sequence[Rule], naming: Naming, for_: str | None = None,
-           rate_window: str = "5m", keep_for: str | None = None) -> str:
-    """The rules file; ``for_`` / ``keep_for`` default to the engine's settings. Each is
-    written only when not zero, Prometheus's default (and Prometheus < 2.42 rejects
-    ``keep_firing_for``)."""
+           rate_window: str = "5m", keep_for: str | None = None,
+           ratio_window: str | None = None) -> str:
+    """The rules file; ``for_`` / ``keep_for`` / ``ratio_window`` default to the
+    instrumentation's settings. ``for`` and ``keep_firing_for`` are written only when
+    not zero, Prometheus's default (and Prometheus < 2.42 rejects ``keep_firing_for``)."""
     default_for, default_keep = default_timing()
     for_, keep_for = for_ or default_for, keep_for or default_keep
+    ratio_window = ratio_window or default_ratio_window()
     timing = {key: value for key, value in (("for", for_), ("keep_firing_for", keep_for))
               if seconds(value)}
     entries = [
@@ -227,10 +247,11 @@ def render(rules: Sequence[Rule], naming: Naming, for_: str | None = None,
                 f"{{{{ $labels.{EXECUTOR_LABEL} }}}}",
                 value_template(alert.metric.unit, alert.rule.rate)),
         }
-        for alert in alerts(rules, naming, rate_window)
+        for alert in alerts(rules, naming, rate_window, ratio_window)
     ]
     keep_option = f" --keep-firing-for {keep_for}" if "keep_firing_for" in timing else ""
     header = (f"Generated by `flujo-otel rules prometheus --naming {naming.value} "
-              f"--for {for_}{keep_option} --rate-window {rate_window}`; do not edit.\n"
+              f"--for {for_}{keep_option} --rate-window {rate_window} "
+              f"--ratio-window {ratio_window}`; do not edit.\n"
               "Series names are those of the chosen path (docs/prometheus-names.md).")
     return dump({"groups": [{"name": GROUP, "rules": entries}]}, header)

@@ -9,6 +9,14 @@ its limit and the alert must keep firing that long and not one evaluation longer
 per-pipeline (scoped) rule is tested on names its glob matches, an unscoped one on
 names no scope of its metric matches: as every rule of an alert name is evaluated in
 each test, a name that two rules checked would fire twice and fail the test.
+
+The failure-ratio alerts get a third group, ``bursty``: a burst of failures, a quiet
+spell longer than the ratio window, a second burst (:data:`BURSTS`). Its expected alert
+moments are what the in-process code computes for the same sequence (the window of
+``_internal/window.py``, the ``for`` / ``keep_firing_for`` timing of the threshold
+engine's ``Track``: :func:`burst_states`), so promtool proves that the generated rule
+and the instrumentation raise and resolve the alert at the same evaluations;
+tests/test_ratio_window.py feeds the same sequence through the in-process evaluator.
 """
 
 from __future__ import annotations
@@ -18,8 +26,19 @@ import math
 import re
 from collections.abc import Sequence
 
-from opentelemetry.instrumentation.flujo._internal.catalog import BY_NAME, CIRCUIT_STATES, Direction
+from opentelemetry.instrumentation.flujo._internal.catalog import (
+    BY_NAME,
+    CIRCUIT_STATES,
+    FAILURE_RATIO,
+    Direction,
+)
+from opentelemetry.instrumentation.flujo._internal.thresholds.evaluate import (
+    WARNING,
+    Track,
+    compile_rules,
+)
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import Rule
+from opentelemetry.instrumentation.flujo._internal.window import SlidingCounts, ratio
 from opentelemetry.instrumentation.flujo.tools.generate.humanize import human
 from opentelemetry.instrumentation.flujo.tools.generate.naming import Naming, label, metric_series
 from opentelemetry.instrumentation.flujo.tools.generate.prometheus_rules import (
@@ -27,6 +46,7 @@ from opentelemetry.instrumentation.flujo.tools.generate.prometheus_rules import 
     EXECUTOR_LABEL,
     Alert,
     alerts,
+    default_ratio_window,
     default_timing,
     preceding_scopes,
     seconds,
@@ -37,6 +57,40 @@ from opentelemetry.instrumentation.flujo.tools.generate.yamltext import dump, nu
 # failure-ratio tests.
 OTHER = 100.0
 THROUGHPUT = 10.0
+# Burst, quiet, burst: (failed, succeeded) executions per evaluation interval. The
+# quiet spell (QUIET windows long) empties the window of the first burst: a ratio since
+# start would still hold it, and dilute the second burst.
+BURST, QUIET_STEP, BURST_STEPS, QUIET = (6, 6), (0, 10), 2, 3
+
+
+def bursts(window_steps: int) -> list[tuple[int, int]]:
+    """The sequence for a window of ``window_steps`` evaluation intervals."""
+    quiet = [QUIET_STEP] * int(window_steps * QUIET)
+    return ([BURST] * BURST_STEPS + quiet) * 2
+
+
+def burst_states(steps: list[tuple[int, int]], interval: float, window_s: float, for_s: float,
+                 keep_s: float, rule: Rule) -> list[tuple[float, float | None, bool]]:
+    """(time, failure ratio over the window, alert firing) at each evaluation of the
+    counters ``steps`` build from 0, as the instrumentation computes them: an absent
+    ratio (nothing ran in the window) is within the limit, as a series that went away."""
+    checks = compile_rules((rule,))[0]
+    check = checks.default or checks.scoped[0]
+    window, track = SlidingCounts(window_s, 2), Track(check)
+    failed = total = 0.0
+    states = []
+    for index in range(len(steps) + 1):
+        if index:
+            failed += steps[index - 1][0]
+            total += sum(steps[index - 1])
+        now = index * interval
+        value = ratio(*window.growth(now, (failed, total)))
+        beyond = value is not None and (
+            value > rule.limit if rule.direction is Direction.ABOVE else value < rule.limit)
+        track.step(WARNING if beyond else 0, round(now * 1e9), round(for_s * 1e9),
+                   round(keep_s * 1e9))
+        states.append((now, value, track.state >= WARNING))
+    return states
 
 
 def beyond(limit: float, direction: Direction, unit: str) -> float:
@@ -180,21 +234,70 @@ def groups(alert: Alert, rules: Sequence[Rule], naming: Naming, for_s: float,
     ]
 
 
+def burst_group(alert: Alert, rules: Sequence[Rule], naming: Naming, for_s: float,
+                window_s: float, interval: float, keep_s: float) -> dict[str, object]:
+    """The ``bursty`` group of a failure-ratio alert: its input counters, and a check at
+    every evaluation where the in-process state changes and the one before it."""
+    rule, executor = alert.rule, example_name(alert, rules, "bursty")
+    steps = bursts(round(window_s / interval))
+    states = burst_states(steps, interval, window_s, for_s, keep_s, rule)
+    labels = {EXECUTOR_LABEL: executor}
+    outcome, counters = label(EXECUTIONS.attributes[0]), metric_series(EXECUTIONS, naming)
+    series = []
+    for name, part in (("failure", 0), ("success", 1)):
+        values, count = ["0"], 0
+        for step in steps:
+            count += step[part]
+            values.append(str(count))
+        selector = ",".join(f'{k}="{v}"' for k, v in {**labels, outcome: name}.items())
+        series.append({"series": f"{counters}{{{selector}}}", "values": " ".join(values)})
+    # An alert kept firing (keep_firing_for) shows the value it last fired on.
+    shown: list[float | None] = []
+    for _now, value, _firing in states:
+        beyond = value is not None and (value > rule.limit if rule.direction is Direction.ABOVE
+                                        else value < rule.limit)
+        shown.append(value if beyond else shown[-1] if shown else None)
+    checks: list[tuple[float, list[dict[str, object]]]] = []
+    for index in range(1, len(states)):
+        if states[index][2] == states[index - 1][2]:
+            continue
+        for at in (index - 1, index):
+            now, _value, firing = states[at]
+            value = shown[at]
+            expected: list[dict[str, object]] = [] if not firing or value is None else [{
+                "exp_labels": {**alert.labels, **labels},
+                "exp_annotations": alert.annotations(executor, human(value, alert.metric.unit)),
+            }]
+            checks.append((now, expected))
+    return {"interval": _duration(interval), "input_series": series,
+            "alert_rule_test": _checks(alert, checks)}
+
+
 def render(rules: Sequence[Rule], naming: Naming, rule_file: str, for_: str | None = None,
-           rate_window: str = "5m", keep_for: str | None = None) -> str:
+           rate_window: str = "5m", keep_for: str | None = None,
+           ratio_window: str | None = None) -> str:
     """The test file; ``rule_file`` is the rules' path relative to the test file.
-    ``for_`` / ``keep_for`` default like the rules'."""
+    ``for_`` / ``keep_for`` / ``ratio_window`` default like the rules'."""
     default_for, default_keep = default_timing()
     for_, keep_for = for_ or default_for, keep_for or default_keep
-    for_s, window_s, keep_s = seconds(for_), seconds(rate_window), seconds(keep_for)
+    ratio_window = ratio_window or default_ratio_window()
+    for_s, rate_s, keep_s = seconds(for_), seconds(rate_window), seconds(keep_for)
+    ratio_s = seconds(ratio_window)
     # Every evaluation lands on the times the checks name, and a window holds at
     # least two samples.
-    interval = float(math.gcd(*(int(s) for s in (60, for_s, window_s // 2, keep_s) if s >= 1)))
-    tests = [group for alert in alerts(rules, naming, rate_window)
-             for group in groups(alert, rules, naming, for_s, window_s, interval, keep_s)]
+    interval = float(math.gcd(*(int(s) for s in (60, for_s, rate_s // 2, ratio_s // 2, keep_s)
+                                if s >= 1)))
+    tests = []
+    for alert in alerts(rules, naming, rate_window, ratio_window):
+        ratio_alert = alert.rule.metric == FAILURE_RATIO
+        window_s = ratio_s if ratio_alert else rate_s
+        tests += groups(alert, rules, naming, for_s, window_s, interval, keep_s)
+        if ratio_alert:
+            tests.append(burst_group(alert, rules, naming, for_s, window_s, interval, keep_s))
     keep_option = f" --keep-firing-for {keep_for}" if keep_s else ""
     header = (f"Generated by `flujo-otel rules prometheus --naming {naming.value} --for {for_}"
-              f"{keep_option} --rate-window {rate_window} --tests FILE`; do not edit.\n"
+              f"{keep_option} --rate-window {rate_window} --ratio-window {ratio_window} "
+              "--tests FILE`; do not edit.\n"
               "Run: promtool test rules FILE")
     return dump({"rule_files": [rule_file], "evaluation_interval": _duration(interval),
                  "tests": tests}, header)

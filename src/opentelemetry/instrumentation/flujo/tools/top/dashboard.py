@@ -66,6 +66,9 @@ class Dashboard:
         """Live-update every ``refresh_s`` seconds until ``stop()`` (or Ctrl-C), fitted to
         the terminal; the last frame, drawn on ``stop()``, stays on screen."""
         self._stop.clear()
+        self._live(refresh_s)
+
+    def _live(self, refresh_s: float) -> None:
         with Live(self.refresh(fit=True), console=self.console, refresh_per_second=4,
                   transient=False) as live:
             while not self._stop.wait(refresh_s):
@@ -73,7 +76,9 @@ class Dashboard:
             live.update(self.refresh(fit=True))
 
     def start(self, refresh_s: float = 1.0) -> None:
-        self._thread = threading.Thread(target=self.run, args=(refresh_s,),
+        # Cleared here, not in the thread: a stop() right after start() must end it.
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._live, args=(refresh_s,),
                                         name="flujo-otel-dashboard", daemon=True)
         self._thread.start()
 
