@@ -151,3 +151,25 @@ def test_sigterm_handler_is_not_installed_over_an_existing_one() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60, check=True)
     assert result.stdout.split() == ["False", "True", "True"]
+
+
+# Building an exporter reads its one variable: it builds no plugin runtime, whose
+# alert configuration (a bad webhook URL here) would warn and whose threads would start.
+ONE_VARIABLE_APP = """
+import logging, threading
+logging.basicConfig(level=logging.DEBUG)
+from opentelemetry.instrumentation.flujo.exporters import CsvMetricExporter, JsonlMetricExporter
+print(CsvMetricExporter().path, JsonlMetricExporter().path, threading.active_count())
+"""
+
+
+def test_an_exporter_reads_its_path_without_building_the_runtime(tmp_path: Path) -> None:
+    from faults import app_env
+
+    env = app_env({"OTEL_PYTHON_FLUJO_CSV_PATH": str(tmp_path / "a.csv"),
+                   "OTEL_PYTHON_FLUJO_ALERT_WEBHOOK_URL": "ftp://not-a-webhook"})
+    result = subprocess.run([sys.executable, "-c", ONE_VARIABLE_APP], env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(tmp_path / "a.csv"), "flujo_metrics.jsonl", "1"]
+    assert "WEBHOOK" not in result.stderr

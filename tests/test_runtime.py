@@ -183,6 +183,47 @@ def test_only_the_runtime_serving_a_provider_holds_its_locks_across_fork() -> No
     assert result.stdout.split() == ["0", "0", "0"], result.stderr
 
 
+# uninstrument() closes the runtime, instrument() binds a fresh one to the same
+# provider: were both fork guards to take the provider's (non re-entrant) collection
+# lock, fork() would hang the parent; the child would not collect either.
+FRESH_FORK_APP = """
+import os
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.instrumentation.flujo import FlujoInstrumentor, instrument_executor
+
+class Executor:
+    def get_optimization_stats(self):
+        return {"cache": {"size": 3}}
+
+reader = InMemoryMetricReader()
+provider = MeterProvider(metric_readers=[reader])
+instrumentor = FlujoInstrumentor()
+instrumentor.instrument(meter_provider=provider)
+instrumentor.uninstrument()
+instrumentor.instrument(meter_provider=provider)
+executor = Executor()
+assert instrument_executor(executor, "app")
+reader.get_metrics_data()
+pid = os.fork()
+if pid == 0:
+    data = reader.get_metrics_data()
+    names = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics
+             for m in sm.metrics}
+    os._exit(0 if "flujo.executor.cache.size" in names else 3)
+_, status = os.waitpid(pid, 0)
+print("child", os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() on this platform")
+def test_a_fork_after_a_fresh_runtime_took_over_the_provider_does_not_hang() -> None:
+    result = subprocess.run([sys.executable, "-c", FRESH_FORK_APP], env=app_env({}),
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["child", "0"]
+
+
 # The application's provider is built before the plugin's runtime, so the provider's
 # exit handler (final collection and export) runs after the runtime's: the executors
 # must still be there for it.

@@ -31,6 +31,8 @@ _LEVELS = THRESHOLD_STATES[1:]  # the levels a limit gauge's points carry
 
 @dataclass(frozen=True)
 class Sample:
+    """One exported data point, flattened: what the recorders write and the tools read."""
+
     time_ns: int
     executor: str
     metric: str

@@ -14,7 +14,7 @@ _DEFAULT_PORT = {"starttls": 587, "ssl": 465, "none": 25}
 
 
 class SmtpError(RuntimeError):
-    pass
+    """A mail that could not be sent; its message names no credential."""
 
 
 class SmtpHandler:

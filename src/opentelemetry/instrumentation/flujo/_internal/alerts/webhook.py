@@ -16,11 +16,13 @@ from opentelemetry.instrumentation.flujo.version import __version__
 
 
 class WebhookError(RuntimeError):
-    pass
+    """A POST that failed for good; its message shows only the URL's scheme and host."""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # Following a redirect would resend the headers (tokens) to wherever it points.
+    """Refuses every redirect: following one would resend the headers (tokens) to
+    wherever it points."""
+
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
 

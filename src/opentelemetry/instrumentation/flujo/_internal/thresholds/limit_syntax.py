@@ -29,6 +29,9 @@ class LimitError(ValueError):
 
 @dataclass(frozen=True)
 class Limit:
+    """A parsed limit in the metric's exported unit: a fraction of ``relative_to``'s
+    value for a relative limit, a per-second increase for a counter's rate."""
+
     value: float
     relative_to: str | None = None
     rate: bool = False
