@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--flujo] [--output PATH]``."""
+"""``python -m bench [--quick] [--flujo | --fleet] [--output PATH]``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from opentelemetry.instrumentation.flujo._internal.alerts.dispatch import ALERT_LOGGER
 
-from bench import collection, flujo_wrapper, memory, otlp, shape, thresholds
+from bench import collection, fleet, flujo_wrapper, memory, otlp, shape, thresholds
 from bench.report import RESULTS, Figure, table, write
 
 
@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="one round, small sizes: only proves every figure is produced")
     parser.add_argument("--flujo", action="store_true",
                         help="only the flujo wrapper figures (Python 3.13 with flujo)")
+    parser.add_argument("--fleet", action="store_true",
+                        help="only the fleet through rotel (Python 3.13 with flujo and rotel)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     # The bench executors breach thresholds on purpose; their alert records would
@@ -27,7 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     ALERT_LOGGER.disabled = True
     started = time.perf_counter()
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
-    figures = flujo_wrapper.run(mode != "full") if args.flujo else run(mode)
+    if args.fleet:
+        figures = fleet.figures(mode != "full")
+    elif args.flujo:
+        figures = flujo_wrapper.run(mode != "full")
+    else:
+        figures = run(mode)
     print(table(figures))
     write(figures, mode, time.perf_counter() - started, args.output)
     print(f"\nwritten to {args.output} in {time.perf_counter() - started:.0f} s")
@@ -51,6 +58,8 @@ def run(mode: str) -> list[Figure]:
         if n != 300:
             figures.append(figure)
     figures.append(collection.slope(ns, seconds))
+    # The zero-code path (opentelemetry-instrument's provider: no views).
+    figures.extend(collection.floor_ratio(n, rounds, zero_code=True)[0] for n in (10, 100))
     figures.append(collection.stats_calls())
     figures.extend(collection.naive_ratio(rounds))
     figures.append(thresholds.share(100, rounds))

@@ -6,6 +6,8 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
+from opentelemetry.sdk.metrics.view import View
+
 from bench.report import Figure
 from bench.subjects import (
     Executor,
@@ -24,7 +26,23 @@ FLOOR_GOAL = 1.10
 NAIVE_GOAL = 25.0
 
 
-def _floor(executors: list[tuple[Executor, str]]) -> tuple[Floor, Shape, int]:
+class ZeroCodePlugin(Plugin):
+    """The plugin on a provider without its views: ``opentelemetry-instrument`` with a
+    configurator builds the MeterProvider, and nobody hands it ``flujo_views()``."""
+
+    def views(self) -> list[View]:
+        return []
+
+
+class ZeroCodeFloor(Floor):
+    """The SDK floor on the same provider without views."""
+
+    def views(self) -> list[View]:
+        return []
+
+
+def _floor(executors: list[tuple[Executor, str]], zero_code: bool = False
+           ) -> tuple[Floor, Shape, int]:
     """The SDK floor for ``executors``: what the plugin's observers hand the SDK.
 
     A probe plugin, on the same executors, records the observations (the timed plugin
@@ -33,20 +51,22 @@ def _floor(executors: list[tuple[Executor, str]]) -> tuple[Floor, Shape, int]:
     and the number of observations.
     """
     recorder = ObservationRecorder()
-    probe = Plugin(executors, recorder)
+    probe = (ZeroCodePlugin if zero_code else Plugin)(executors, recorder)
     for _ in range(2):
         probe.collect()
     like = shape(probe.collect())
     probe.close()
     observations = sum(len(obs) for obs in recorder.observed.values())
-    return Floor(like, recorder.observed), like, observations
+    floor = (ZeroCodeFloor if zero_code else Floor)(like, recorder.observed)
+    return floor, like, observations
 
 
-def floor_ratio(n: int, rounds: int) -> tuple[Figure, float]:
-    """One full collection, plugin vs the SDK floor for the same observations."""
+def floor_ratio(n: int, rounds: int, zero_code: bool = False) -> tuple[Figure, float]:
+    """One full collection, plugin vs the SDK floor for the same observations; with
+    ``zero_code``, both on a provider without the plugin's views."""
     executors = named_executors(n)
-    floor, like, observations = _floor(executors)
-    plugin = Plugin(executors)
+    floor, like, observations = _floor(executors, zero_code)
+    plugin = (ZeroCodePlugin if zero_code else Plugin)(executors)
     try:
         for _ in range(2):
             plugin.collect()
@@ -58,12 +78,16 @@ def floor_ratio(n: int, rounds: int) -> tuple[Figure, float]:
         floor.close()
     medians, wall = m.cpu, m.wall
     ratio = m.ratio("plugin", "floor")
+    path = "zero-code, no views" if zero_code else "views"
     figure = Figure(
-        f"collection.n{n}", f"full collection N={n}: plugin / SDK floor", ratio, "x",
+        f"collection{'.zero_code' if zero_code else ''}.n{n}",
+        f"full collection N={n} ({path}): plugin / SDK floor", ratio, "x",
         goal=f"<= {FLOOR_GOAL:.2f}", met=ratio <= FLOOR_GOAL,
         detail={"plugin_cpu_ms": medians["plugin"] * 1e3, "floor_cpu_ms": medians["floor"] * 1e3,
                 "plugin_wall_ms": wall["plugin"] * 1e3, "floor_wall_ms": wall["floor"] * 1e3,
                 "wall_ratio": m.ratio("plugin", "floor", "wall"),
+                "round_ratios": sorted(p / f for p, f in zip(
+                    m.rounds["cpu"]["plugin"], m.rounds["cpu"]["floor"], strict=True)),
                 "data_points": like.points, "observations": observations,
                 "rounds": rounds},
     )

@@ -1,5 +1,9 @@
 """The flujo wrapper's cost per ``ExecutorCore.execute`` (Python 3.13, real flujo).
 
+The headline comes first: a real run end to end (``bench/flujo_e2e.py``: processes on
+vs off, and instrument/uninstrument alternation in one process). The figures below
+are its breakdown, each part timed tightly.
+
 Runs when flujo and ``opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured`` import;
 otherwise every figure is "n/a" with the reason (``make bench-flujo`` runs it in
 ``.venv-flujo``). The wrapper is switched on and off through the public

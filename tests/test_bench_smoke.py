@@ -13,6 +13,7 @@ from conftest import ROOT
 
 FIGURES = {
     "collection.n1", "collection.n10", "collection.n100", "collection.n1000",
+    "collection.zero_code.n10", "collection.zero_code.n100",
     "collection.slope", "stats_calls", "naive", "naive.ceiling", "thresholds.share",
     "plugin.share", "prometheus",
     "memory.per_executor", "memory.per_name", "memory.churn", "otlp.bytes",

@@ -15,7 +15,8 @@ from opentelemetry.instrumentation.flujo.tools.generate import GENERATED, RULES_
 from conftest import ROOT, require
 
 CONFIG = ROOT / "collector-config"
-COLLECTOR_FILES = ("agent.yaml", "agent-loadbalancing.yaml", "gateway.yaml")
+COLLECTOR_FILES = ("agent.yaml", "agent-loadbalancing.yaml", "gateway.yaml",
+                   "gateway-aggregate.yaml")
 
 # Component type names of opentelemetry-collector-contrib (the contrib distribution's
 # manifest, distributions/otelcol-contrib/manifest.yaml in
@@ -25,7 +26,7 @@ COLLECTOR_FILES = ("agent.yaml", "agent-loadbalancing.yaml", "gateway.yaml")
 KNOWN = {
     "receivers": {"otlp", "prometheus", "hostmetrics"},
     "processors": {"memory_limiter", "batch", "resource", "resourcedetection", "attributes",
-                   "filter", "transform", "k8sattributes"},
+                   "filter", "transform", "k8sattributes", "cumulativetodelta"},
     "exporters": {"otlp", "otlphttp", "prometheusremotewrite", "prometheus", "debug",
                   "loadbalancing", "load_balancing"},
     "extensions": {"health_check", "pprof", "zpages"},
@@ -56,7 +57,7 @@ def test_collector_config_uses_known_components_and_wires_them(name: str) -> Non
     service = config["service"]
     assert set(service.get("extensions", [])) <= defined["extensions"]
     pipelines = service["pipelines"]
-    assert "metrics" in pipelines
+    assert any(p.split("/", 1)[0] == "metrics" for p in pipelines)
     for pipeline_id, pipeline in pipelines.items():
         assert pipeline_id.split("/", 1)[0] in {"metrics", "traces", "logs"}
         assert pipeline["receivers"]
@@ -76,6 +77,24 @@ def test_agent_has_the_three_exporters_and_the_balancer_points_at_gateways() -> 
     assert "otlp" in balancer["protocol"]
     gateway = load("gateway.yaml")
     assert "prometheusremotewrite" in gateway["service"]["pipelines"]["metrics"]["exporters"]
+
+
+def test_the_fleet_gateway_sums_totals_without_the_instance_and_keeps_gauges_per_process() -> None:
+    config = load("gateway-aggregate.yaml")
+    pipelines = config["service"]["pipelines"]
+    totals = pipelines["metrics/totals"]["processors"]
+    # increments before the identity goes: a cumulative stream summed over processes
+    # would be wrong
+    assert totals.index("cumulativetodelta") < totals.index("transform/drop_instance")
+    statements = config["processors"]["transform/drop_instance"]["metric_statements"][0]
+    assert 'delete_key(attributes, "service.instance.id")' in statements["statements"]
+    # the two filters drop complementary kinds: every metric goes one way or the other
+    dropped = {name: config["processors"][name]["metrics"]["metric"]
+               for name in ("filter/totals", "filter/per_process")}
+    assert "type == METRIC_DATA_TYPE_GAUGE" in dropped["filter/totals"]
+    assert "type == METRIC_DATA_TYPE_HISTOGRAM" in dropped["filter/per_process"]
+    assert "filter/per_process" in pipelines["metrics/per_process"]["processors"]
+    assert "transform/drop_instance" not in pipelines["metrics/per_process"]["processors"]
 
 
 def test_prometheus_config_passes_promtool() -> None:
