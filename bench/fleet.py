@@ -17,6 +17,7 @@ run's spend and count must arrive (checked, as the slow test does).
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import os
 import resource
 import statistics
@@ -35,8 +36,6 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
 from bench.flujo_e2e import ROOT, app_result, spread, start_app
 from bench.report import Figure
 
-sys.path.insert(0, str(ROOT / "tests"))  # the test receiver and the rotel runner
-
 INSTANCE = "service.instance.id"
 INTERVAL_MS = 1000
 OFF_WORKERS = 2
@@ -46,6 +45,19 @@ QUICK_CONFIGS = [(2, 5)]
 # The extrapolation's fleet, and the export intervals it is shown at.
 FLEET_WORKERS, FLEET_PIPELINES = 1000, 100
 INTERVALS_S = (60, 10)
+
+
+def _tests_module(name: str) -> Any:
+    """The test receiver or the rotel runner, from tests/ (loaded from its file: tests/
+    on sys.path would make its flujo/ folder importable as ``flujo``)."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / f"{name}.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def _environ(endpoint: str, enabled: bool) -> dict[str, str]:
@@ -105,12 +117,11 @@ def _totals(requests: list[Any], name: str) -> float:
 
 
 def run_fleet(workers: int, pipelines: int) -> dict[str, Any]:
-    from receivers import GrpcReceiver
-    from rotel_collector import Rotel
-
+    grpc_receiver, rotel_collector = _tests_module("receivers").GrpcReceiver, \
+        _tests_module("rotel_collector").Rotel
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    with tempfile.TemporaryDirectory() as cwd, GrpcReceiver() as receiver, \
-            Rotel(receiver.endpoint) as rotel:
+    with tempfile.TemporaryDirectory() as cwd, grpc_receiver() as receiver, \
+            rotel_collector(receiver.endpoint) as rotel:
         # Each pipeline runs twice: a warm-up run (the name's first series) and a timed one.
         args = [str(pipelines), str(pipelines), "1"]
         started = [start_app(args, _environ(rotel.grpc_endpoint, True), True, Path(cwd))
@@ -202,9 +213,7 @@ def extrapolate(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def figures(quick: bool) -> list[Figure]:
-    from rotel_collector import rotel_binary
-
-    if rotel_binary() is None:
+    if _tests_module("rotel_collector").rotel_binary() is None:
         return [Figure("fleet", "fleet through rotel", None, "",
                        note="needs rotel (pip install rotel: the test extra)")]
     results = [run_fleet(n, m) for n, m in (QUICK_CONFIGS if quick else CONFIGS)]
