@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import sys
+import threading
 import time
 
 from opentelemetry.instrumentation.flujo.tools.demo import ReferenceExecutor
@@ -65,18 +66,25 @@ class SlowOnce:
     def __init__(self, parent_pid: int) -> None:
         self.parent_pid = parent_pid
         self.calls = 0
+        self.first_read_done = threading.Event()
 
     def get_optimization_stats(self) -> dict[str, dict[str, int]]:
         self.calls += 1
         if self.calls == 1:
-            time.sleep(1.0)
+            time.sleep(1.0)  # the slow read: longer than the stats budget
+            self.first_read_done.set()
         total = 1 if os.getpid() == self.parent_pid else 2
         return {"execution": {"total_executions": total, "successful_executions": total,
                               "failed_executions": 0}}
 
 
+# Executors are held by weak reference: these are read by the export at exit, after
+# fork() has returned (or raised SystemExit in the child).
+KEPT: list[object] = []
+
+
 def fork() -> None:
-    """Parent and child each report their own executors; both keep exporting."""
+    """Parent and child each report their own executors, exported at exit."""
     import opentelemetry.instrumentation.flujo.auto  # noqa: F401
     from opentelemetry import metrics
     from opentelemetry.instrumentation.flujo import instrument_executor
@@ -85,21 +93,23 @@ def fork() -> None:
     instrument_executor(parent, "parent")
     slow = SlowOnce(os.getpid())
     instrument_executor(slow, "slow")
+    KEPT.extend((parent, slow))
     execute(parent, 5)
     # a collection now: "slow" times out and stays in flight on a worker thread
     metrics.get_meter_provider().force_flush()  # type: ignore[attr-defined]
     pid = os.fork()
-    seconds = float(os.environ.get("FAULT_APP_SECONDS", "2"))
     if pid == 0:
         child = ReferenceExecutor()
+        KEPT.append(child)
         instrument_executor(child, f"child-{os.getpid()}")
         execute(child, 7)
         execute(parent, 1)  # the child's copy of a pre-fork executor is its own
-        time.sleep(seconds)
         say(child=os.getpid())
-        sys.exit(0)
+        sys.exit(0)  # its export at exit reads the source fork() left in flight again
     execute(parent, 3)
-    time.sleep(seconds)
+    # the parent's worker returns from the slow read: the export at exit reads it again
+    if not slow.first_read_done.wait(30):
+        sys.exit("the slow source's first read never returned")
     _, status = os.waitpid(pid, 0)
     say(parent=os.getpid(), child=pid, child_status=status)
 

@@ -26,7 +26,7 @@ def _values(points: list[Point], name: str) -> set[float]:
 def test_fork_child_reports_its_own_executors_and_parent_is_unaffected() -> None:
     with HttpReceiver() as receiver:
         env = otlp_env(receiver.endpoint, "http/protobuf",
-                       OTEL_PYTHON_FLUJO_STATS_TIMEOUT="200", FAULT_APP_SECONDS="2")
+                       OTEL_PYTHON_FLUJO_STATS_TIMEOUT="200")
         result = run_app(env, "fork", timeout=60)
         assert result.returncode == 0, result.stderr
         fields = dict(part.split("=") for part in result.stdout.split() if "=" in part)
