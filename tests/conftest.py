@@ -56,6 +56,16 @@ def readline(stream: IO[str] | None, timeout_s: float = 30.0) -> str:
     return lines[0]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGINT handled in the test process, so that the children it starts get the
+    default a user's terminal gives them. A shell without job control starts background
+    commands (``make test &``) with SIGINT ignored; an ignored signal stays ignored
+    across exec (a handled one is reset to the default), and a Python started that way
+    installs no KeyboardInterrupt handler: the Ctrl-C tests' children would never quit."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def ctrl_c(process: subprocess.Popen[str], timeout_s: float = 60.0) -> tuple[str, str]:
     """Ctrl-C to ``process``, then its (stdout, stderr) once it has ended. Past
     ``timeout_s`` (a hang guard) it gets SIGABRT, which makes a child started with
