@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from numbers import Real
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     CATEGORIES,
@@ -35,6 +35,11 @@ class Log(Protocol):
                  exc_info: bool = False) -> None: ...
 
 Values = dict[str, "float | str"]
+# ``values.get(stat)`` for a numeric stat (every stat but a state, which its own
+# observer reads): ``dict.get`` typed for it once, so the per-point paths of a
+# collection pay no ``typing.cast`` call (420 calls a collection at 10 names).
+number: Callable[[Values, str], float | None] = cast(
+    "Callable[[Values, str], float | None]", dict.get)
 
 
 class Dropped(Exception):

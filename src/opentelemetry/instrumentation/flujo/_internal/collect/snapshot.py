@@ -12,7 +12,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import cast
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     CIRCUIT_STATES,
@@ -28,6 +27,7 @@ from opentelemetry.instrumentation.flujo._internal.collect.normalise import (
     Log,
     Normaliser,
     Values,
+    number,
 )
 from opentelemetry.instrumentation.flujo._internal.collect.registry import (
     ExecutorEntry,
@@ -111,7 +111,7 @@ def combine(group: Group, reads: Sequence[tuple[ExecutorEntry, Values]]) -> Valu
         for entry, values in reads:
             if entry.retired:  # uninstrumented mid-collection: already in group.retired
                 continue
-            value = entry.counter(stat_id, cast("float | None", values.get(stat_id)))
+            value = entry.counter(stat_id, number(values, stat_id))
             if value is not None:
                 total = value if total is None else total + value
         if total is not None and math.isfinite(total):
@@ -119,7 +119,7 @@ def combine(group: Group, reads: Sequence[tuple[ExecutorEntry, Values]]) -> Valu
         else:  # never the single read's raw (non-monotonic) value
             out.pop(stat_id, None)
     if len(reads) != 1:
-        weighted = [(values, cast("float | None", values.get(WEIGHT_STAT)))
+        weighted = [(values, number(values, WEIGHT_STAT))
                     for _, values in reads]
         for stat_id, how in _GAUGE_STATS:
             present = [(values[stat_id], weight) for values, weight in weighted

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from opentelemetry.metrics import Observation
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
@@ -16,6 +14,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     WEIGHT_STAT,
     Metric,
 )
+from opentelemetry.instrumentation.flujo._internal.collect.normalise import number
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import Snapshot
 from opentelemetry.instrumentation.flujo._internal.otel.binding import Binding, Observe
 
@@ -26,9 +25,9 @@ from opentelemetry.instrumentation.flujo._internal.otel.binding import Binding, 
 def _single(key: str) -> Observe:
     def observe(snapshot: Snapshot) -> list[Observation]:
         return [
-            Observation(cast(float, value), group.attributes)
+            Observation(value, group.attributes)
             for group in snapshot.groups
-            if (value := group.values.get(key)) is not None
+            if (value := number(group.values, key)) is not None
         ]
 
     return observe
@@ -39,8 +38,8 @@ def _executions(snapshot: Snapshot) -> list[Observation]:
     for group in snapshot.groups:
         values = group.values
         # Counters: always numbers (a state has its own observer).
-        success = cast("float | None", values.get(SUCCESS_STAT))
-        failure = cast("float | None", values.get(FAILED_STAT))
+        success = number(values, SUCCESS_STAT)
+        failure = number(values, FAILED_STAT)
         if success is not None:
             out.append(Observation(success, group.point_attributes[OUTCOME, "success"]))
         if failure is not None:
