@@ -13,7 +13,9 @@ spends 85 % of its cost limit, waits for the file ``argv[1]`` (the test writes i
 has seen the budget warning), then goes past the limit. ``capped``: ``validate`` >> an
 agent >> a parallel step of two costed branches under a cost limit the branches cross,
 run twice: the second run waits for the file ``argv[1] + ".again"`` (the test writes it
-once collections have seen the first run end).
+once collections have seen the first run end). Having printed its results, the app waits
+for ``argv[1] + ".done"`` (the test writes it once it has seen the collections it needs),
+then exits.
 
 ``late`` mode (``argv[1] == "late"``): a runner named ``checkout`` is built before
 ``FlujoInstrumentor().instrument()`` runs (opentelemetry-instrument's own flujo
@@ -44,6 +46,22 @@ CAPPED_LIMIT_USD = 0.003
 # step name -> [cost, tokens] of every output the step produced (an attempt that raised
 # produced none), as the app itself counts it.
 LEDGER: dict[str, list[float]] = {}
+# Every runner lives until the app exits, as in a service: an executor is held weakly, and
+# one that died before a collection read it would export none of its last counts.
+RUNNERS: list[Flujo[Any, Any, Any]] = []
+HANG_GUARD_S = 60
+
+
+def wait_for_file(path: Path) -> None:
+    """Until the test writes ``path``; past the hang guard the app goes on (the test fails)."""
+    deadline = time.monotonic() + HANG_GUARD_S
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def kept(runner: Flujo[Any, Any, Any]) -> Flujo[Any, Any, Any]:
+    RUNNERS.append(runner)
+    return runner
 
 
 def produced(name: str, cost: float, tokens: int) -> None:
@@ -155,15 +173,13 @@ async def one_run(runner: Flujo[Any, Any, Any], run: int) -> Any:
 
 async def budgeted(go: Path) -> dict[str, Any]:
     async def wait_for_go(data: Any) -> Any:
-        deadline = time.monotonic() + 60
-        while not go.exists() and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await asyncio.to_thread(wait_for_file, go)
         return run_of(data)  # not the Draft: flujo would count its cost a second time
 
-    runner = Flujo(costed("plan", 0.45, 45) >> costed("write", 0.40, 40)
+    runner = kept(Flujo(costed("plan", 0.45, 45) >> costed("write", 0.40, 40)
                    >> step(wait_for_go, "hold") >> costed("overspend", 0.30, 30),
                    pipeline_name="budgeted", persist_state=False,
-                   usage_limits=UsageLimits(total_cost_usd_limit=1.0))
+                   usage_limits=UsageLimits(total_cost_usd_limit=1.0)))
     return await stopped(runner, 0)
 
 
@@ -177,12 +193,10 @@ async def stopped(runner: Flujo[Any, Any, Any], run: int) -> dict[str, Any]:
 
 
 async def capped(again: Path) -> list[dict[str, Any]]:
-    runner = Flujo(capped_pipeline(), pipeline_name="capped", persist_state=False,
-                   usage_limits=UsageLimits(total_cost_usd_limit=CAPPED_LIMIT_USD))
+    runner = kept(Flujo(capped_pipeline(), pipeline_name="capped", persist_state=False,
+                        usage_limits=UsageLimits(total_cost_usd_limit=CAPPED_LIMIT_USD)))
     first = await stopped(runner, 0)
-    deadline = time.monotonic() + 60
-    while not again.exists() and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+    await asyncio.to_thread(wait_for_file, again)
     return [first, await stopped(runner, 1)]
 
 
@@ -202,7 +216,7 @@ def totals(results: list[Any]) -> dict[str, Any]:
 
 
 async def spend_and_budget(go: Path) -> dict[str, Any]:
-    runner = Flujo(spend_pipeline(), pipeline_name="spend", persist_state=False)
+    runner = kept(Flujo(spend_pipeline(), pipeline_name="spend", persist_state=False))
     results = await asyncio.gather(*(one_run(runner, run) for run in range(RUNS)))
     answers = [sr for r in results for sr in r.step_history if sr.name == "answer"]
     report = {"spend": {**totals(results), "ledger": take_ledger()},
@@ -219,7 +233,8 @@ async def spend_and_budget(go: Path) -> dict[str, Any]:
 
 
 def late() -> dict[str, Any]:
-    runner = Flujo(costed("pay", 0.01, 1), pipeline_name="checkout", persist_state=False)
+    runner = kept(Flujo(costed("pay", 0.01, 1), pipeline_name="checkout",
+                        persist_state=False))
     from opentelemetry.instrumentation.flujo import FlujoInstrumentor
 
     FlujoInstrumentor().instrument()
@@ -227,9 +242,12 @@ def late() -> dict[str, Any]:
 
 
 def main() -> None:
-    report = late() if sys.argv[1] == "late" else asyncio.run(spend_and_budget(Path(sys.argv[1])))
-    print("FLUJO-RESULTS " + json.dumps(report), flush=True)
-    time.sleep(1.2)  # two export intervals: the last points leave before shutdown
+    if sys.argv[1] == "late":  # the final export at exit carries all the test checks
+        print("FLUJO-RESULTS " + json.dumps(late()), flush=True)
+        return
+    go = Path(sys.argv[1])
+    print("FLUJO-RESULTS " + json.dumps(asyncio.run(spend_and_budget(go))), flush=True)
+    wait_for_file(go.with_name(go.name + ".done"))
 
 
 if __name__ == "__main__":

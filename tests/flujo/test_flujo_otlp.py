@@ -33,7 +33,7 @@ def run_instrumented(endpoint: str, cwd: Path) -> dict[str, Any]:
     )
     instrument = Path(sys.executable).parent / "opentelemetry-instrument"
     done = subprocess.run(
-        [str(instrument), sys.executable, str(HERE / "flujo_workload.py"), "0.6"],
+        [str(instrument), sys.executable, str(HERE / "flujo_workload.py")],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     line = next(x for x in done.stdout.splitlines() if x.startswith("FLUJO-HISTORY "))

@@ -18,6 +18,7 @@ from flujo_support import APP_PYTHONPATH, require_flujo
 
 from opentelemetry.instrumentation.flujo._internal import catalog
 
+from conftest import eventually
 from receivers import GrpcReceiver, Point, Webhook, latest
 
 pytestmark = pytest.mark.flujo
@@ -53,12 +54,26 @@ def instrumented(endpoint: str, cwd: Path, argument: str,
         stderr=(cwd / "stderr.txt").open("w"), text=True)
 
 
-def results(process: subprocess.Popen[str], cwd: Path) -> dict[str, Any]:
-    process.wait(timeout=120)
-    assert process.returncode == 0, (cwd / "stderr.txt").read_text()[-3000:]
+def printed(process: subprocess.Popen[str], cwd: Path) -> dict[str, Any] | None:
+    """The app's results once it has printed them; a failure if it exited without."""
     out = (cwd / "stdout.txt").read_text()
-    line = next(x for x in out.splitlines() if x.startswith("FLUJO-RESULTS "))
+    line = next((x for x in out.splitlines() if x.startswith("FLUJO-RESULTS ")), None)
+    if line is None:
+        assert process.poll() is None, (cwd / "stderr.txt").read_text()[-3000:]
+        return None
     return json.loads(line.removeprefix("FLUJO-RESULTS "))  # type: ignore[no-any-return]
+
+
+def results(process: subprocess.Popen[str], cwd: Path) -> dict[str, Any]:
+    """What the app printed; it goes on running until ``exit_after``."""
+    return eventually(lambda: printed(process, cwd), "the app's results", timeout_s=120)
+
+
+def exit_after(process: subprocess.Popen[str], go: Path) -> None:
+    """Lets the app exit (the test has seen what it waited for); it must exit cleanly."""
+    go.with_name(go.name + ".done").touch()
+    process.wait(timeout=60)
+    assert process.returncode == 0, (go.parent / "stderr.txt").read_text()[-3000:]
 
 
 Workload = tuple[GrpcReceiver, Webhook, subprocess.Popen[str], Path]
@@ -154,6 +169,7 @@ def test_runs_spend_and_budget_equal_what_flujo_reports(workload: Workload) -> N
     points = receiver.wait_for(lambda pts: total(pts, RUNS.name, **budget) == 1
                                and total(pts, RUNS.name, **{PIPELINE_NAME: "spend"}) == 20
                                and total(pts, RUNS.name, **{PIPELINE_NAME: "capped"}) == 2)
+    exit_after(process, go)
 
     spend = said["spend"]
     assert spend["runs"] == 20 and spend["failure"] == 4 and spend["retried"] == 7
@@ -229,6 +245,7 @@ def test_a_budget_stop_is_its_own_outcome_and_each_breach_one_alert(
     # first leaves (after KEEP_FOR, 0s) and the second enters again.
     events = hook.wait_for(lambda bodies: len(
         [b for b in bodies if b["executor"] == "capped" and b["metric"] == UTILIZATION]) >= 3)
+    exit_after(process, go)
     mine = [b for b in events if b["executor"] == "capped"]
     assert [b for b in mine if b["metric"] in ERROR_FAMILY] == []
     breaches = [(b["old_state"], b["new_state"]) for b in mine if b["metric"] == UTILIZATION]
@@ -241,8 +258,11 @@ def test_a_runner_built_before_instrument_reports_its_pipeline_name(tmp_path: Pa
     require_flujo()
     with GrpcReceiver() as receiver:
         # opentelemetry-instrument sets up the SDK; the app instruments flujo itself, late.
-        said = results(instrumented(receiver.endpoint, tmp_path, "late",
-                                    OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="flujo"), tmp_path)
+        process = instrumented(receiver.endpoint, tmp_path, "late",
+                               OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="flujo")
+        said = results(process, tmp_path)
+        process.wait(timeout=60)  # its final export at exit carries what is checked
+        assert process.returncode == 0, (tmp_path / "stderr.txt").read_text()[-3000:]
         points = receiver.wait_for(
             lambda pts: total(pts, RUNS.name, **{PIPELINE_NAME: "checkout"}) == 1)
     checkout = said["checkout"]
