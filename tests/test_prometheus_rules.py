@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from dataclasses import replace
@@ -131,6 +132,27 @@ def test_a_scoped_rule_without_its_exclusion_fires_twice_and_fails(
     tested = promtool("test", "rules", "rules.test.yml", cwd=tmp_path)
     assert tested.returncode != 0
     assert "FlujoExecutionAvgDurationWarning" in tested.stdout + tested.stderr
+
+
+# A windowed count as the generated rules write it: (x - (x offset w or x * 0)).
+GROWN = re.compile(r"\((?P<x>\w+(?:\{[^}]*\})?) - \((?P=x) offset (?P<w>\w+) "
+                   r"or (?P=x) \* 0\)\)")
+
+
+def test_a_failure_ratio_of_rates_fails_its_promtool_test(tmp_path: Path) -> None:
+    """The ratio of two rate()s (the rules before the one ratio definition) is not the
+    in-process ratio: the ``late`` sequence tells them apart (rate() ignores the value
+    its failure series starts with), where ``bursty`` cannot."""
+    write_pair(tmp_path, DEFAULTS, DEFAULTS, naming=Naming.COLLECTOR, for_="0s", window="5m")
+    rules = (tmp_path / "rules.yml").read_text(encoding="utf-8")
+    of_rates, swapped = GROWN.subn(r"(rate(\g<x>[\g<w>]))", rules)
+    assert swapped == 2  # the failed and the total count
+    (tmp_path / "rules.yml").write_text(of_rates, encoding="utf-8")
+    tested = promtool("test", "rules", "rules.test.yml", cwd=tmp_path)
+    assert tested.returncode != 0
+    failures = tested.stdout + tested.stderr
+    assert 'flujo_executor_name="late"' in failures, failures
+    assert 'flujo_executor_name="bursty"' not in failures, failures
 
 
 def test_a_wrong_keep_firing_for_fails_its_promtool_test(tmp_path: Path) -> None:

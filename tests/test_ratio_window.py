@@ -1,7 +1,8 @@
 """One ratio definition (issue 19): the alerting ratios are computed over the ratio
 window (``OTEL_PYTHON_FLUJO_RATIO_WINDOW``, 5m), in-process as in the generated
 Prometheus rules. The in-process side here; promtool proves the rules' side on the same
-burst / quiet / burst sequence (the ``bursty`` group of the generated test file,
+sequences (burst / quiet / burst, and a burst in a failure series that first appears
+with it: the ``bursty`` and ``late`` groups of the generated test file,
 test_prometheus_rules.py), and both sides are held to the same alert moments."""
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import Fl
 from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 from opentelemetry.instrumentation.flujo._internal.thresholds.overrides import effective_rules
 from opentelemetry.instrumentation.flujo.tools.generate.promtool_tests import (
+    SEQUENCES,
     burst_states,
     bursts,
 )
@@ -37,12 +39,14 @@ from opentelemetry.instrumentation.flujo.tools.generate.promtool_tests import (
 from conftest import StaticExecutor, collect
 
 INTERVAL_S, WINDOW_S, LIMIT = 30.0, 300.0, 0.1  # the defaults' evaluation interval and rule
-NAME = frozenset({("flujo.executor.name", "bursty")})
 STATUS = status_gauge(BY_NAME[FAILURE_RATIO])
 # The moments the generated promtool test expects of Prometheus for the defaults
-# (collector-config/prometheus/flujo-rules.test.yml, group "bursty"): fires at the
-# first burst, resolves once the window has let it go, fires again at the second.
-MOMENTS = [(30.0, True), (330.0, False), (1020.0, True), (1290.0, False)]
+# (collector-config/prometheus/flujo-rules.test.yml, its groups of these names). bursty:
+# fires at the first burst, resolves once the window has let it go, fires again at the
+# second. late: fires at the burst (a ratio of rate()s never would: it sees the failure
+# series flat from its first point), resolves once the window has let it go.
+MOMENTS = {"bursty": [(30.0, True), (330.0, False), (1020.0, True), (1290.0, False)],
+           "late": [(330.0, True), (630.0, False)]}
 
 
 def transitions(states: list[tuple[float, bool]]) -> list[tuple[float, bool]]:
@@ -50,7 +54,9 @@ def transitions(states: list[tuple[float, bool]]) -> list[tuple[float, bool]]:
             if firing != before]
 
 
-def test_the_evaluator_alerts_at_the_moments_promtool_expects_of_the_rules() -> None:
+@pytest.mark.parametrize("sequence", sorted(SEQUENCES))
+def test_the_evaluator_alerts_at_the_moments_promtool_expects_of_the_rules(
+        sequence: str) -> None:
     """A runtime on a clock the test drives, one executor reporting the sequence's
     counts, a collection per evaluation interval: the failure ratio and its threshold
     status as exported."""
@@ -59,8 +65,10 @@ def test_the_evaluator_alerts_at_the_moments_promtool_expects_of_the_rules() -> 
     reader = InMemoryMetricReader()
     runtime.bind(MeterProvider(metric_readers=[reader]))
     executor = StaticExecutor()
-    runtime.registry.add(executor, "bursty")
-    steps = bursts(round(WINDOW_S / INTERVAL_S))
+    runtime.registry.add(executor, sequence)
+    name = frozenset({("flujo.executor.name", sequence)})
+    build, _failures_appear = SEQUENCES[sequence]
+    steps = build(round(WINDOW_S / INTERVAL_S))
     failed = succeeded = 0
     states, ratios = [], []
     try:
@@ -73,22 +81,26 @@ def test_the_evaluator_alerts_at_the_moments_promtool_expects_of_the_rules() -> 
                                             "successful_executions": succeeded,
                                             "failed_executions": failed}}
             points = collect(reader)
-            ratios.append(points.get((FAILURE_RATIO, NAME)))
-            states.append((now[0], points.get((STATUS, NAME), 0) > 0))
+            ratios.append(points.get((FAILURE_RATIO, name)))
+            states.append((now[0], points.get((STATUS, name), 0) > 0))
     finally:
         runtime.close()
 
-    assert transitions(states) == MOMENTS
+    assert transitions(states) == MOMENTS[sequence]
     # ... which is what the promtool test's expectations were generated from.
     (rule,) = [r for r in effective_rules(Config()) if r.metric == FAILURE_RATIO]
     predicted = burst_states(steps, INTERVAL_S, WINDOW_S, 0.0, 0.0, rule)
     assert [(t, firing) for t, _value, firing in predicted] == states
     assert [value for _t, value, _firing in predicted] == ratios
+
+
+def test_a_ratio_since_start_would_hold_the_first_burst_and_dilute_the_second() -> None:
+    steps = bursts(round(WINDOW_S / INTERVAL_S))
     # A ratio since start would still be past the limit when the window has let the
     # first burst go, and would never see the second burst (diluted below the limit).
     since_start = [sum(s[0] for s in steps[:i]) / sum(map(sum, steps[:i]))
                    for i in range(1, len(steps) + 1)]
-    resolved, second = (round(t / INTERVAL_S) for t, _ in MOMENTS[1:3])
+    resolved, second = (round(t / INTERVAL_S) for t, _ in MOMENTS["bursty"][1:3])
     assert since_start[resolved - 1] > LIMIT
     assert max(since_start[second - 1:]) < LIMIT
 

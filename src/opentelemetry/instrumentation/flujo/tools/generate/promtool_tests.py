@@ -10,13 +10,16 @@ per-pipeline (scoped) rule is tested on names its glob matches, an unscoped one 
 names no scope of its metric matches: as every rule of an alert name is evaluated in
 each test, a name that two rules checked would fire twice and fail the test.
 
-The failure-ratio alerts get a third group, ``bursty``: a burst of failures, a quiet
-spell longer than the ratio window, a second burst (:data:`BURSTS`). Its expected alert
-moments are what the in-process code computes for the same sequence (the window of
-``_internal/window.py``, the ``for`` / ``keep_firing_for`` timing of the threshold
-engine's ``Track``: :func:`burst_states`), so promtool proves that the generated rule
-and the instrumentation raise and resolve the alert at the same evaluations;
-tests/test_ratio_window.py feeds the same sequence through the in-process evaluator.
+The failure-ratio alerts get a group per sequence of :data:`SEQUENCES`: ``bursty``, a
+burst of failures, a quiet spell longer than the ratio window, a second burst; and
+``late``, steady successes, then a burst of failures in a failure series that first
+appears with that burst. Their expected alert moments are what the in-process code
+computes for the same sequence (the window of ``_internal/window.py``, the ``for`` /
+``keep_firing_for`` timing of the threshold engine's ``Track``: :func:`burst_states`),
+so promtool proves that the generated rule and the instrumentation raise and resolve
+the alert at the same evaluations; tests/test_ratio_window.py feeds the same sequences
+through the in-process evaluator. ``late`` is the one a ratio of ``rate()`` fails:
+``rate()`` ignores the value a series starts with, so it sees the burst's series flat.
 """
 
 from __future__ import annotations
@@ -61,12 +64,28 @@ THROUGHPUT = 10.0
 # quiet spell (QUIET windows long) empties the window of the first burst: a ratio since
 # start would still hold it, and dilute the second burst.
 BURST, QUIET_STEP, BURST_STEPS, QUIET = (6, 6), (0, 10), 2, 3
+# The failures of ``late``'s one burst, with the quiet steps' successes beside them.
+LATE_BURST = (200, 10)
 
 
 def bursts(window_steps: int) -> list[tuple[int, int]]:
-    """The sequence for a window of ``window_steps`` evaluation intervals."""
+    """Burst, quiet, burst for a window of ``window_steps`` evaluation intervals."""
     quiet = [QUIET_STEP] * int(window_steps * QUIET)
     return ([BURST] * BURST_STEPS + quiet) * 2
+
+
+def late(window_steps: int) -> list[tuple[int, int]]:
+    """A window of successes, one burst of failures, then successes for a window and a
+    half. Exporters that start a series at its first point (an SDK counter at its first
+    ``add``, a process that starts with failures in its first export) show the failure
+    series first with the burst already in it."""
+    quiet = [QUIET_STEP] * window_steps
+    return [*quiet, LATE_BURST, *quiet, *quiet[:window_steps // 2]]
+
+
+# name -> (the sequence for a window of so many evaluation intervals, whether the
+# failure series is absent until its first failure).
+SEQUENCES = {"bursty": (bursts, False), "late": (late, True)}
 
 
 def burst_states(steps: list[tuple[int, int]], interval: float, window_s: float, for_s: float,
@@ -235,20 +254,24 @@ def groups(alert: Alert, rules: Sequence[Rule], naming: Naming, for_s: float,
 
 
 def burst_group(alert: Alert, rules: Sequence[Rule], naming: Naming, for_s: float,
-                window_s: float, interval: float, keep_s: float) -> dict[str, object]:
-    """The ``bursty`` group of a failure-ratio alert: its input counters, and a check at
-    every evaluation where the in-process state changes and the one before it."""
-    rule, executor = alert.rule, example_name(alert, rules, "bursty")
-    steps = bursts(round(window_s / interval))
+                window_s: float, interval: float, keep_s: float,
+                sequence: str) -> dict[str, object]:
+    """The group of a failure-ratio alert for one of :data:`SEQUENCES`: its input
+    counters, and a check at every evaluation where the in-process state changes and
+    the one before it (none: one where the ratio comes closest to the limit)."""
+    rule, executor = alert.rule, example_name(alert, rules, sequence)
+    build, failures_appear = SEQUENCES[sequence]
+    steps = build(round(window_s / interval))
     states = burst_states(steps, interval, window_s, for_s, keep_s, rule)
     labels = {EXECUTOR_LABEL: executor}
     outcome, counters = label(EXECUTIONS.attributes[0]), metric_series(EXECUTIONS, naming)
     series = []
     for name, part in (("failure", 0), ("success", 1)):
-        values, count = ["0"], 0
+        absent = failures_appear and part == 0
+        values, count = ["_" if absent else "0"], 0
         for step in steps:
             count += step[part]
-            values.append(str(count))
+            values.append("_" if absent and not count else str(count))
         selector = ",".join(f'{k}="{v}"' for k, v in {**labels, outcome: name}.items())
         series.append({"series": f"{counters}{{{selector}}}", "values": " ".join(values)})
     # An alert kept firing (keep_firing_for) shows the value it last fired on.
@@ -269,6 +292,10 @@ def burst_group(alert: Alert, rules: Sequence[Rule], naming: Naming, for_s: floa
                 "exp_annotations": alert.annotations(executor, human(value, alert.metric.unit)),
             }]
             checks.append((now, expected))
+    if not checks:  # never past this limit: silent where the ratio comes closest too
+        nearest = max(states, key=lambda state: -math.inf if state[1] is None else (
+            state[1] if rule.direction is Direction.ABOVE else -state[1]))
+        checks.append((nearest[0], []))
     return {"interval": _duration(interval), "input_series": series,
             "alert_rule_test": _checks(alert, checks)}
 
@@ -293,7 +320,8 @@ def render(rules: Sequence[Rule], naming: Naming, rule_file: str, for_: str | No
         window_s = ratio_s if ratio_alert else rate_s
         tests += groups(alert, rules, naming, for_s, window_s, interval, keep_s)
         if ratio_alert:
-            tests.append(burst_group(alert, rules, naming, for_s, window_s, interval, keep_s))
+            tests += [burst_group(alert, rules, naming, for_s, window_s, interval, keep_s, name)
+                      for name in SEQUENCES]
     keep_option = f" --keep-firing-for {keep_for}" if keep_s else ""
     header = (f"Generated by `flujo-otel rules prometheus --naming {naming.value} --for {for_}"
               f"{keep_option} --rate-window {rate_window} --ratio-window {ratio_window} "
