@@ -210,13 +210,9 @@ class _Tracked:
         token = _current.set(run)
         try:
             item = await self._inner.__anext__()
-        except StopAsyncIteration:
-            _current.reset(token)
-            await self._finish(None)
-            raise
         except BaseException as error:  # re-raised: only noted for the outcome
             _current.reset(token)
-            await self._finish(error)
+            await self._finish(None if isinstance(error, StopAsyncIteration) else error)
             raise
         _current.reset(token)
         if isinstance(item, self._types.pipeline_result):
