@@ -41,6 +41,7 @@ from opentelemetry.instrumentation.flujo._internal.thresholds.evaluate import (
     compile_rules,
 )
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import Rule
+from opentelemetry.instrumentation.flujo._internal.thresholds.rules import beyond as past
 from opentelemetry.instrumentation.flujo._internal.window import SlidingCounts, ratio
 from opentelemetry.instrumentation.flujo.tools.generate.humanize import human
 from opentelemetry.instrumentation.flujo.tools.generate.naming import Naming, label, metric_series
@@ -104,9 +105,9 @@ def burst_states(steps: list[tuple[int, int]], interval: float, window_s: float,
             total += sum(steps[index - 1])
         now = index * interval
         value = ratio(*window.growth(now, (failed, total)))
-        beyond = value is not None and (
-            value > rule.limit if rule.direction is Direction.ABOVE else value < rule.limit)
-        track.step(WARNING if beyond else 0, round(now * 1e9), round(for_s * 1e9),
+        # past: the engine's own comparison (thresholds.rules.beyond)
+        beyond_limit = value is not None and past(value, rule.limit, rule.direction)
+        track.step(WARNING if beyond_limit else 0, round(now * 1e9), round(for_s * 1e9),
                    round(keep_s * 1e9))
         states.append((now, value, track.state >= WARNING))
     return states
@@ -277,9 +278,8 @@ def burst_group(alert: Alert, rules: Sequence[Rule], naming: Naming, for_s: floa
     # An alert kept firing (keep_firing_for) shows the value it last fired on.
     shown: list[float | None] = []
     for _now, value, _firing in states:
-        beyond = value is not None and (value > rule.limit if rule.direction is Direction.ABOVE
-                                        else value < rule.limit)
-        shown.append(value if beyond else shown[-1] if shown else None)
+        beyond_limit = value is not None and past(value, rule.limit, rule.direction)
+        shown.append(value if beyond_limit else shown[-1] if shown else None)
     checks: list[tuple[float, list[dict[str, object]]]] = []
     for index in range(1, len(states)):
         if states[index][2] == states[index - 1][2]:
