@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
-import os
 import resource
 import statistics
 import sys
@@ -33,7 +32,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     RUNS,
 )
 
-from bench.flujo_e2e import ROOT, app_result, spread, start_app
+from bench.flujo_e2e import ROOT, app_environ, app_result, spread, start_app
 from bench.report import Figure
 
 INSTANCE = "service.instance.id"
@@ -61,14 +60,11 @@ def _tests_module(name: str) -> Any:
 
 
 def _environ(endpoint: str, enabled: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.update(OTEL_METRICS_EXPORTER="otlp", OTEL_TRACES_EXPORTER="none",
-               OTEL_LOGS_EXPORTER="none", OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
-               OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, OTEL_SERVICE_NAME="flujo-fleet",
-               OTEL_METRIC_EXPORT_INTERVAL=str(INTERVAL_MS),
-               OTEL_PYTHON_FLUJO_ENABLED="true" if enabled else "false")
-    return env
+    return app_environ(OTEL_METRICS_EXPORTER="otlp", OTEL_TRACES_EXPORTER="none",
+                       OTEL_LOGS_EXPORTER="none", OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
+                       OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, OTEL_SERVICE_NAME="flujo-fleet",
+                       OTEL_METRIC_EXPORT_INTERVAL=str(INTERVAL_MS),
+                       OTEL_PYTHON_FLUJO_ENABLED="true" if enabled else "false")
 
 
 def _exports(requests: list[Any]) -> dict[str, list[dict[str, Any]]]:

@@ -43,19 +43,26 @@ def spread(values: list[float]) -> dict[str, float]:
             "n": len(values)}
 
 
+def app_environ(**otel: str) -> dict[str, str]:
+    """An app process's environment: this one without its ``OTEL_`` variables, with
+    ``otel`` instead, and bench (for the app module) beside whatever PYTHONPATH already
+    holds (src)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.update(otel)
+    return env
+
+
 def _environ(enabled: bool | None) -> dict[str, str]:
     """The app's environment: plain (``None``), or opentelemetry-instrument's with the
     plugin on or off; on and off differ only in the value of one variable."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    # bench (for the app module) beside whatever PYTHONPATH already holds (src)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    if enabled is not None:
-        env.update(OTEL_METRICS_EXPORTER="console", OTEL_TRACES_EXPORTER="none",
-                   OTEL_LOGS_EXPORTER="none", OTEL_SERVICE_NAME="bench-flujo",
-                   # no export inside the timed runs: the collection is measured apart
-                   OTEL_METRIC_EXPORT_INTERVAL="600000",
-                   OTEL_PYTHON_FLUJO_ENABLED="true" if enabled else "false")
-    return env
+    if enabled is None:
+        return app_environ()
+    return app_environ(OTEL_METRICS_EXPORTER="console", OTEL_TRACES_EXPORTER="none",
+                       OTEL_LOGS_EXPORTER="none", OTEL_SERVICE_NAME="bench-flujo",
+                       # no export inside the timed runs: the collection is measured apart
+                       OTEL_METRIC_EXPORT_INTERVAL="600000",
+                       OTEL_PYTHON_FLUJO_ENABLED="true" if enabled else "false")
 
 
 def start_app(args: list[str], env: dict[str, str], instrumented: bool,
