@@ -60,18 +60,20 @@ def phases() -> None:
 
 
 class SlowOnce:
-    """Its first read outlasts the stats budget, so a worker is still reading it when
-    the process forks; later reads answer at once, with the reading process' role."""
+    """Its first read hangs until the parent releases it after fork(), so it outlasts
+    the stats budget and a worker is still reading it when the process forks; later
+    reads answer at once, with the reading process' role."""
 
     def __init__(self, parent_pid: int) -> None:
         self.parent_pid = parent_pid
         self.calls = 0
+        self.release = threading.Event()
         self.first_read_done = threading.Event()
 
     def get_optimization_stats(self) -> dict[str, dict[str, int]]:
         self.calls += 1
         if self.calls == 1:
-            time.sleep(1.0)  # the slow read: longer than the stats budget
+            self.release.wait(30)  # the slow read: in flight until after fork()
             self.first_read_done.set()
         total = 1 if os.getpid() == self.parent_pid else 2
         return {"execution": {"total_executions": total, "successful_executions": total,
@@ -107,6 +109,7 @@ def fork() -> None:
         say(child=os.getpid())
         sys.exit(0)  # its export at exit reads the source fork() left in flight again
     execute(parent, 3)
+    slow.release.set()
     # the parent's worker returns from the slow read: the export at exit reads it again
     if not slow.first_read_done.wait(30):
         sys.exit("the slow source's first read never returned")

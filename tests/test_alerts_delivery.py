@@ -367,12 +367,14 @@ def test_the_custom_thresholds_example_runs_its_handler() -> None:
 
 
 EXIT_APP = """
-import sys, time
+import atexit, sys, threading, time
 from opentelemetry.instrumentation.flujo import AlertEvent, add_alert_handler
 from opentelemetry.instrumentation.flujo._internal.runtime import get_runtime
 
+exiting = threading.Event()
+
 def slow(event):
-    time.sleep(0.2)
+    exiting.wait(30)  # busy until the interpreter exits: the events are still queued then
     with open(sys.argv[1], "a") as out:
         out.write(event.new_state + "\\n")
 
@@ -380,6 +382,7 @@ add_alert_handler(slow)
 get_runtime().alerts.publish(AlertEvent("api", "flujo.executor.memory.usage", old, new, 1.0, 2.0, "By",
                               "above", time.time_ns())
                    for old, new in (("ok", "warning"), ("warning", "critical"), ("critical", "ok")))
+atexit.register(exiting.set)  # registered last, so it runs before the runtime's flush
 """
 
 

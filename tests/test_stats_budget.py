@@ -11,9 +11,10 @@ import sys
 import pytest
 
 APP = """
-import io, logging, sys, threading, time
+import io, logging, sys, threading
 logging.basicConfig(level=logging.WARNING)
 called = threading.Event()
+release = threading.Event()  # set once the app is done: the source hangs until then
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
 from opentelemetry.instrumentation.flujo import instrument_executor
@@ -21,7 +22,7 @@ from opentelemetry.instrumentation.flujo import instrument_executor
 class Hanging:
     def get_optimization_stats(self):
         called.set()
-        time.sleep(3)  # the hang: longer than every budget and timeout here
+        release.wait(60)  # the hang: outlasts every budget and timeout here
         return {}
 
 class Healthy:
@@ -38,6 +39,7 @@ if sys.argv[1] == "periodic" and not called.wait(60):  # the first periodic coll
     sys.exit("the periodic reader never read the source")
 provider.shutdown()
 print("exported healthy" if '"healthy"' in exported.getvalue() else "nothing exported")
+release.set()
 """
 
 

@@ -220,12 +220,20 @@ def test_dashboard_colours_default_limit_states(runtime: Runtime) -> None:
     assert _styles(console, board) == {"warning*": "yellow", "critical*": "red", "ok*": "green"}
 
 
-def test_in_process_dashboard_sees_every_instrumented_executor(runtime: Runtime) -> None:
-    """No arguments: its own MeterProvider, bound to the runtime, in a refresh thread."""
+@pytest.fixture
+def worker_dashboard(runtime: Runtime) -> tuple[StaticExecutor, Console, Dashboard]:
+    """An in-process Dashboard on a recording console, with one executor "worker"
+    instrumented (returned too: the registry holds it by weak reference only)."""
     executor = StaticExecutor(full_stats())
     instrument_executor(executor, "worker")
     console = _console()
-    dashboard = Dashboard(console=console)
+    return executor, console, Dashboard(console=console)
+
+
+def test_in_process_dashboard_sees_every_instrumented_executor(
+        worker_dashboard: tuple[StaticExecutor, Console, Dashboard]) -> None:
+    """No arguments: its own MeterProvider, bound to the runtime, in a refresh thread."""
+    executor, console, dashboard = worker_dashboard
     dashboard.start(refresh_s=0.05)
     eventually(lambda: "256 MiB" in console.export_text(clear=False), "a frame drawn")
     executor.stats["memory"]["usage_mb"] = 300.0
@@ -234,11 +242,9 @@ def test_in_process_dashboard_sees_every_instrumented_executor(runtime: Runtime)
     assert "worker" in text and "256 MiB" in text and "300 MiB" in text
 
 
-def test_a_dashboard_stopped_at_once_still_ends_with_a_frame(runtime: Runtime) -> None:
-    executor = StaticExecutor(full_stats())
-    instrument_executor(executor, "worker")
-    console = _console()
-    dashboard = Dashboard(console=console)
+def test_a_dashboard_stopped_at_once_still_ends_with_a_frame(
+        worker_dashboard: tuple[StaticExecutor, Console, Dashboard]) -> None:
+    _, console, dashboard = worker_dashboard
     dashboard.start(refresh_s=600)
     stopping = threading.Thread(target=dashboard.stop, daemon=True)
     stopping.start()

@@ -27,6 +27,8 @@ from flujo import Flujo
 
 LIMIT_USD = 1.0
 # A round, then a pause: a steady trickle of runs, not a busy loop on a shared machine.
+# Pacing, not a synchronisation: the scraped rates need traffic spread over time, and
+# nothing waits on the pause (the test stops the loop through the stop file).
 PAUSE_S = 0.2
 
 

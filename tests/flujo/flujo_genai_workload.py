@@ -50,7 +50,9 @@ def refusing(model_id: str) -> Any:
 
 async def pace(data: Any) -> Any:
     if data == "slow":
-        await asyncio.sleep(0.6)  # the workload's slow run, not a synchronisation
+        # A duration on purpose, not a synchronisation: the test picks the exemplar by
+        # run duration, so this run must really take longer (no event can stand for it).
+        await asyncio.sleep(0.6)
     return data
 
 

@@ -289,12 +289,10 @@ def _duration(env: Mapping[str, str], variable: str, default: float) -> float:
                 "is not a duration such as 0s, 30s, 2m or 1h30m")
 
 
-def recording_path(variable: str, default: str,
-                   environ: Mapping[str, str] | None = None) -> str:
+def recording_path(variable: str, default: str) -> str:
     """The file a recording exporter appends to: ``variable``'s value, else ``default``.
     Read by the exporter itself (building one builds no runtime)."""
-    env = os.environ if environ is None else environ
-    return read(env, variable, str, default, "is unusable")
+    return read(os.environ, variable, str, default, "is unusable")
 
 
 def _window(text: str) -> float:

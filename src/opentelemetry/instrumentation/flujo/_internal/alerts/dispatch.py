@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from opentelemetry.instrumentation.flujo._internal.alerts.event import LOG_LEVEL, AlertEvent
+from opentelemetry.instrumentation.flujo._internal.alerts.event import AlertEvent
 from opentelemetry.instrumentation.flujo._internal.catalog import THRESHOLD_SEVERITY
 
 _logger = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class Dispatcher:
             return
         workers = self._workers  # replaced, never mutated
         for event in events:
-            if ALERT_LOGGER.isEnabledFor(LOG_LEVEL[event.new_state]):
+            if ALERT_LOGGER.isEnabledFor(event.log_level):
                 self._logging.submit(event)
             for worker in workers:
                 worker.submit(event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from inspect import signature
 from typing import Any
 
@@ -33,8 +34,8 @@ except ImportError:  # pragma: no cover
     ProxyLoggerProvider = NoOpLoggerProvider  # type: ignore[misc,assignment]
 
 # As in Python logging (AlertEvent.log_level, by the state entered), with its level names.
-_SEVERITY = {"ok": (SeverityNumber.INFO, "INFO"), "warning": (SeverityNumber.WARN, "WARNING"),
-             "critical": (SeverityNumber.ERROR, "ERROR")}
+_SEVERITY = {logging.INFO: SeverityNumber.INFO, logging.WARNING: SeverityNumber.WARN,
+             logging.ERROR: SeverityNumber.ERROR}
 
 
 def attributes(event: AlertEvent) -> dict[str, str | float]:
@@ -71,8 +72,8 @@ class LogsApiHandler:
             return  # no LoggerProvider configured: nothing would be recorded
         emit(provider.get_logger(SCOPE, __version__),
              timestamp=event.time_unix_nano,
-             severity_number=_SEVERITY[event.new_state][0],
-             severity_text=_SEVERITY[event.new_state][1],
+             severity_number=_SEVERITY[event.log_level],
+             severity_text=logging.getLevelName(event.log_level),
              body=event.message,
              attributes=attributes(event))
 
