@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from opentelemetry.instrumentation.flujo._internal.catalog import MIB
 from opentelemetry.instrumentation.flujo._internal.rate import Rate
@@ -77,13 +78,33 @@ def limit_now(cgroup_dir: Path) -> int | None:
 
 
 LIMIT_TTL_S = 1.0
+# The resident size and page faults are read at most this often: once per collection,
+# which reads every executor name within well under this (a collection of 1,000 names
+# takes ~0.1-0.2 s of reads and normalising here), however many names it reads.
+USAGE_TTL_S = 0.5
+
+
+def _minor_faults() -> int | None:
+    if resource is None:
+        return None
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
+
+
+class Usage(NamedTuple):
+    """One reading of the process's memory use."""
+
+    rss: int | None  # resident set size, bytes
+    faults: int | None  # minor page faults so far
+    at: int  # when read (the runtime's clock, monotonic nanoseconds)
 
 
 class MemoryLimit:
-    """The process's memory limit, shared by every measured source of a runtime: it is
-    the same for every executor name read in one collection, and reading its files
-    costs ~130 us. Re-read at most once a second (a resized container shows within a
-    second); the cgroup path is parsed once (a process does not change cgroup).
+    """The process's memory figures, shared by every measured source of a runtime: they
+    are the same for every executor name read in one collection, so they are read once
+    for all of them. The limit (its files cost ~130 us to read) is re-read at most once
+    a second (a resized container shows within a second; the cgroup path is parsed
+    once); the resident size and page faults (``/proc/self/statm`` and ``getrusage``) at
+    most once per ``USAGE_TTL_S``, i.e. once per collection, not once per name.
     ``clock``: the runtime's (monotonic nanoseconds)."""
 
     def __init__(self, clock: Callable[[], int],
@@ -92,6 +113,7 @@ class MemoryLimit:
         self._read = read
         self._cgroup_dir: Path | None = None
         self._last: tuple[int | None, int] | None = None  # (limit, when read)
+        self._usage: Usage | None = None
 
     def bytes(self) -> int | None:
         now = self._clock()
@@ -104,33 +126,34 @@ class MemoryLimit:
         self._last = (limit, now)
         return limit
 
-
-def _minor_faults() -> int | None:
-    if resource is None:
-        return None
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
+    def usage(self) -> Usage:
+        """The latest reading, or a new one when it is ``USAGE_TTL_S`` old. Sources read
+        on the fetcher's threads at once may both read: either reading is right."""
+        now = self._clock()
+        usage = self._usage
+        if usage is None or now - usage.at >= USAGE_TTL_S * 1e9:
+            usage = self._usage = Usage(rss_bytes(), _minor_faults(), now)
+        return usage
 
 
 class ProcessMemory:
     """One reader per reporting source: the allocation rate is per reader's own interval,
-    timed by ``clock`` (the runtime's, monotonic nanoseconds)."""
+    between the shared readings' times."""
 
-    def __init__(self, limit: MemoryLimit, clock: Callable[[], int]) -> None:
+    def __init__(self, limit: MemoryLimit) -> None:
         self._limit = limit
-        self._clock = clock
         self._faults = Rate()
 
     def read(self) -> dict[str, float]:
         out: dict[str, float] = {}
-        rss = rss_bytes()
+        rss, faults, at = self._limit.usage()
         if rss is not None:
             out["usage_mb"] = rss / MIB
             limit = self._limit.bytes()
             if limit:
                 out["pressure_level"] = min(rss / limit, 1.0)
-        faults = _minor_faults()
         if faults is not None:
-            per_s = self._faults.update(faults, self._clock() / 1e9)
+            per_s = self._faults.update(faults, at / 1e9)
             if per_s is not None:
                 out["allocation_rate_mb_s"] = per_s * _PAGE / MIB
         return out
