@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
 from fractions import Fraction
 from typing import Any
@@ -11,13 +12,18 @@ import pytest
 
 from opentelemetry.instrumentation.flujo._internal.catalog import COUNTER_STATS
 from opentelemetry.instrumentation.flujo._internal.collect.normalise import Normaliser
-from opentelemetry.instrumentation.flujo._internal.collect.registry import Registry
+from opentelemetry.instrumentation.flujo._internal.collect.registry import (
+    COUNTERS,
+    ExecutorEntry,
+    Registry,
+)
 
 from conftest import log_now
 
 EDGE_VALUES: list[Any] = [
     0, 7, 100, 101, -1, 2**1100, 0.0, 42.5, 100.0, 100.5, -0.5, math.nan, math.inf,
-    -math.inf, True, None, "12", Fraction(1, 2), 10**20,
+    -math.inf, True, None, "12", Fraction(1, 2), 10**20, -0.0, sys.float_info.max, 2.0**1004,
+    2**1023,
 ]
 
 
@@ -45,6 +51,13 @@ def test_exact_types_and_their_look_alikes_normalise_alike(value: Any) -> None:
     assert fast_drops == slow_drops
 
 
+def _monotonic(entry: ExecutorEntry, stat: str, raw: float | None) -> float | None:
+    """The entry's monotonic value of counter ``stat`` after reading ``raw``."""
+    totals: list[float | None] = [None] * len(COUNTERS)
+    entry.add_counters({} if raw is None else {stat: raw}, totals)
+    return totals[COUNTERS.index(stat)]
+
+
 def test_counter_state_survives_resets_gaps_and_retirement() -> None:
     class Source:
         pass
@@ -53,16 +66,26 @@ def test_counter_state_survives_resets_gaps_and_retirement() -> None:
     source = Source()
     entry = registry.add(source, "a")
     stat = "execution.total_executions"
-    assert entry.counter(stat, None) is None
-    assert [entry.counter(stat, v) for v in (5.0, 7.0, 2.0, None, 3.0)] == [
+    assert _monotonic(entry, stat, None) is None
+    assert [_monotonic(entry, stat, v) for v in (5.0, 7.0, 2.0, None, 3.0)] == [
         5.0, 7.0, 9.0, 9.0, 10.0]
     other = sorted(COUNTER_STATS - {stat})[0]
-    assert entry.counter(other, None) is None
-    assert entry.counter(other, 4.0) == 4.0
+    assert _monotonic(entry, other, None) is None
+    assert _monotonic(entry, other, 4.0) == 4.0
     registry.remove(source)
     # Only counters ever read are retired, with their reset offsets.
     assert entry.group.retired == {stat: 10.0, other: 4.0}
     assert registry.groups() == [entry.group]
+
+
+def test_one_read_adds_every_counter_to_the_totals() -> None:
+    class Source:
+        pass
+
+    entry = Registry().add(Source(), "a")
+    totals: list[float | None] = [1.0] + [None] * (len(COUNTERS) - 1)
+    entry.add_counters({stat: float(i) for i, stat in enumerate(COUNTERS)}, totals)
+    assert totals == [1.0] + [float(i) for i in range(1, len(COUNTERS))]
 
 
 def test_retired_totals_keep_a_shared_name_monotonic() -> None:
@@ -74,7 +97,7 @@ def test_retired_totals_keep_a_shared_name_monotonic() -> None:
     stat = "cache.misses"
     entry = registry.add(first, "shared")
     registry.add(second, "shared")
-    entry.counter(stat, 10.0)
-    entry.counter(stat, 4.0)  # a reset: 14 so far
+    _monotonic(entry, stat, 10.0)
+    _monotonic(entry, stat, 4.0)  # a reset: 14 so far
     registry.remove(first)
     assert registry.groups()[0].retired == {stat: 14.0}

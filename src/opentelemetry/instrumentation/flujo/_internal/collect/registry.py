@@ -13,7 +13,8 @@ import threading
 import weakref
 from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from math import isnan
 from typing import Any
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
@@ -23,6 +24,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     EXECUTOR_NAME,
     OUTCOME,
     OUTCOMES,
+    STATS,
 )
 
 _logger = logging.getLogger(__name__)
@@ -42,8 +44,10 @@ def executor_name(executor: object, name: str | None) -> str:
 # Per-executor counter state lives in one flat array of doubles, two slots per
 # counter stat (last raw value, offset added for earlier resets): ~200 bytes an
 # executor, where a dict of [raw, offset] lists cost ~850 (see docs/performance.md).
-_COUNTER_SLOT = {stat_id: 2 * i for i, stat_id in enumerate(sorted(COUNTER_STATS))}
-_UNSEEN = array("d", [math.nan, 0.0] * len(_COUNTER_SLOT))  # NaN raw: never read
+# The counter stats, in catalog order: a name's totals are lists in this order.
+COUNTERS = tuple(stat.id for stat in STATS if stat.id in COUNTER_STATS)
+_SLOTS = tuple(enumerate(COUNTERS))  # (index in COUNTERS, stat id); the slots are 2 x index
+_UNSEEN = array("d", [math.nan, 0.0] * len(COUNTERS))  # NaN raw: never read
 
 
 class ExecutorEntry:
@@ -65,28 +69,34 @@ class ExecutorEntry:
     def executor(self) -> Any:
         return self._ref()
 
-    def counter(self, stat_id: str, raw: float | None) -> float | None:
-        """The monotonic value of a counter: resets add the pre-reset value as an offset.
-
-        An absent raw value carries the last one, so a failed read does not make the
-        name's sum dip and come back.
-        """
-        slot = _COUNTER_SLOT[stat_id]
+    def add_counters(self, values: Mapping[str, Any], totals: list[float | None]) -> None:
+        """Add the monotonic value of each counter stat read (``values``) to ``totals``
+        (in ``COUNTERS`` order): a reset adds the pre-reset value as an offset, and an
+        absent raw value carries the last one, so that a failed read does not make the
+        name's sum dip and come back. One call for all the counters: this runs per
+        executor per collection."""
         state = self._counters
-        if state is None:
+        for index, stat_id in _SLOTS:
+            raw = values.get(stat_id)
+            if state is None:
+                if raw is None:
+                    continue
+                state = self._counters = array("d", _UNSEEN)  # at the first counter read
+            slot = 2 * index
+            last = state[slot]
             if raw is None:
-                return None
-            state = self._counters = array("d", _UNSEEN)
-        last = state[slot]
-        if raw is None:
-            return None if math.isnan(last) else last + state[slot + 1]
-        if math.isnan(last):
-            state[slot] = raw
-            return raw
-        if raw < last:
-            state[slot + 1] += last
-        state[slot] = raw
-        return raw + state[slot + 1]
+                if isnan(last):
+                    continue
+                value = last + state[slot + 1]
+            elif isnan(last):
+                value = state[slot] = raw
+            else:
+                if raw < last:
+                    state[slot + 1] += last
+                state[slot] = raw
+                value = raw + state[slot + 1]
+            total = totals[index]
+            totals[index] = value if total is None else total + value
 
     def retire(self) -> None:
         self.retired = True
@@ -94,9 +104,10 @@ class ExecutorEntry:
         if state is None:
             return
         retired = self.group.retired
-        for stat_id, slot in _COUNTER_SLOT.items():
-            if not math.isnan(state[slot]):
-                retired[stat_id] = retired.get(stat_id, 0.0) + state[slot] + state[slot + 1]
+        for index, stat_id in _SLOTS:
+            if not isnan(state[2 * index]):
+                retired[stat_id] = (retired.get(stat_id, 0.0) + state[2 * index]
+                                    + state[2 * index + 1])
 
 
 class Group:

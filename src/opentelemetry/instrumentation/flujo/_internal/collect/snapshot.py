@@ -30,6 +30,7 @@ from opentelemetry.instrumentation.flujo._internal.collect.normalise import (
     number,
 )
 from opentelemetry.instrumentation.flujo._internal.collect.registry import (
+    COUNTERS,
     ExecutorEntry,
     Group,
     Registry,
@@ -44,7 +45,6 @@ WARN_EVERY_S = 600
 MAX_WARNED_NAMES = 1000
 
 _GAUGE_STATS = tuple((s.id, s.combine) for s in STATS if s.id not in COUNTER_STATS)
-_COUNTERS = tuple(s.id for s in STATS if s.id in COUNTER_STATS)
 _STATE_RANK = {state: rank for rank, state in enumerate(CIRCUIT_STATES[::-1])}  # open worst
 
 
@@ -106,14 +106,13 @@ def combine(group: Group, reads: Sequence[tuple[ExecutorEntry, Values]]) -> Valu
     # this snapshot's own (normalise built it), so it is updated in place: one
     # dict less per executor per collection for the SDK's work to share caches with.
     out: Values = reads[0][1] if len(reads) == 1 else {}
-    for stat_id in _COUNTERS:
-        total = group.retired.get(stat_id)
-        for entry, values in reads:
-            if entry.retired:  # uninstrumented mid-collection: already in group.retired
-                continue
-            value = entry.counter(stat_id, number(values, stat_id))
-            if value is not None:
-                total = value if total is None else total + value
+    retired = group.retired
+    totals: list[float | None] = [retired.get(stat_id) for stat_id in COUNTERS] if retired \
+        else [None] * len(COUNTERS)
+    for entry, values in reads:
+        if not entry.retired:  # uninstrumented mid-collection: already in group.retired
+            entry.add_counters(values, totals)
+    for stat_id, total in zip(COUNTERS, totals, strict=True):
         if total is not None and math.isfinite(total):
             out[stat_id] = total
         else:  # never the single read's raw (non-monotonic) value
@@ -199,7 +198,7 @@ class SnapshotTaker:
                     groups.append(GroupSnapshot(group.name, values, group.attributes,
                                                 group.point_attributes))
             self.registry.purge()
-        names = frozenset(group.name for group in registered)
+        names = frozenset([group.name for group in registered])
         if not self._failures.keys() <= names:  # names gone: their windows with them
             self._failures = {n: w for n, w in self._failures.items() if n in names}
         return Snapshot(

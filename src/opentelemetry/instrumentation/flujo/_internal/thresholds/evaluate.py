@@ -42,11 +42,11 @@ from opentelemetry.instrumentation.flujo._internal.collect.snapshot import Snaps
 from opentelemetry.instrumentation.flujo._internal.rate import Rate
 from opentelemetry.instrumentation.flujo._internal.thresholds.limit_syntax import rate_unit
 from opentelemetry.instrumentation.flujo._internal.thresholds.rules import (
+    BEYOND,
     LEVELS,
     Rule,
     in_scope,
     is_state_metric,
-    level_beyond,
     value_key,
 )
 
@@ -63,6 +63,7 @@ class Check:
     status: str  # the status gauge
     gauge: str | None  # the limit gauge; a state rule has no number to draw
     direction: Direction
+    beyond: Callable[[float, float], bool]  # the direction's comparison (rules.BEYOND)
     limits: tuple[float | None, float | None]
     states: tuple[str | None, str | None]
     other_key: str | None = None
@@ -102,6 +103,7 @@ def _check(levels: dict[str, Rule]) -> Check:
         status=status_gauge(metric),
         gauge=None if is_state_metric(metric) else limit_gauge(metric),
         direction=first.direction,
+        beyond=BEYOND[first.direction],
         limits=(limits[0], limits[1]),
         states=(pair[0].state if pair[0] else None, pair[1].state if pair[1] else None),
         other_key=value_key(other) if other else None,
@@ -146,6 +148,14 @@ class Track:
         self.clear_since: list[int | None] = [None, None, None]
         self.rate: Rate | None = None  # a counter-rate rule's
 
+    def per_second(self, value: float, now: int) -> float | None:
+        """A counter-rate rule's value: the counter's increase per second since the
+        previous value, over a real interval (with two readers, snapshots come in pairs
+        milliseconds apart: see _internal/rate.py)."""
+        if self.rate is None:
+            self.rate = Rate()
+        return self.rate.update(value, now / 1e9)
+
     def step(self, raw: int, now: int, enter_ns: int, leave_ns: int) -> bool:
         """Take ``raw`` (the level the value is beyond now) at ``now``; True when the
         state changed. A level fires once its breach has held ``enter_ns`` and stops
@@ -186,9 +196,12 @@ class Results:
     limits: dict[str, list[Observation]] = field(default_factory=dict)
 
 
-# Per executor name, per checked metric: its check, and the per-name fixed-limit points
-# (empty when the name's limits are the metric's unscoped ones, or relative).
-Prebuilt = tuple[tuple[Observation, ...], list[tuple[Check, tuple[Observation, ...]]]]
+# Per executor name, per checked metric: its check, the per-name fixed-limit points
+# (empty when the name's limits are the metric's unscoped ones, or relative) and the
+# limit gauge whose unscoped points the name's value calls for (None: own or relative
+# limits, or no gauge).
+Prebuilt = tuple[tuple[Observation, ...],
+                 list[tuple[Check, tuple[Observation, ...], str | None]]]
 
 
 def _limit_points(check: Check, extra: dict[str, str]) -> tuple[Observation, ...]:
@@ -240,7 +253,8 @@ class Evaluator:
                 continue
             own = () if check.other_key or check.gauge is None or \
                 check.same_limits(checks.default) else _limit_points(check, attrs)
-            resolved.append((check, own))
+            shared = None if own or check.other_key else check.gauge
+            resolved.append((check, own, shared))
         built = self._prebuilt[name] = (levels, resolved)
         return built
 
@@ -258,7 +272,7 @@ class Evaluator:
             values = group.values
             tracks = self._tracks.setdefault(group.name, {})
             levels, resolved = self._prebuilt.get(group.name) or self._build(group.name)
-            for check, own in resolved:
+            for check, own, shared in resolved:
                 value = values.get(check.key)
                 if value is None:
                     continue  # absent is not ok: no status point (see the module's doc)
@@ -266,45 +280,41 @@ class Evaluator:
                 if track is None:
                     track = tracks[check.metric.name] = Track(check)
                 warning, critical = check.limits
-                if check.gauge:
-                    if check.other_key:
-                        capacity = values.get(check.other_key)
-                        if not isinstance(capacity, float):
-                            continue  # relative to an unknown capacity: not evaluated
-                        warning = None if warning is None else warning * capacity
-                        critical = None if critical is None else critical * capacity
-                        limits[check.gauge].extend(
-                            Observation(limit, {EXECUTOR_NAME: group.name, THRESHOLD_LEVEL: lv})
-                            for lv, limit in zip(LEVELS, (warning, critical), strict=True)
-                            if limit is not None)
-                    elif own:
-                        limits[check.gauge].extend(own)
-                    else:
-                        shared_used.add(check.gauge)
+                if shared:
+                    shared_used.add(shared)
+                elif own:
+                    limits[check.gauge].extend(own)  # type: ignore[index]
+                elif check.other_key:
+                    capacity = values.get(check.other_key)
+                    if not isinstance(capacity, float):
+                        continue  # relative to an unknown capacity: not evaluated
+                    warning, critical = _relative(check, capacity, group.name,
+                                                  limits[check.gauge])  # type: ignore[index]
                 if check.rate:
-                    # Over a real interval: with two readers, snapshots come in pairs
-                    # milliseconds apart (see _internal/rate.py).
-                    if track.rate is None:
-                        track.rate = Rate()
-                    value = track.rate.update(float(value), now / 1e9)
+                    value = track.per_second(float(value), now)
                     if value is None:
                         continue
                 if isinstance(value, str):
                     raw = CRITICAL if value == check.states[1] else \
                         WARNING if value == check.states[0] else OK
-                else:
-                    raw = level_beyond(value, warning, critical, check.direction)
-                track.seen = generation
-                old = track.state
-                # Steady (same state, nothing pending) is the common case: no call then.
-                if (raw != old or track.busy) and \
-                        track.step(raw, now, self.enter_ns, self.leave_ns):
-                    events.append(_event(group.name, check, old, track.state, value,
-                                         (warning, critical), snapshot.taken_ns))
-                if track.state or track.busy:
+                else:  # rules.level_beyond, inline: two calls less per value
+                    past = check.beyond
+                    raw = CRITICAL if critical is not None and past(value, critical) else \
+                        WARNING if warning is not None and past(value, warning) else OK
+                state = track.state
+                # Steady (same state, nothing pending) is the common case: no call then,
+                # and a steady track not at rest is already among the active ones.
+                if raw != state or track.busy:
+                    if track.step(raw, now, self.enter_ns, self.leave_ns):
+                        events.append(_event(group.name, check, state, track.state, value,
+                                             (warning, critical), snapshot.taken_ns))
+                    state = track.state
+                    if state or track.busy:
+                        self._active[(group.name, check.metric.name)] = track
+                if state or track.busy:  # (one that came to rest here: see _absent)
+                    track.seen = generation
                     track.check, track.limits = check, (warning, critical)
-                    self._active[(group.name, check.metric.name)] = track
-                status[check.status].append(levels[track.state])
+                status[check.status].append(levels[state])
         if self._active:
             self._absent(generation, now, snapshot, events)
         for gauge in shared_used:
@@ -346,6 +356,19 @@ class Evaluator:
                     self._tracks[name] = kept
                 else:
                     del self._tracks[name]
+
+
+def _relative(check: Check, capacity: float, name: str, out: list[Observation]
+              ) -> tuple[float | None, float | None]:
+    """A relative check's limits for a name whose capacity is ``capacity``; their
+    points go to ``out``."""
+    warning, critical = check.limits
+    warning = None if warning is None else warning * capacity
+    critical = None if critical is None else critical * capacity
+    out.extend([Observation(limit, {EXECUTOR_NAME: name, THRESHOLD_LEVEL: level}, None)
+                for level, limit in zip(LEVELS, (warning, critical), strict=True)
+                if limit is not None])
+    return warning, critical
 
 
 def _event(name: str, check: Check, old: int, new: int, value: float | str | None,

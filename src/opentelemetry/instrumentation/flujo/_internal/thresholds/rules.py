@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
@@ -80,19 +82,25 @@ def default_rules() -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+# The one comparison of the engine, the offline report and the rule pairs' check, by
+# direction: strict (a value at the limit is within it). C functions, so that the
+# engine's comparison per value and checked metric costs no Python frame.
+BEYOND: dict[Direction, Callable[[float, float], bool]] = {
+    Direction.ABOVE: operator.gt, Direction.BELOW: operator.lt}
+
+
 def beyond(value: float, limit: float, direction: Direction) -> bool:
-    """``value`` is strictly beyond ``limit`` (a value at the limit is within it): the one
-    comparison of the engine, the offline report and the rule pairs' check."""
-    return value > limit if direction is Direction.ABOVE else value < limit
+    """``value`` is strictly beyond ``limit``."""
+    return BEYOND[direction](value, limit)
 
 
 def level_beyond(value: float, warning: float | None, critical: float | None,
                  direction: Direction) -> int:
     """The worst level whose limit ``value`` is beyond, as its index in the catalog's
-    ``THRESHOLD_STATES``: 0 (ok), 1 (warning) or 2 (critical)."""
-    if critical is not None and beyond(value, critical, direction):
-        return 2
-    return 1 if warning is not None and beyond(value, warning, direction) else 0
+    ``THRESHOLD_STATES``: 0 (ok), 1 (warning) or 2 (critical). (The engine inlines it.)"""
+    past = BEYOND[direction]
+    return 2 if critical is not None and past(value, critical) else \
+        1 if warning is not None and past(value, warning) else 0
 
 
 def value_key(metric: Metric) -> str:
