@@ -358,40 +358,37 @@ def _totals(rounds: int, names: int = 50, adds: int = 20_000) -> dict[str, Any]:
     from opentelemetry.instrumentation.flujo._internal.config import Config
     from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
 
-    subjects: dict[str, Callable[[], Any]] = {}
-    providers, runtimes = [], []
-    for subject in ("without", "with"):
-        reader = InMemoryMetricReader()
-        provider = MeterProvider(metric_readers=[reader], views=flujo_views())
-        runtime = Runtime(Config())
-        binding = runtime.bind(provider)
-        assert binding is not None
-        providers.append(provider)
-        runtimes.append(runtime)
-        subjects[subject] = reader.get_metrics_data
-        if subject == "with":
-            runs, cost, tokens = (binding.total(m.name, m.unit, m.description)
-                                  for m in (RUNS, STEP_COST, STEP_TOKENS))
-            for name in range(names):
-                runs.add(1, {PIPELINE_NAME: f"p{name}", RUN_OUTCOME: "success"})
-                for step in range(RUN_STEPS):
-                    attributes = {PIPELINE_NAME: f"p{name}", STEP_NAME: f"s{step}"}
-                    cost.add(0.001, attributes)
-                    tokens.add(10, attributes)
-            attributes = {PIPELINE_NAME: "p0", STEP_NAME: "s0"}
-            counter = provider.get_meter(SCOPE).create_counter("bench.counter")
+    readers = [InMemoryMetricReader(), InMemoryMetricReader()]
+    providers = [MeterProvider(metric_readers=[reader], views=flujo_views())
+                 for reader in readers]
+    runtimes = [Runtime(Config()), Runtime(Config())]
+    bindings = [runtime.bind(provider) for runtime, provider in zip(runtimes, providers,
+                                                                    strict=True)]
+    binding = bindings[1]
+    assert binding is not None
+    runs, cost, tokens = (binding.total(m.name, m.unit, m.description)
+                          for m in (RUNS, STEP_COST, STEP_TOKENS))
+    for name in range(names):
+        runs.add(1, {PIPELINE_NAME: f"p{name}", RUN_OUTCOME: "success"})
+        for step in range(RUN_STEPS):
+            attributes = {PIPELINE_NAME: f"p{name}", STEP_NAME: f"s{step}"}
+            cost.add(0.001, attributes)
+            tokens.add(10, attributes)
+    attributes = {PIPELINE_NAME: "p0", STEP_NAME: "s0"}
+    counter = providers[1].get_meter(SCOPE).create_counter("bench.counter")
 
-            def counter_adds() -> None:
-                for _ in range(adds):
-                    counter.add(1, attributes)
+    def counter_adds() -> None:
+        for _ in range(adds):
+            counter.add(1, attributes)
 
-            def total_adds() -> None:
-                for _ in range(adds):
-                    cost.add(1, attributes)
+    def total_adds() -> None:
+        for _ in range(adds):
+            cost.add(1, attributes)
 
-            subjects["Counter.add"], subjects["total"] = counter_adds, total_adds
     try:
-        medians = interleaved(subjects, rounds)
+        medians = interleaved({"without": readers[0].get_metrics_data,
+                               "with": readers[1].get_metrics_data,
+                               "Counter.add": counter_adds, "total": total_adds}, rounds)
     finally:
         for runtime in runtimes:
             runtime.close()
