@@ -21,6 +21,10 @@ otherwise every figure is "n/a" with the reason (``make bench-flujo`` runs it in
   result registered, flujo's own ``update_pipeline_result`` once per step with a step
   that reports cost and tokens, the result yielded), minus the same stub unwrapped,
   over a real three-step pure-Python pipeline run timed in the same process;
+- the run and spend totals: what the SDK's ``Counter.add`` costs per add against the
+  in-process sum that replaces it (``otel/totals.py``), and what observing the totals of
+  a three-step pipeline name (7 points) adds to a collection, so the break-even is
+  known;
 - per agent call: the GenAI metrics (the agent runner's wrapper, the usage hook, three
   histogram points) around flujo's own ``DefaultAgentRunner.run`` and
   ``extract_usage_metrics`` for a stub agent with a model id and usage, minus the same
@@ -72,6 +76,8 @@ _FIGURES = {
                      f"<= {MEMORY_GOAL // 2**20} MiB"),
     "flujo.run": ("run wrapper + spend bookkeeping / three-step pipeline run", "%",
                   f"<= {RUN_GOAL:.0%}"),
+    "flujo.totals": ("run and spend totals: collection us per three-step pipeline name",
+                     "us", "reported"),
     "flujo.agent_run": ("... + one agent call's GenAI metrics / three-step run", "%",
                         f"<= {RUN_GOAL:.0%}"),
 }
@@ -336,6 +342,64 @@ def _run_overhead(instrumentor: Any, provider: MeterProvider, rounds: int,
             "share": added_s / pipeline_s}
 
 
+def _totals(rounds: int, names: int = 50, adds: int = 20_000) -> dict[str, Any]:
+    """Microseconds per add of the SDK's ``Counter.add`` and of an in-process total, and
+    per three-step pipeline name of collecting its totals (its runs by one outcome,
+    each step's cost and tokens), against the same runtime's collection without them."""
+    from opentelemetry.instrumentation.flujo._internal.catalog import (
+        PIPELINE_NAME,
+        RUN_OUTCOME,
+        RUNS,
+        SCOPE,
+        STEP_COST,
+        STEP_NAME,
+        STEP_TOKENS,
+    )
+    from opentelemetry.instrumentation.flujo._internal.config import Config
+    from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
+
+    readers = [InMemoryMetricReader(), InMemoryMetricReader()]
+    providers = [MeterProvider(metric_readers=[reader], views=flujo_views())
+                 for reader in readers]
+    runtimes = [Runtime(Config()), Runtime(Config())]
+    bindings = [runtime.bind(provider) for runtime, provider in zip(runtimes, providers,
+                                                                    strict=True)]
+    binding = bindings[1]
+    assert binding is not None
+    runs, cost, tokens = (binding.total(m.name, m.unit, m.description)
+                          for m in (RUNS, STEP_COST, STEP_TOKENS))
+    for name in range(names):
+        runs.add(1, {PIPELINE_NAME: f"p{name}", RUN_OUTCOME: "success"})
+        for step in range(RUN_STEPS):
+            attributes = {PIPELINE_NAME: f"p{name}", STEP_NAME: f"s{step}"}
+            cost.add(0.001, attributes)
+            tokens.add(10, attributes)
+    attributes = {PIPELINE_NAME: "p0", STEP_NAME: "s0"}
+    counter = providers[1].get_meter(SCOPE).create_counter("bench.counter")
+
+    def counter_adds() -> None:
+        for _ in range(adds):
+            counter.add(1, attributes)
+
+    def total_adds() -> None:
+        for _ in range(adds):
+            cost.add(1, attributes)
+
+    try:
+        medians = interleaved({"without": readers[0].get_metrics_data,
+                               "with": readers[1].get_metrics_data,
+                               "Counter.add": counter_adds, "total": total_adds}, rounds)
+    finally:
+        for runtime in runtimes:
+            runtime.close()
+        for provider in providers:
+            provider.shutdown()
+    return {"collection_us_per_name": medians.difference("with", "without") / names * 1e6,
+            "counter_add_us": medians.cpu["Counter.add"] / adds * 1e6,
+            "total_add_us": medians.cpu["total"] / adds * 1e6,
+            "points_per_name": 1 + 2 * RUN_STEPS, "names": names}
+
+
 def run(quick: bool) -> list[Figure]:
     try:
         import flujo  # noqa: F401
@@ -372,6 +436,7 @@ def run(quick: bool) -> list[Figure]:
                                         calls=2_000 if quick else 20_000)
     agent_run = per_run["share"] + agent_call_s / (per_run["pipeline_run_us"] / 1e6)
     provider.shutdown()
+    totals = _totals(rounds)
     return [
         _figure("flujo.e2e", e2e * 100, met=e2e <= RUN_GOAL, detail=process),
         _figure("flujo.e2e_inprocess", e2e_inprocess * 100, met=e2e_inprocess <= RUN_GOAL,
@@ -389,6 +454,7 @@ def run(quick: bool) -> list[Figure]:
                 met=growth <= MEMORY_GOAL, detail={"executions": executions}),
         _figure("flujo.run", per_run["share"] * 100, met=per_run["share"] <= RUN_GOAL,
                 detail=per_run),
+        _figure("flujo.totals", totals["collection_us_per_name"], detail=totals),
         _figure("flujo.agent_run", agent_run * 100, met=agent_run <= RUN_GOAL,
                 detail={"genai_us_per_agent_call": agent_call_s * 1e6,
                         "pipeline_run_us": per_run["pipeline_run_us"]}),

@@ -458,6 +458,8 @@ def test_instrument_again_measures_a_runner_the_closed_runtime_measured(
     assert executions(points, name) == {"success": 6, "failure": 0}  # the new runtime's
     # the histogram is the provider's: the first run's points, then two more per step
     assert durations(points, name) == {(step, "success"): 3 for step in ("one", "two", "three")}
+    # so are the run counter's totals: the series goes on, it does not restart
+    assert runs(reader) == {(name, "success"): 3}
 
 
 # Runs (flujo_hooks/runs.py): a human-in-the-loop pause is ``paused``, a runner inside a

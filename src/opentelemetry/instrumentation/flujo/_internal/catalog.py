@@ -309,9 +309,11 @@ COUNTER_STATS: frozenset[str] = frozenset(
     s.id for m in METRICS if m.kind is Kind.COUNTER for s in m.stats
 )
 
-# Synchronous instruments: recorded as things happen by the flujo wrappers
-# (flujo_hooks/), not read from get_optimization_stats(); kept apart from METRICS so
-# nothing that walks the stats catalog mistakes them for stats.
+# Recorded as things happen by the flujo wrappers (flujo_hooks/), not read from
+# get_optimization_stats(): histograms through the SDK's synchronous instruments (their
+# exemplars lead to the runs' spans), counters summed in the process and observed at
+# collection (otel/totals.py). Kept apart from METRICS so nothing that walks the stats
+# catalog mistakes them for stats.
 
 
 @dataclass(frozen=True)
@@ -392,7 +394,7 @@ GENAI_OPERATION_DURATION = SyncMetric(
 GENAI_METRICS: tuple[SyncMetric, ...] = (GENAI_TOKEN_USAGE, GENAI_OPERATION_DURATION)
 
 def reported_by_flujo(metric: Metric | SyncMetric) -> bool:
-    """Whether a flujo 0.6 deployment exports ``metric``: a synchronous instrument is
+    """Whether a flujo 0.6 deployment exports ``metric``: a ``SyncMetric`` is
     recorded by the flujo wrappers themselves; a stats metric when flujo yields its stats."""
     return isinstance(metric, SyncMetric) or all(s.id in FLUJO_STATS for s in metric.stats)
 

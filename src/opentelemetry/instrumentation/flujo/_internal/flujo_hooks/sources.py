@@ -1,4 +1,4 @@
-"""Choosing each flujo executor's stats source, and the synchronous instruments the
+"""Choosing each flujo executor's stats source, and the instruments the
 wrappers record into: one :class:`FlujoSources` per runtime.
 
 An executor is attached on its first execution (or when its runner names it): to the
@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from opentelemetry.metrics import Counter, Histogram
+from opentelemetry.metrics import Histogram
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     EXECUTION_DURATION,
@@ -40,6 +40,7 @@ from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
 )
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.process_memory import MemoryLimit
 from opentelemetry.instrumentation.flujo._internal.otel.binding import Binding
+from opentelemetry.instrumentation.flujo._internal.otel.totals import Totals
 
 _logger = logging.getLogger(__name__)
 
@@ -48,10 +49,10 @@ class RunInstruments(NamedTuple):
     """One binding's run, spend and GenAI instruments (flujo_hooks/runs.py and
     agent_calls.py); None: excluded."""
 
-    runs: Counter | None
+    runs: Totals | None
     duration: Histogram | None
-    cost: Counter | None
-    tokens: Counter | None
+    cost: Totals | None
+    tokens: Totals | None
     genai_tokens: Histogram | None
     genai_duration: Histogram | None
 
@@ -153,10 +154,12 @@ class FlujoSources:
 
 
 def _instrument(binding: Binding, metric: SyncMetric) -> Any:
-    """``metric``'s synchronous instrument on ``binding``; None when excluded."""
+    """``metric``'s instrument on ``binding`` (a histogram, or a counter's in-process
+    totals); None when excluded."""
     if not binding.wanted(metric.name):
         return None
     if metric.kind is Kind.HISTOGRAM:
         return binding.histogram(metric.name, metric.unit, metric.description,
                                  metric.boundaries)
-    return binding.counter(metric.name, metric.unit, metric.description)
+    # A counter is summed here and observed at collection: no SDK call per run.
+    return binding.total(metric.name, metric.unit, metric.description)

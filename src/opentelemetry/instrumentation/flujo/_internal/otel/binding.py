@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Meter, Observation
+from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     COLLECTION_BUCKETS,
@@ -42,6 +42,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     excluded,
 )
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import Snapshot
+from opentelemetry.instrumentation.flujo._internal.otel.totals import Totals
 
 if TYPE_CHECKING:  # the runtime imports this module
     from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
@@ -81,7 +82,8 @@ class Binding:
     """One MeterProvider's instruments and the snapshot its collection shares.
 
     Owns the observable callbacks (one per instrument, created once on the provider's
-    meter), the synchronous instruments made for the provider, its self-telemetry
+    meter), the histograms and in-process totals made for the provider (kept across
+    runtimes, as the SDK keeps their series), its self-telemetry
     (collection duration, errors, dropped stats) and the snapshot of the collection
     in progress. Made by :meth:`Runtime.bind`; the runtime's hooks (catalog
     instruments, threshold engine, flujo sources) add instruments and listeners.
@@ -96,10 +98,10 @@ class Binding:
         self._listeners: list[SnapshotListener] = []
         self._observers: dict[str, Observe] = {}
         # Instruments already created on the meter: an observable's position in the
-        # SDK's callback order, and the synchronous ones.
+        # SDK's callback order, and the histograms.
         self._positions: dict[str, int] = {}
         self._histograms: dict[str, Histogram] = {}
-        self._counters: dict[str, Counter] = {}
+        self._totals: dict[str, Totals] = {}  # kept across runtimes, as the SDK's series
         self._lock = threading.Lock()
         self._last_index = sys.maxsize
         self._duration = self.histogram(COLLECTION_DURATION.name, COLLECTION_DURATION.unit,
@@ -171,12 +173,13 @@ class Binding:
                 explicit_bucket_boundaries_advisory=list(boundaries))
         return found
 
-    def counter(self, name: str, unit: str, description: str) -> Counter:
-        """The provider's counter ``name``, created once whoever asks again."""
-        found = self._counters.get(name)
+    def total(self, name: str, unit: str, description: str) -> Totals:
+        """The provider's counter ``name`` summed in the process (totals.py), reported
+        through its observable counter; the same sums whoever asks again."""
+        found = self._totals.get(name)
         if found is None:
-            found = self._counters[name] = self.meter.create_counter(
-                name, unit=unit, description=description)
+            found = self._totals[name] = Totals()
+        self.add_observable(name, Kind.COUNTER, unit, description, found.observe)
         return found
 
     def _log_debug(self, message: str, *args: Any) -> None:

@@ -11,9 +11,10 @@ SDK's default limit of 2,000 attribute sets per metric (since opentelemetry-sdk
   where no span is sampled: its default reservoir (one per series) is offered
   nothing, or with an always-on filter only the point's own value without a trace,
   yet the SDK walks and resets every one of them on every collection, ~10% of the
-  SDK's collection time. The views give those instruments one shared empty
-  reservoir. The duration histogram keeps the SDK's: it is recorded inside the
-  step's span, where an exemplar links a slow bucket to its trace.
+  SDK's collection time. The views give those instruments (the flujo wrappers' run
+  and spend counters among them) one shared empty reservoir. The duration
+  histograms keep the SDK's: they are recorded inside the step's or run's span, where
+  an exemplar links a slow bucket to its trace.
 - **The duration histogram's step dimension.** It has a series per name, step and
   outcome: past ~6 steps per name at 100 names that exceeds 2,000, so its view
   raises the limit to what the name and step caps allow.
@@ -21,8 +22,9 @@ SDK's default limit of 2,000 attribute sets per metric (since opentelemetry-sdk
   three points per name pass 2,000; the observable instruments' limit is then raised
   to what the cap allows.
 
-The views select by instrument type within this package's meter, so no instrument
-matches two of them (the SDK exports an instrument once per matching view).
+The views select by instrument type (and, for observable counters, the stats' name
+prefix) or by name within this package's meter, so no instrument matches two of them
+(the SDK exports an instrument once per matching view).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     CIRCUIT_STATES,
     EXECUTION_DURATION,
     OUTCOMES,
+    PREFIX,
     RUN_DURATION,
     RUN_OUTCOMES,
     RUNS,
@@ -50,6 +53,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     STEP_COST,
     STEP_TOKENS,
     TOKEN_TYPES,
+    Kind,
 )
 from opentelemetry.instrumentation.flujo._internal.config import Config
 
@@ -95,21 +99,27 @@ def flujo_views(config: Config | None = None) -> list[View]:
     observable = names * POINTS_PER_NAME + SHARED_POINTS
     raised: dict[str, Any] = ({"aggregation_cardinality_limit": observable}
                               if CARDINALITY_LIMITS and observable > SDK_DEFAULT_LIMIT else {})
+    # The flujo wrappers' counters (runs, spend) are observable counters too (totals.py),
+    # outside the stats' prefix: views of their own below, as their cardinality
+    # follows the steps, so that none is exported twice.
     views = [
-        View(meter_name=SCOPE, instrument_type=kind, exemplar_reservoir_factory=_no_exemplars,
-             **raised)
+        View(meter_name=SCOPE, instrument_type=kind,
+             instrument_name=PREFIX + "*" if kind is ObservableCounter else None,
+             exemplar_reservoir_factory=_no_exemplars, **raised)
         for kind in (ObservableGauge, ObservableCounter, ObservableUpDownCounter)
     ]
-    if CARDINALITY_LIMITS:
-        # Spend points per step: untyped, input and output; a step whose agents use
-        # several models has that many more.
-        spend = names * steps * (len(TOKEN_TYPES) + 1) * MODELS_PER_STEP
-        views += [
-            View(meter_name=SCOPE, instrument_name=metric.name,
-                 aggregation_cardinality_limit=limit)
-            for metric, limit in ((EXECUTION_DURATION, names * steps * len(OUTCOMES)),
-                                  (RUNS, names * len(RUN_OUTCOMES)),
-                                  (RUN_DURATION, names * len(RUN_OUTCOMES)),
-                                  (STEP_COST, spend), (STEP_TOKENS, spend))
-        ]
+    # Spend points per step: untyped, input and output; a step whose agents use
+    # several models has that many more.
+    spend = names * steps * (len(TOKEN_TYPES) + 1) * MODELS_PER_STEP
+    limits = ((EXECUTION_DURATION, names * steps * len(OUTCOMES)),
+              (RUNS, names * len(RUN_OUTCOMES)),
+              (RUN_DURATION, names * len(RUN_OUTCOMES)),
+              (STEP_COST, spend), (STEP_TOKENS, spend))
+    for metric, limit in limits:
+        settings: dict[str, Any] = (
+            {"aggregation_cardinality_limit": limit} if CARDINALITY_LIMITS else {})
+        if metric.kind is Kind.COUNTER:  # observed: no span to lead to
+            settings["exemplar_reservoir_factory"] = _no_exemplars
+        if settings:
+            views.append(View(meter_name=SCOPE, instrument_name=metric.name, **settings))
     return views

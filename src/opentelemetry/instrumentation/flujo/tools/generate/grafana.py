@@ -10,7 +10,7 @@ executors with ``get_optimization_stats()`` that do: one dashboard serves a flee
 both, selected by one executor variable.
 Counters are shown as rates: per second, spend per hour (USD) or minute (tokens), the
 units the budget rules are written in. A histogram is drawn as its p50/p95/p99, a
-synchronous counter as a rate by its attributes but the step name (a value an
+run or spend counter as a rate by its attributes but the step name (a value an
 attribute can take but no run had, such as a run outcome, is drawn as 0 beside the
 others). Pipeline names are executor names (a runner's executor is named after its
 pipeline), so one variable selects both. Every panel's description says where its

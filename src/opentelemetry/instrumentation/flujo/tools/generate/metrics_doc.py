@@ -118,11 +118,15 @@ def render() -> str:
         "counted as `reason=\"unknown\"`, with one warning per executor name and key naming "
         "the closest known key (e.g. `memory.current_usage_mb` -> `memory.usage_mb`).",
         "",
-        "## Synchronous instruments",
+        "## Recorded by the flujo wrappers",
         "",
         "Recorded as things happen by the flujo wrappers ([flujo.md](flujo.md)), not read "
         "from `get_optimization_stats()`: a duration per `ExecutorCore.execute` call, a run "
-        "per top-level pipeline run, spend per step output. Bucket boundaries are passed "
+        "per top-level pipeline run, spend per step output. The histograms are synchronous "
+        "instruments, recorded in the step's or run's span so their exemplars lead there; "
+        "the counters are summed in the process and handed to the SDK at collection "
+        "through observable counters (the same monotonic sums, no SDK call per run, no "
+        "exemplars). Bucket boundaries are passed "
         "as the API's `explicit_bucket_boundaries_advisory`; a View configured by the "
         "application takes precedence. Attributes in *italics* are set only where flujo "
         "knows them.",
