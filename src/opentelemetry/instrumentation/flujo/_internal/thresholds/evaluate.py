@@ -284,12 +284,12 @@ class Evaluator:
                     shared_used.add(shared)
                 elif own:
                     limits[check.gauge].extend(own)  # type: ignore[index]
-                elif check.other_key:
+                elif check.other_key and check.gauge:
                     capacity = values.get(check.other_key)
                     if not isinstance(capacity, float):
                         continue  # relative to an unknown capacity: not evaluated
                     warning, critical = _relative(check, capacity, group.name,
-                                                  limits[check.gauge])  # type: ignore[index]
+                                                  limits[check.gauge])
                 if check.rate:
                     value = track.per_second(float(value), now)
                     if value is None:
