@@ -2,11 +2,14 @@
 bench (``bench/flujo_e2e.py``) and the fleet (``bench/fleet.py``), under
 ``opentelemetry-instrument`` or not.
 
-``python -m bench.flujo_app RUNS [PIPELINES] [WARMUP]``: ``PIPELINES`` runners (named
-``pipeline-0`` ...), each a three-step pure pipeline whose steps return an object that
-reports ``cost_usd`` and ``token_counts`` (flujo adds them to the run's totals), run
-``RUNS`` times in turn (runs go round the pipelines), after ``WARMUP`` untimed runs of
-each. Prints one ``FLUJO-APP {json}`` line: the process CPU seconds of the timed runs
+``python -m bench.flujo_app RUNS [PIPELINES] [WARMUP] [--together]``: ``PIPELINES``
+runners (named ``pipeline-0`` ...), each a three-step pure pipeline whose steps return an
+object that reports ``cost_usd`` and ``token_counts`` (flujo adds them to the run's
+totals), run ``RUNS`` times in turn (runs go round the pipelines), after ``WARMUP``
+untimed runs of each. ``--together``: after the warm-up, print ``FLUJO-APP-READY`` and
+wait for a line on stdin before the timed runs, so that a bench can start several
+processes' timed runs at one moment whatever their start-up took. Prints one
+``FLUJO-APP {json}`` line: the process CPU seconds of the timed runs
 and what flujo's own results say they spent (the fleet test compares the exported
 totals with it).
 """
@@ -20,6 +23,7 @@ import time
 from typing import Any
 
 STEPS = 3
+READY = "FLUJO-APP-READY"
 COST_USD = 0.0125
 TOKENS = 321
 
@@ -51,6 +55,8 @@ def pipelines(count: int) -> list[Any]:
 
 
 def main(argv: list[str]) -> int:
+    together = "--together" in argv
+    argv = [a for a in argv if a != "--together"]
     runs = int(argv[0])
     count = int(argv[1]) if len(argv) > 1 else 1
     warmup = int(argv[2]) if len(argv) > 2 else 5
@@ -61,6 +67,9 @@ def main(argv: list[str]) -> int:
     # first runs: imports, a name's first series
     warm = [runner.run(next(inputs)) for runner in runners for _ in range(warmup)]
     said = {"runs": 0, "cost_usd": 0.0, "tokens": 0, "steps": 0, "success": 0}
+    if together:
+        print(READY, flush=True)
+        sys.stdin.readline()
     cpu = time.process_time()
     results = [runners[i % count].run(next(inputs)) for i in range(runs)]
     cpu = time.process_time() - cpu

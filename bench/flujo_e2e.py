@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.flujo_app import READY  # the app imports flujo only when it runs
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = "bench.flujo_app"
 
@@ -68,7 +70,7 @@ def app_environ(**otel: str) -> dict[str, str]:
     return env
 
 
-def _environ(enabled: bool | None) -> dict[str, str]:
+def subject_environ(enabled: bool | None) -> dict[str, str]:
     """The app's environment: plain (``None``), or opentelemetry-instrument's with the
     plugin on or off; on and off differ only in the value of one variable."""
     if enabled is None:
@@ -80,14 +82,39 @@ def _environ(enabled: bool | None) -> dict[str, str]:
                        OTEL_PYTHON_FLUJO_ENABLED="true" if enabled else "false")
 
 
-def start_app(args: list[str], env: dict[str, str], instrumented: bool,
-              cwd: Path) -> subprocess.Popen[str]:
-    """One app process, started."""
+def app_command(args: list[str], instrumented: bool) -> list[str]:
+    """The app's command line, under ``opentelemetry-instrument`` or not (the script run
+    by this interpreter, as its shebang would, so that valgrind follows one program)."""
     command = [sys.executable, "-m", APP, *args]
     if instrumented:
-        command.insert(0, str(Path(sys.executable).parent / "opentelemetry-instrument"))
-    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
+        return [sys.executable, str(Path(sys.executable).parent / "opentelemetry-instrument"),
+                *command]
+    return command
+
+
+def start_app(args: list[str], env: dict[str, str], instrumented: bool,
+              cwd: Path) -> subprocess.Popen[str]:
+    """One app process, started (``--together`` in ``args``: see :func:`release`)."""
+    return subprocess.Popen(app_command(args, instrumented), cwd=cwd, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+
+
+def release(processes: list[subprocess.Popen[str]]) -> None:
+    """Start the timed runs of apps started with ``--together`` at one moment, once each
+    has warmed up: otherwise the one with the longest start-up (the plugin's imports)
+    would time its runs while the others are winding down."""
+    for process in processes:
+        assert process.stdout is not None
+        # It prints nothing else before (flujo logs to stderr); '' is an app that died.
+        while (line := process.stdout.readline()) and line.strip() != READY:
+            pass
+        if not line:
+            raise RuntimeError(f"{APP} ended before its timed runs: {process.args}")
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
 
 
 def app_result(process: subprocess.Popen[str], timeout: float = 600) -> dict[str, Any]:
@@ -111,9 +138,11 @@ def process_ab(rounds: int, runs: int) -> dict[str, Any]:
     us: dict[str, list[float]] = {name: [] for name in subjects}
     with tempfile.TemporaryDirectory() as cwd:  # flujo writes flujo.lock into the cwd
         for _ in range(rounds):
-            started = {name: start_app([str(runs), "1", "10"], _environ(enabled),
-                                       enabled is not None, Path(cwd))
+            started = {name: start_app([str(runs), "1", "10", "--together"],
+                                       subject_environ(enabled), enabled is not None,
+                                       Path(cwd))
                        for name, enabled in subjects.items()}
+            release(list(started.values()))
             for name, process in started.items():
                 us[name].append(app_result(process)["cpu_us_per_run"])
     ratios = [on / off for on, off in zip(us["on"], us["off"], strict=True)]

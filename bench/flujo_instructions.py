@@ -2,58 +2,34 @@
 breakdown behind the end-to-end figures (``bench/flujo_e2e.py``), which a shared
 machine's noise cannot resolve below a few hundred microseconds.
 
-``python -m bench.flujo_instructions [FEW] [MANY]``: four processes under
-``valgrind --tool=callgrind`` (two at a time, ~5-8 minutes), each the app's pipeline
-(``bench/flujo_app.py``) in one process, instrumented once and then either left
-instrumented (on) or uninstrumented (off), so that both have imported and set up the
-same; then FEW or MANY timed runs. Per run = (MANY's count - FEW's) / (MANY - FEW),
-start-up cancelled. Prints the instructions per run on and off, their difference, and
-the part of it in CPython's object allocator (``obmalloc.c``) and in its evaluation
-loop, from ``callgrind_annotate``. Instruction counts do not move with the machine's
-load; ``PYTHONHASHSEED=0`` keeps the dicts' layouts the same from process to process.
+``python -m bench.flujo_instructions [FEW] [MANY]``: the end-to-end bench's process A/B
+under ``valgrind --tool=callgrind --trace-children=yes``: the app (``bench/flujo_app.py``)
+under ``opentelemetry-instrument`` with the plugin on, and the same environment with
+``OTEL_PYTHON_FLUJO_ENABLED=false``, each with FEW and with MANY timed runs after its 10
+warm-up runs (four processes, two at a time, ~6-10 minutes). Per run = (MANY's count -
+FEW's) / (MANY - FEW): start-up, warm-up and the exit's export cancel. Prints the
+instructions per run on and off, their difference, and the files of the interpreter and
+libraries it is spent in (``callgrind_annotate``). Instruction counts do not move with
+the machine's load; ``PYTHONHASHSEED=0`` keeps the dicts' layouts the same from process
+to process.
 
-``python -m bench.flujo_instructions --subject on|off RUNS``: one such process (what
-valgrind runs).
+``python -m bench.flujo_instructions --cache [FEW] [MANY]``: the same under cachegrind's
+cache simulation, per run on and off: instructions and data reads and writes, and
+their first-level (I1, D1) and last-level (IL, DL) misses.
 """
 
 from __future__ import annotations
 
 import collections
-import gc
-import os
 import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.flujo_e2e import app_command, subject_environ
+
 _COUNT = re.compile(r"\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S+)")
-
-
-def subject(state: str, runs: int) -> None:
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-
-    from opentelemetry.instrumentation.flujo import FlujoInstrumentor
-    from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
-
-    from bench.flujo_app import pipelines
-
-    runner = pipelines(1)[0]
-    provider = MeterProvider(metric_readers=[InMemoryMetricReader()], views=flujo_views())
-    instrumentor = FlujoInstrumentor()
-    inputs = iter(range(10**9))  # never a step cache hit (see flujo_app)
-    for _ in range(3):
-        runner.run(next(inputs))
-    instrumentor.instrument(meter_provider=provider)
-    for _ in range(3):  # the name's first series, in both subjects
-        runner.run(next(inputs))
-    if state == "off":
-        instrumentor.uninstrument()
-    gc.collect()
-    for _ in range(runs):
-        runner.run(next(inputs))
 
 
 def _by_file(out: Path) -> collections.Counter[str]:
@@ -71,25 +47,46 @@ def _by_file(out: Path) -> collections.Counter[str]:
     return counts
 
 
-def main(few: int, many: int) -> None:
-    env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=os.pathsep.join(
-        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+def _cache_events(out: Path) -> collections.Counter[str]:
+    """cachegrind's totals by event (Ir, I1mr, ILmr, Dr, D1mr, DLmr, Dw, D1mw, DLmw)."""
+    lines = out.read_text().splitlines()
+    events = next(x for x in lines if x.startswith("events:")).split()[1:]
+    summary = next(x for x in lines if x.startswith("summary:")).split()[1:]
+    return collections.Counter(dict(zip(events, map(int, summary), strict=True)))
+
+
+def _counted(few: int, many: int, cache: bool) -> dict[str, collections.Counter[str]]:
+    """Per run, on and off: instructions by file (callgrind), or cachegrind's events."""
+    tool = (["--tool=cachegrind", "--cache-sim=yes", "--cachegrind-out-file={out}"] if cache
+            else ["--tool=callgrind", "--callgrind-out-file={out}"])
     with tempfile.TemporaryDirectory() as cwd:  # flujo writes flujo.lock into the cwd
         jobs = [(state, runs) for state in ("on", "off") for runs in (few, many)]
-        outs = {job: Path(cwd) / f"callgrind.{job[0]}.{job[1]}" for job in jobs}
+        outs = {job: Path(cwd) / f"valgrind.{job[0]}.{job[1]}" for job in jobs}
         for pair in (jobs[:2], jobs[2:]):
             started = [subprocess.Popen(
-                ["valgrind", "--tool=callgrind", f"--callgrind-out-file={outs[job]}",
-                 sys.executable, "-m", "bench.flujo_instructions", "--subject", *map(str, job)],
-                cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                ["valgrind", "--trace-children=yes",
+                 *(arg.format(out=outs[job]) for arg in tool),
+                 *app_command([str(job[1]), "1", "10"], instrumented=True)],
+                cwd=cwd, env={**subject_environ(job[0] == "on"), "PYTHONHASHSEED": "0"},
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 for job in pair]
             for process in started:
                 if process.wait(timeout=3600) != 0:
                     raise RuntimeError(f"{process.args} failed")
-        counts = {job: _by_file(out) for job, out in outs.items()}
-    per_run = {state: {key: (counts[state, many][key] - counts[state, few][key]) / (many - few)
-                       for key in counts[state, many]} for state in ("on", "off")}
-    on, off = per_run["on"], per_run["off"]
+        counts = {job: (_cache_events if cache else _by_file)(out)
+                  for job, out in outs.items()}
+    return {state: collections.Counter(
+        {key: (counts[state, many][key] - counts[state, few][key]) // (many - few)
+         for key in counts[state, many]}) for state in ("on", "off")}
+
+
+def main(few: int, many: int, cache: bool) -> None:
+    on, off = _counted(few, many, cache).values()
+    if cache:  # the misses behind the instructions: what costs time beyond their count
+        for event in off:
+            print(f"{event:5} per run: off {off[event]:>14,}, on {on[event]:>14,}; added "
+                  f"{on[event] - off[event]:>+10,} ({(on[event] - off[event]) / off[event]:+.2%})")
+        return
     added = on["total"] - off["total"]
     print(f"instructions per run: off {off['total']:,.0f}, on {on['total']:,.0f}; "
           f"added {added:,.0f} ({added / off['total']:.2%})")
@@ -99,7 +96,6 @@ def main(few: int, many: int) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--subject"]:
-        subject(sys.argv[2], int(sys.argv[3]))
-    else:
-        main(*(map(int, sys.argv[1:3]) if len(sys.argv) > 2 else (2, 12)))
+    arguments = [a for a in sys.argv[1:] if a != "--cache"]
+    main(*(map(int, arguments[:2]) if len(arguments) > 1 else (10, 40)),
+         cache="--cache" in sys.argv[1:])
