@@ -84,8 +84,10 @@ def main(few: int, many: int, cache: bool) -> None:
     on, off = _counted(few, many, cache).values()
     if cache:  # the misses behind the instructions: what costs time beyond their count
         for event in off:
-            print(f"{event:5} per run: off {off[event]:>14,}, on {on[event]:>14,}; added "
-                  f"{on[event] - off[event]:>+10,} ({(on[event] - off[event]) / off[event]:+.2%})")
+            added = on[event] - off[event]
+            share = f" ({added / off[event]:+.2%})" if off[event] else ""
+            print(f"{event:5} per run: off {off[event]:>14,}, on {on[event]:>14,}; "
+                  f"added {added:>+10,}{share}")
         return
     added = on["total"] - off["total"]
     print(f"instructions per run: off {off['total']:,.0f}, on {on['total']:,.0f}; "
