@@ -59,13 +59,14 @@ def _other_tracebacks(err: str) -> int:
 def test_exit_with_a_dead_collector_gives_up_the_last_export_cleanly(protocol: str) -> None:
     app = App(otlp_env(f"http://127.0.0.1:{free_port()}", protocol))
     app.run(100)
-    app.wait_failed_exports(1)
-    failed_before = len(app.stderr_lines())
+    app.wait_failed_exports(1)  # the collector is dead, and the exporter has said so
     exit_s, err = app.exit()
-    # Shutdown's final export was tried, failed and given up: the process ended on its
-    # own, status 0. (That it gives up within OTEL_EXPORTER_OTLP_TIMEOUT, retries
-    # included, is asserted on the deadlines the attempts carry: test_exit_time.py.)
-    assert any("export" in line.lower() for line in app.stderr_lines()[failed_before:]), err
+    # The process ended on its own, status 0 (exit() asserts it), with nothing but the
+    # exporter's own lines. Whether shutdown's final attempt logs its failure before
+    # the process ends depends on the machine's load (on a loaded CI machine it did
+    # not: the SDK's shutdown ended the attempt), so it is not asserted here; that the
+    # final export is attempted and given up within OTEL_EXPORTER_OTLP_TIMEOUT, retries
+    # included, is asserted on the attempts a receiver sees: test_exit_time.py.
     assert _other_tracebacks(err) == 0, err
     print(f"{protocol}: exit with a dead collector took {exit_s:.2f}s")
 
