@@ -42,11 +42,14 @@ def test_collector_down_then_back_loses_nothing(protocol: str) -> None:
           f"collector down, {up_s:.3f}s with it up; exit {exit_s:.2f}s")
 
 
-# The HTTP exporter before 1.40 lets a refused connection escape its export(); the SDK's
-# reader catches it and logs it with its (chained) traceback, once per failed export.
+# The HTTP exporter before 1.40 lets a refused connection escape its export(), and a
+# retry whose backoff overran the export's deadline (a negative timeout that urllib3
+# refuses: seen on CI with 1.35); the SDK's reader catches either and logs it with its
+# (chained) traceback, once per failed export.
 SDK_EXPORT_FAILURE = re.compile(
-    r"Exception while exporting metrics\n(?:.*\n)*?requests\.exceptions\.ConnectionError: .*\n"
-    r"(?!\n(?:During handling|The above exception))")
+    r"Exception while exporting metrics\n(?:.*\n)*?"
+    r"(?:requests\.exceptions\.ConnectionError: |ValueError: Attempted to set connect timeout)"
+    r".*\n(?!\n(?:During handling|The above exception))")
 
 
 def _other_tracebacks(err: str) -> int:
@@ -92,7 +95,7 @@ def test_failing_collector_bounded_retries_no_crash_errors_logged(
         app.run(500)
         eventually(lambda: len(receiver.exports()) >= 4, "four exports attempted")
         exit_s, err = app.exit()
-    assert "Traceback" not in err
+    assert _other_tracebacks(err) == 0, err
     assert re.search(logged, err), err  # the exporter's error names the status
     # Retries are bounded: at most _MAX_RETRIES (6) attempts per export (within the 1 s
     # timeout far fewer); 400 is not retried at all. A retry resends its export's
