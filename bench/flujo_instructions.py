@@ -14,8 +14,9 @@ the machine's load; ``PYTHONHASHSEED=0`` keeps the dicts' layouts the same from 
 to process.
 
 ``python -m bench.flujo_instructions --cache [FEW] [MANY]``: the same under cachegrind's
-cache simulation, per run on and off: instructions and data reads and writes, and
-their first-level (I1, D1) and last-level (IL, DL) misses.
+cache and branch simulation, per run on and off: instructions and data reads and
+writes, their first-level (I1, D1) and last-level (IL, DL) misses, and conditional and
+indirect branches (Bc, Bi) with their mispredictions (Bcm, Bim).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def _by_file(out: Path) -> collections.Counter[str]:
 
 
 def _cache_events(out: Path) -> collections.Counter[str]:
-    """cachegrind's totals by event (Ir, I1mr, ILmr, Dr, D1mr, DLmr, Dw, D1mw, DLmw)."""
+    """cachegrind's totals by event (Ir, I1mr, ILmr, Dr, D1mr, DLmr, Dw, D1mw, DLmw, Bc,
+    Bcm, Bi, Bim)."""
     lines = out.read_text().splitlines()
     events = next(x for x in lines if x.startswith("events:")).split()[1:]
     summary = next(x for x in lines if x.startswith("summary:")).split()[1:]
@@ -57,7 +59,8 @@ def _cache_events(out: Path) -> collections.Counter[str]:
 
 def _counted(few: int, many: int, cache: bool) -> dict[str, collections.Counter[str]]:
     """Per run, on and off: instructions by file (callgrind), or cachegrind's events."""
-    tool = (["--tool=cachegrind", "--cache-sim=yes", "--cachegrind-out-file={out}"] if cache
+    tool = (["--tool=cachegrind", "--cache-sim=yes", "--branch-sim=yes",
+             "--cachegrind-out-file={out}"] if cache
             else ["--tool=callgrind", "--callgrind-out-file={out}"])
     with tempfile.TemporaryDirectory() as cwd:  # flujo writes flujo.lock into the cwd
         jobs = [(state, runs) for state in ("on", "off") for runs in (few, many)]
