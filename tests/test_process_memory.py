@@ -12,7 +12,7 @@ from opentelemetry.instrumentation.flujo._internal.config import Config
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks import process_memory
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import Measured
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.process_memory import (
-    MemoryLimit,
+    MemoryReadings,
     ProcessMemory,
 )
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import FlujoSources
@@ -27,7 +27,7 @@ def test_the_limit_is_read_once_per_second_for_every_name() -> None:
         return 8 * 2**30
 
     clock = [100 * 10**9]  # the runtime's clock: monotonic nanoseconds
-    limit = process_memory.MemoryLimit(lambda: clock[0], read=limit_now)
+    limit = process_memory.MemoryReadings(lambda: clock[0], read=limit_now)
     names = [process_memory.ProcessMemory(limit) for _ in range(10)]
     first = [memory.read() for memory in names]
     assert len(reads) == 1
@@ -63,8 +63,8 @@ def test_a_collection_reads_the_process_memory_once_for_every_name(
 
 
 def test_the_limit_is_the_tightest_that_applies() -> None:
-    limit = process_memory.MemoryLimit(time.monotonic_ns)
-    found = limit.bytes()
+    limit = process_memory.MemoryReadings(time.monotonic_ns)
+    found = limit.limit_bytes()
     assert found is not None and found > 0
     assert process_memory.limit_now(Path("/nonexistent")) >= found
 
@@ -83,7 +83,7 @@ def test_a_rate_needs_two_readings_a_real_interval_apart() -> None:
 
 def test_two_readers_do_not_turn_page_fault_noise_into_an_allocation_rate() -> None:
     now = [10**9]
-    memory = ProcessMemory(MemoryLimit(lambda: now[0]))
+    memory = ProcessMemory(MemoryReadings(lambda: now[0]))
     assert "allocation_rate_mb_s" not in memory.read()
     now[0] += 10**6  # a millisecond later
     junk = [bytearray(4096) for _ in range(2000)]  # ~8 MiB of fresh pages, at once

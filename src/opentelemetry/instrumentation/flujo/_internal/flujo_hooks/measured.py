@@ -116,7 +116,7 @@ class Measured:
         self._steps: set[str] = set()
         # by outcome index, then step name: the histogram's attribute sets, built once
         self._attributes: tuple[dict[Any, dict[str, str]], ...] = ({}, {}, {})
-        self._memory = ProcessMemory(sources.memory_limit)
+        self._memory = ProcessMemory(sources.memory)
         self._executors: weakref.WeakSet[Any] = weakref.WeakSet()
         # Executions end on any thread while a collection reads (and resets) the window.
         self._lock = threading.Lock()

@@ -98,7 +98,7 @@ class Usage(NamedTuple):
     at: int  # when read (the runtime's clock, monotonic nanoseconds)
 
 
-class MemoryLimit:
+class MemoryReadings:
     """The process's memory figures, shared by every measured source of a runtime: they
     are the same for every executor name read in one collection, so they are read once
     for all of them. The limit (its files cost ~130 us to read) is re-read at most once
@@ -115,7 +115,7 @@ class MemoryLimit:
         self._last: tuple[int | None, int] | None = None  # (limit, when read)
         self._usage: Usage | None = None
 
-    def bytes(self) -> int | None:
+    def limit_bytes(self) -> int | None:
         now = self._clock()
         last = self._last
         if last is not None and now - last[1] < LIMIT_TTL_S * 1e9:
@@ -140,16 +140,16 @@ class ProcessMemory:
     """One reader per reporting source: the allocation rate is per reader's own interval,
     between the shared readings' times."""
 
-    def __init__(self, limit: MemoryLimit) -> None:
-        self._limit = limit
+    def __init__(self, readings: MemoryReadings) -> None:
+        self._readings = readings
         self._faults = Rate()
 
     def read(self) -> dict[str, float]:
         out: dict[str, float] = {}
-        rss, faults, at = self._limit.usage()
+        rss, faults, at = self._readings.usage()
         if rss is not None:
             out["usage_mb"] = rss / MIB
-            limit = self._limit.bytes()
+            limit = self._readings.limit_bytes()
             if limit:
                 out["pressure_level"] = min(rss / limit, 1.0)
         if faults is not None:

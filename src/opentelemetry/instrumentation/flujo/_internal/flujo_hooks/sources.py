@@ -38,7 +38,7 @@ from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
     NAME_ATTRIBUTE,
     Measured,
 )
-from opentelemetry.instrumentation.flujo._internal.flujo_hooks.process_memory import MemoryLimit
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.process_memory import MemoryReadings
 from opentelemetry.instrumentation.flujo._internal.otel.binding import Binding
 from opentelemetry.instrumentation.flujo._internal.otel.totals import Totals
 
@@ -70,7 +70,7 @@ class FlujoSources:
         self.registry = registry
         self.config = config
         self.clock = clock  # the runtime's: process-memory rates, the limit's re-read
-        self.memory_limit = MemoryLimit(clock)
+        self.memory = MemoryReadings(clock)
         # (binding, histogram) per binding: the wrapper records into the active ones.
         # Replaced, never changed in place, so an execution ending on another thread
         # walks a whole list. The same for the run and spend instruments.
