@@ -94,7 +94,7 @@ class Runtime:
         self._refused_warned = False
         self._bindings: list[Binding] = []
         self._lock = threading.RLock()  # a hook may add a hook (measure_flujo)
-        self._fork_guard = ForkGuard(self._fork_locks, self.fetcher.after_fork)
+        self._fork_guard = ForkGuard(self._fork_locks, self._in_child)
         atexit.register(self._at_exit)
 
     def refuses(self, action: str) -> bool:
@@ -163,7 +163,7 @@ class Runtime:
             unpatch_flujo()
         for binding in served:
             if binding.runtime is self:
-                binding.active = False
+                binding.stop()
         self.flujo.close()
         self.fetcher.close()
         self.alerts.close(CLOSE_FLUSH_S)
@@ -175,6 +175,12 @@ class Runtime:
         threads are daemons). Nothing else stops: a MeterProvider's own exit handler may
         still run its final collection and export, which must see the executors."""
         self.alerts.flush(CLOSE_FLUSH_S)
+
+    def _in_child(self) -> None:
+        self.fetcher.after_fork()
+        for binding in self._bindings:
+            if binding.runtime is self:
+                binding.after_fork()
 
     def _fork_locks(self) -> list[Any]:
         # Only the providers this runtime still serves: two guards taking one

@@ -18,8 +18,6 @@ import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from opentelemetry.metrics import Histogram
-
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     EXECUTION_DURATION,
     GENAI_OPERATION_DURATION,
@@ -40,6 +38,7 @@ from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
 )
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.process_memory import MemoryReadings
 from opentelemetry.instrumentation.flujo._internal.otel.binding import Binding
+from opentelemetry.instrumentation.flujo._internal.otel.pending import PendingHistogram
 from opentelemetry.instrumentation.flujo._internal.otel.totals import Totals
 
 _logger = logging.getLogger(__name__)
@@ -50,11 +49,11 @@ class RunInstruments(NamedTuple):
     agent_calls.py); None: excluded."""
 
     runs: Totals | None
-    duration: Histogram | None
+    duration: PendingHistogram | None
     cost: Totals | None
     tokens: Totals | None
-    genai_tokens: Histogram | None
-    genai_duration: Histogram | None
+    genai_tokens: PendingHistogram | None
+    genai_duration: PendingHistogram | None
 
 
 class FlujoSources:
@@ -74,7 +73,7 @@ class FlujoSources:
         # (binding, histogram) per binding: the wrapper records into the active ones.
         # Replaced, never changed in place, so an execution ending on another thread
         # walks a whole list. The same for the run and spend instruments.
-        self.targets: list[tuple[Binding, Histogram]] = []
+        self.targets: list[tuple[Binding, PendingHistogram]] = []
         self.run_targets: list[tuple[Binding, RunInstruments]] = []
         # Guards choosing an executor's source, and the sources' sets of executors.
         self.lock = threading.Lock()
@@ -154,12 +153,12 @@ class FlujoSources:
 
 
 def _instrument(binding: Binding, metric: SyncMetric) -> Any:
-    """``metric``'s instrument on ``binding`` (a histogram, or a counter's in-process
-    totals); None when excluded."""
+    """``metric``'s instrument on ``binding`` (a histogram whose points wait for the
+    collection, or a counter's in-process totals); None when excluded."""
     if not binding.wanted(metric.name):
         return None
-    if metric.kind is Kind.HISTOGRAM:
-        return binding.histogram(metric.name, metric.unit, metric.description,
+    if metric.kind is Kind.HISTOGRAM:  # no SDK call per point either (pending.py)
+        return binding.pending_histogram(metric.name, metric.unit, metric.description,
                                  metric.boundaries)
     # A counter is summed here and observed at collection: no SDK call per run.
     return binding.total(metric.name, metric.unit, metric.description)

@@ -42,6 +42,11 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
     excluded,
 )
 from opentelemetry.instrumentation.flujo._internal.collect.snapshot import Snapshot
+from opentelemetry.instrumentation.flujo._internal.otel.pending import (
+    PendingHistogram,
+    WouldSample,
+    exemplar_decision,
+)
 from opentelemetry.instrumentation.flujo._internal.otel.totals import Totals
 
 if TYPE_CHECKING:  # the runtime imports this module
@@ -72,7 +77,7 @@ def binding_of(provider: object) -> Binding | None:
 
 def new_binding(provider: Any, meter: Meter) -> Binding:
     """A provider's binding, kept on the provider where it takes attributes."""
-    binding = Binding(meter)
+    binding = Binding(meter, exemplar_decision(provider))
     with contextlib.suppress(AttributeError, TypeError):  # a provider with __slots__
         setattr(provider, _ATTRIBUTE, binding)
     return binding
@@ -82,15 +87,19 @@ class Binding:
     """One MeterProvider's instruments and the snapshot its collection shares.
 
     Owns the observable callbacks (one per instrument, created once on the provider's
-    meter), the histograms and in-process totals made for the provider (kept across
-    runtimes, as the SDK keeps their series), its self-telemetry
+    meter), the histograms, pending histograms and in-process totals made for the
+    provider (kept across runtimes, as the SDK keeps their series), its self-telemetry
     (collection duration, errors, dropped stats) and the snapshot of the collection
     in progress. Made by :meth:`Runtime.bind`; the runtime's hooks (catalog
     instruments, threshold engine, flujo sources) add instruments and listeners.
+
+    ``would_sample``: which points would give an exemplar (pending.py), for the
+    pending histograms; None: they record every point at once.
     """
 
-    def __init__(self, meter: Meter) -> None:
+    def __init__(self, meter: Meter, would_sample: WouldSample | None = None) -> None:
         self.meter = meter
+        self._would_sample = would_sample
         self.runtime: Runtime | None = None  # the runtime serving this provider
         self.active = True
         self.snapshot = Snapshot()
@@ -102,6 +111,7 @@ class Binding:
         self._positions: dict[str, int] = {}
         self._histograms: dict[str, Histogram] = {}
         self._totals: dict[str, Totals] = {}  # kept across runtimes, as the SDK's series
+        self._pending: dict[str, PendingHistogram] = {}  # the same
         self._lock = threading.Lock()
         self._last_index = sys.maxsize
         self._duration = self.histogram(COLLECTION_DURATION.name, COLLECTION_DURATION.unit,
@@ -124,8 +134,22 @@ class Binding:
             self._observers = {}
             self.snapshot = Snapshot()
             self._last_index = sys.maxsize
+        for pending in self._pending.values():
+            pending.resume()
         self.add_observable(EXECUTORS.name, EXECUTORS.kind, EXECUTORS.unit,
                             EXECUTORS.description, lambda snap: (Observation(snap.executors),))
+
+    def stop(self) -> None:
+        """The serving runtime closed: the callbacks report nothing until another one
+        serves the binding; the pending points are recorded now, later ones at once."""
+        self.active = False
+        for pending in self._pending.values():
+            pending.drain(stop=True)
+
+    def after_fork(self) -> None:
+        """In a forked child (the runtime's fork guard calls it)."""
+        for pending in self._pending.values():
+            pending.after_fork()
 
     def wanted(self, name: str) -> bool:
         return self.runtime is None or not excluded(name, self.runtime.config.excluded_metrics)
@@ -173,6 +197,16 @@ class Binding:
                 explicit_bucket_boundaries_advisory=list(boundaries))
         return found
 
+    def pending_histogram(self, name: str, unit: str, description: str,
+                          boundaries: Iterable[float]) -> PendingHistogram:
+        """The provider's histogram ``name`` for a hot path: its points are kept for the
+        next collection (pending.py); the same one whoever asks again."""
+        found = self._pending.get(name)
+        if found is None:
+            found = self._pending[name] = PendingHistogram(
+                self.histogram(name, unit, description, boundaries), self._would_sample)
+        return found
+
     def total(self, name: str, unit: str, description: str) -> Totals:
         """The provider's counter ``name`` summed in the process (totals.py), reported
         through its observable counter; the same sums whoever asks again."""
@@ -191,6 +225,9 @@ class Binding:
     def _snapshot_for(self, index: int, options: CallbackOptions) -> Snapshot:
         with self._lock:
             if index <= self._last_index:
+                # Before any callback reads: the SDK aggregates after the callbacks.
+                for pending in self._pending.values():
+                    pending.drain()
                 self.snapshot = self._take(options)
             self._last_index = index
             return self.snapshot
