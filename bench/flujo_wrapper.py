@@ -38,6 +38,7 @@ import functools
 import gc
 import os
 import statistics
+import time
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
@@ -78,6 +79,8 @@ _FIGURES = {
                   f"<= {RUN_GOAL:.0%}"),
     "flujo.totals": ("run and spend totals: collection us per three-step pipeline name",
                      "us", "reported"),
+    "flujo.pending": ("histogram point kept for the collection: hot-path us per point",
+                      "us", "reported"),
     "flujo.agent_run": ("... + one agent call's GenAI metrics / three-step run", "%",
                         f"<= {RUN_GOAL:.0%}"),
 }
@@ -124,15 +127,28 @@ def _loop(execute: Callable[[], Any], n: int) -> Callable[[], None]:
     return go
 
 
+def _then_collect(loop: Callable[[], None], collect: Callable[[], object]) -> Callable[[], None]:
+    """``loop``, then a collection, in one timed call: the histogram points the loop left
+    pending (otel/pending.py) are recorded into the SDK within the figure, as a reader
+    would record them, so a figure is what a point costs the process, not only the hot
+    path. Both subjects of a figure collect, so the collection's own work cancels."""
+    def go() -> None:
+        loop()
+        collect()
+
+    return go
+
+
 class _StubExecute:
     """``ExecutorCore.execute`` replaced by a stub, wrapped or not, for the tight figures."""
 
-    def __init__(self, instrumentor: Any, provider: MeterProvider, calls: int) -> None:
+    def __init__(self, instrumentor: Any, provider: MeterProvider, calls: int,
+                 collect: Callable[[], object]) -> None:
         from flujo.application.core.executor_core import ExecutorCore
         from flujo.domain.models import StepResult, Success
 
         self.core_class, self.instrumentor, self.provider = ExecutorCore, instrumentor, provider
-        self.calls, self.frame = calls, _frame()
+        self.calls, self.frame, self.collect = calls, _frame(), collect
         # What flujo's execute returns for a step that ran (Paused/Aborted are rare).
         result = Success(step_result=StepResult(name="bench", success=True))
 
@@ -167,7 +183,8 @@ class _StubExecute:
                 else:
                     os.environ[name] = value
         try:
-            subjects = {"bare": self.bare, "wrapped": self.wrapped(self.calls)}
+            subjects = {"bare": _then_collect(self.bare, self.collect),
+                        "wrapped": _then_collect(self.wrapped(self.calls), self.collect)}
             medians = interleaved(subjects, rounds, sample_s=0)
             return medians.difference("wrapped", "bare") / self.calls
         finally:
@@ -179,9 +196,11 @@ class _StubExecute:
         tracemalloc.start()
         try:
             self.wrapped(1000)()
+            self.collect()  # as a reader does: the pending points go to the SDK
             gc.collect()
             before = tracemalloc.get_traced_memory()[0]
             self.wrapped(executions)()
+            self.collect()
             gc.collect()
             return int(tracemalloc.get_traced_memory()[0] - before)
         finally:
@@ -296,12 +315,13 @@ class _StubAgentCall:
 
 
 def _agent_call_overhead(instrumentor: Any, provider: MeterProvider, rounds: int,
-                         calls: int) -> float:
+                         calls: int, collect: Callable[[], object]) -> float:
     """Seconds per agent call the GenAI metrics add."""
     instrumentor.instrument(meter_provider=provider)  # the runtime, the instruments
     try:
-        subjects = {"bare": _StubAgentCall(wrapped=False).loop(calls),
-                    "wrapped": _StubAgentCall(wrapped=True).loop(calls)}
+        subjects = {"bare": _then_collect(_StubAgentCall(wrapped=False).loop(calls), collect),
+                    "wrapped": _then_collect(_StubAgentCall(wrapped=True).loop(calls),
+                                             collect)}
         subjects["wrapped"]()  # the first call creates the series (once)
         medians = interleaved(subjects, rounds, sample_s=0)
     finally:
@@ -310,7 +330,7 @@ def _agent_call_overhead(instrumentor: Any, provider: MeterProvider, rounds: int
 
 
 def _run_overhead(instrumentor: Any, provider: MeterProvider, rounds: int,
-                  runs: int) -> dict[str, Any]:
+                  runs: int, collect: Callable[[], object]) -> dict[str, Any]:
     """Seconds per run the run wrapper and spend bookkeeping add, and a real three-step
     pipeline run's seconds, in the same process."""
     import logging
@@ -330,8 +350,8 @@ def _run_overhead(instrumentor: Any, provider: MeterProvider, rounds: int,
     pipeline_s = statistics.median(timed(lambda: runner.run(0), 20)[1] for _ in range(rounds))
     instrumentor.instrument(meter_provider=provider)  # the wrappers' types, the instruments
     try:
-        subjects = {"bare": _StubRun(wrapped=False).loop(runs),
-                    "wrapped": _StubRun(wrapped=True).loop(runs)}
+        subjects = {"bare": _then_collect(_StubRun(wrapped=False).loop(runs), collect),
+                    "wrapped": _then_collect(_StubRun(wrapped=True).loop(runs), collect)}
         subjects["wrapped"]()  # a name's first run creates its series (once)
         medians = interleaved(subjects, rounds, sample_s=0)
     finally:
@@ -400,6 +420,57 @@ def _totals(rounds: int, names: int = 50, adds: int = 20_000) -> dict[str, Any]:
             "points_per_name": 1 + 2 * RUN_STEPS, "names": names}
 
 
+def _pending(rounds: int, points: int = 20_000) -> dict[str, Any]:
+    """Microseconds per histogram point: the SDK's ``Histogram.record``, and a pending
+    point's record (on the hot path) and drain (at the collection, into the SDK), with
+    the execution histogram's attributes and no span (no exemplar to give)."""
+    from opentelemetry.instrumentation.flujo._internal.catalog import (
+        EXECUTION_DURATION,
+        EXECUTOR_NAME,
+        OUTCOME,
+        STEP_NAME,
+    )
+    from opentelemetry.instrumentation.flujo._internal.config import Config
+    from opentelemetry.instrumentation.flujo._internal.runtime import Runtime
+
+    metric = EXECUTION_DURATION
+    provider = MeterProvider(metric_readers=[InMemoryMetricReader()], views=flujo_views())
+    runtime = Runtime(Config())
+    binding = runtime.bind(provider)
+    assert binding is not None
+    pending = binding.pending_histogram(metric.name, metric.unit, metric.description,
+                                        metric.boundaries)
+    sdk = provider.get_meter("bench").create_histogram(
+        "bench.histogram", unit=metric.unit,
+        explicit_bucket_boundaries_advisory=list(metric.boundaries))
+    attributes = {EXECUTOR_NAME: "p", OUTCOME: "success", STEP_NAME: "s0"}
+    samples: dict[str, list[float]] = {"sdk": [], "record": [], "drain": []}
+    try:
+        for _ in range(rounds + 1):  # the first round warms up
+            gc.collect()
+            gc.disable()
+            try:
+                t0 = time.process_time_ns()
+                for _ in range(points):
+                    sdk.record(0.01, attributes)
+                t1 = time.process_time_ns()
+                for _ in range(points):
+                    pending.record(0.01, attributes)
+                t2 = time.process_time_ns()
+                pending.drain()
+                t3 = time.process_time_ns()
+            finally:
+                gc.enable()
+            for name, ns in (("sdk", t1 - t0), ("record", t2 - t1), ("drain", t3 - t2)):
+                samples[name].append(ns / points / 1e3)
+    finally:
+        runtime.close()
+        provider.shutdown()
+    us = {name: statistics.median(values[1:]) for name, values in samples.items()}
+    return {"histogram_record_us": us["sdk"], "pending_record_us": us["record"],
+            "drain_us_per_point": us["drain"], "points": points}
+
+
 def run(quick: bool) -> list[Figure]:
     try:
         import flujo  # noqa: F401
@@ -415,9 +486,12 @@ def run(quick: bool) -> list[Figure]:
     e2e_inprocess = alternating["ratio_on_off"]["median"] - 1
     executions = 50_000 if quick else 1_000_000
     rounds = 5 if quick else 11
-    provider = MeterProvider(metric_readers=[InMemoryMetricReader()], views=flujo_views())
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader], views=flujo_views())
     instrumentor = FlujoInstrumentor()
-    stub = _StubExecute(instrumentor, provider, calls=20_000 if quick else 200_000)
+    collect = reader.get_metrics_data
+    # Fewer executions per collection than a histogram keeps pending (65,536).
+    stub = _StubExecute(instrumentor, provider, 20_000 if quick else 50_000, collect)
     try:
         # Bookkeeping: the wrapper with the duration histogram excluded (the stats it
         # keeps are the same); with it, the difference is the SDK's Histogram.record.
@@ -431,12 +505,14 @@ def run(quick: bool) -> list[Figure]:
     bookkeeping_us = bookkeeping_s * 1e6
     total = _pipeline_overhead(instrumentor, provider, rounds=5 if quick else 15)
     share = wrapper_s / (total["unwrapped_us_per_execute"] / 1e6)
-    per_run = _run_overhead(instrumentor, provider, rounds, runs=2_000 if quick else 20_000)
+    per_run = _run_overhead(instrumentor, provider, rounds, 2_000 if quick else 20_000,
+                            collect)
     agent_call_s = _agent_call_overhead(instrumentor, provider, rounds,
-                                        calls=2_000 if quick else 20_000)
+                                        2_000 if quick else 20_000, collect)
     agent_run = per_run["share"] + agent_call_s / (per_run["pipeline_run_us"] / 1e6)
     provider.shutdown()
     totals = _totals(rounds)
+    pending = _pending(rounds)
     return [
         _figure("flujo.e2e", e2e * 100, met=e2e <= RUN_GOAL, detail=process),
         _figure("flujo.e2e_inprocess", e2e_inprocess * 100, met=e2e_inprocess <= RUN_GOAL,
@@ -455,6 +531,7 @@ def run(quick: bool) -> list[Figure]:
         _figure("flujo.run", per_run["share"] * 100, met=per_run["share"] <= RUN_GOAL,
                 detail=per_run),
         _figure("flujo.totals", totals["collection_us_per_name"], detail=totals),
+        _figure("flujo.pending", pending["pending_record_us"], detail=pending),
         _figure("flujo.agent_run", agent_run * 100, met=agent_run <= RUN_GOAL,
                 detail={"genai_us_per_agent_call": agent_call_s * 1e6,
                         "pipeline_run_us": per_run["pipeline_run_us"]}),

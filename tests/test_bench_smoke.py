@@ -18,11 +18,11 @@ FIGURES = {
     "plugin.share", "prometheus",
     "memory.per_executor", "memory.per_name", "memory.churn", "otlp.bytes",
     "otlp.bytes_gzip", "flujo.e2e", "flujo.e2e_inprocess", "flujo.bookkeeping", "flujo.total", "flujo.memory", "flujo.run",
-    "flujo.agent_run", "flujo.totals", "shape.points", "shape.bytes", "shape.collection", "shape.with_runs", "shape.previous",
+    "flujo.agent_run", "flujo.totals", "flujo.pending", "shape.points", "shape.bytes", "shape.collection", "shape.with_runs", "shape.previous",
 }
 # Measured only where their layer is installed; otherwise "n/a" with the reason.
 OPTIONAL = {"thresholds.share", "flujo.e2e", "flujo.e2e_inprocess", "flujo.bookkeeping", "flujo.total", "flujo.memory",
-            "flujo.run", "flujo.agent_run", "flujo.totals"}
+            "flujo.run", "flujo.agent_run", "flujo.totals", "flujo.pending"}
 
 
 # Minutes on a busy 2-core machine; no time limit (the timeout is a hang guard): how long
