@@ -245,7 +245,7 @@ def test_closing_the_runtime_records_what_was_pending() -> None:
         provider.shutdown()
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX's")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_child_keeps_the_points_and_can_record() -> None:
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
@@ -274,3 +274,30 @@ def test_a_forked_child_keeps_the_points_and_can_record() -> None:
     finally:
         runtime.close()
         provider.shutdown()
+
+
+def test_points_reach_the_export_when_no_observable_is_reported() -> None:
+    # The points are drained by the binding's callbacks: they must be recorded whether
+    # or not a callback has anything to report, and at once where there is no callback.
+    everything = Config(excluded_metrics=("*",))
+    readers = InMemoryMetricReader(), InMemoryMetricReader()
+    served_before = MeterProvider(metric_readers=[readers[0]])
+    never_served = MeterProvider(metric_readers=[readers[1]])
+    first, second, bare = Runtime(Config()), Runtime(everything), Runtime(everything)
+    try:
+        bound(first, served_before)  # its callbacks stay on the provider
+        first.close()
+        _, kept = bound(second, served_before)  # observes nothing, drains all the same
+        _, direct = bound(bare, never_served)  # no callback at all
+        sdk = Counting()
+        assert PendingHistogram(sdk, None).deferring is False
+        for histogram, reader in zip((kept, direct), readers, strict=True):
+            histogram.record(0.5, attributes("a"))
+            (metric,) = exported(reader)
+            assert shape(metric)[frozenset(attributes("a").items())][:2] == (1, 0.5)
+        assert kept.deferring and not direct.deferring
+    finally:
+        for runtime in (second, bare):
+            runtime.close()
+        served_before.shutdown()
+        never_served.shutdown()

@@ -114,6 +114,7 @@ class Binding:
         self._pending: dict[str, PendingHistogram] = {}  # the same
         self._lock = threading.Lock()
         self._last_index = sys.maxsize
+        self._last_callback = sys.maxsize
         self._duration = self.histogram(COLLECTION_DURATION.name, COLLECTION_DURATION.unit,
                                         COLLECTION_DURATION.description, COLLECTION_BUCKETS)
         self._dropped = meter.create_counter(
@@ -134,6 +135,7 @@ class Binding:
             self._observers = {}
             self.snapshot = Snapshot()
             self._last_index = sys.maxsize
+            self._last_callback = sys.maxsize
         for pending in self._pending.values():
             pending.resume()
         self.add_observable(EXECUTORS.name, EXECUTORS.kind, EXECUTORS.unit,
@@ -171,8 +173,11 @@ class Binding:
 
         def callback(options: CallbackOptions) -> Iterable[Observation]:
             try:
+                if not self.active:
+                    return ()
+                self._collecting(index)
                 observer = self._observers.get(name)
-                if observer is None or not self.active:
+                if observer is None:
                     return ()
                 observations = observer(self._snapshot_for(index, options))
                 # Catalog observers already return lists; a generator is run here,
@@ -203,8 +208,11 @@ class Binding:
         next collection (pending.py); the same one whoever asks again."""
         found = self._pending.get(name)
         if found is None:
+            # The drain runs in this binding's callbacks: with none (every observable
+            # excluded), nothing would record the points, so they are recorded at once.
             found = self._pending[name] = PendingHistogram(
-                self.histogram(name, unit, description, boundaries), self._would_sample)
+                self.histogram(name, unit, description, boundaries),
+                self._would_sample if self._positions else None)
         return found
 
     def total(self, name: str, unit: str, description: str) -> Totals:
@@ -222,12 +230,20 @@ class Binding:
         if self.runtime is not None:
             self.runtime.alerts.log(_logger, logging.DEBUG, message, *args, exc_info=True)
 
+    def _collecting(self, index: int) -> None:
+        """Every callback of a serving binding, observed or not (a runtime may exclude
+        every observable): the first of a collection records the pending histogram
+        points, which the SDK aggregates after the callbacks."""
+        with self._lock:
+            starts = index <= self._last_callback
+            self._last_callback = index
+        if starts:
+            for pending in self._pending.values():
+                pending.drain()
+
     def _snapshot_for(self, index: int, options: CallbackOptions) -> Snapshot:
         with self._lock:
             if index <= self._last_index:
-                # Before any callback reads: the SDK aggregates after the callbacks.
-                for pending in self._pending.values():
-                    pending.drain()
                 self.snapshot = self._take(options)
             self._last_index = index
             return self.snapshot

@@ -31,7 +31,7 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry.context import Context, set_value
+from opentelemetry.context import Context, get_current, set_value
 from opentelemetry.metrics import Histogram
 from opentelemetry.sdk.metrics import (
     AlwaysOffExemplarFilter,
@@ -64,6 +64,10 @@ def never(_context: Context | None) -> bool:
     return False
 
 
+def _always(_context: Context | None) -> bool:
+    return True
+
+
 class PendingHistogram:
     """One SDK histogram and the points kept for its next collection, by attribute set.
 
@@ -73,12 +77,17 @@ class PendingHistogram:
     give an exemplar (recorded at once); None: every point is recorded at once.
     """
 
-    __slots__ = ("_by_id", "_count", "_histogram", "_lock", "_would_sample", "deferring")
+    __slots__ = ("_by_id", "_count", "_defers", "_histogram", "_lock", "_quiet",
+                 "_would_sample", "deferring")
 
     def __init__(self, histogram: Histogram, would_sample: WouldSample | None) -> None:
         self._histogram = histogram
-        self._would_sample = would_sample
-        self.deferring = would_sample is not None
+        self._would_sample = would_sample or _always
+        self._defers = self.deferring = would_sample is not None
+        # The last context that gave no exemplar. A context is immutable, so it never
+        # will; and the current one is usually the same object from point to point (the
+        # empty one, or a run's), so most points skip the span lookup.
+        self._quiet: Context | None = None
         self._lock = threading.Lock()
         # Callers pass the attribute dicts they cache: a dict's id finds its values
         # without hashing its items; the entry holds the dict, so the id stays its own.
@@ -88,8 +97,14 @@ class PendingHistogram:
     def record(self, amount: float, attributes: dict[str, Any],
                context: Context | None = None) -> None:
         """``Histogram.record``; ``attributes`` must not change afterwards."""
-        would_sample = self._would_sample
-        if self.deferring and would_sample is not None and not would_sample(context):
+        if self.deferring:
+            # What the SDK records the point in: the current context unless given one.
+            current = context or get_current()
+            if current is not self._quiet:
+                if self._would_sample(current):
+                    self._histogram.record(amount, attributes, context=context)
+                    return
+                self._quiet = current
             with self._lock:
                 # Checked again under the lock: a drain that stops deferring takes
                 # every value kept before it, and none is kept after it.
@@ -117,7 +132,7 @@ class PendingHistogram:
     def resume(self) -> None:
         """Keep points for the collections again (a new runtime serves the binding)."""
         with self._lock:
-            self.deferring = self._would_sample is not None
+            self.deferring = self._defers
 
     def after_fork(self) -> None:
         """In a forked child: a lock another thread held at fork() would stay held. The
