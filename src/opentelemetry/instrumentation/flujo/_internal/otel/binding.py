@@ -3,8 +3,10 @@
 The SDK calls a MeterProvider's observable callbacks in registration order, under
 its own lock, once per MetricReader collection. A callback whose position is not
 after the previous one's therefore starts a new collection: it takes the snapshot,
-and the callbacks after it read that snapshot. Each reader's collection is its own
-collection, so two readers mean two reads, never a stale one.
+and the callbacks after it read that snapshot. The first callback of a collection also
+records the pending histogram points (pending.py), which the SDK aggregates after the
+callbacks. Each reader's collection is its own collection, so two readers mean two
+reads, never a stale one.
 
 A binding outlives the runtime that made it. The SDK cannot unregister a callback,
 and asking a meter for an instrument it already has returns the old one with the
