@@ -50,10 +50,9 @@ from opentelemetry.instrumentation.flujo.tools.generate.prometheus_rules import 
     EXECUTOR_LABEL,
     Alert,
     alerts,
-    default_ratio_window,
-    default_timing,
     preceding_scopes,
     seconds,
+    timing,
 )
 from opentelemetry.instrumentation.flujo.tools.generate.yamltext import dump, number
 
@@ -305,9 +304,7 @@ def render(rules: Sequence[Rule], naming: Naming, rule_file: str, for_: str | No
            ratio_window: str | None = None) -> str:
     """The test file; ``rule_file`` is the rules' path relative to the test file.
     ``for_`` / ``keep_for`` / ``ratio_window`` default like the rules'."""
-    default_for, default_keep = default_timing()
-    for_, keep_for = for_ or default_for, keep_for or default_keep
-    ratio_window = ratio_window or default_ratio_window()
+    for_, keep_for, ratio_window = timing(for_, keep_for, ratio_window)
     for_s, rate_s, keep_s = seconds(for_), seconds(rate_window), seconds(keep_for)
     ratio_s = seconds(ratio_window)
     # Every evaluation lands on the times the checks name, and a window holds at
