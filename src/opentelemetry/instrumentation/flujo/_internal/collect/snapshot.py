@@ -107,8 +107,8 @@ def combine(group: Group, reads: Sequence[tuple[ExecutorEntry, Values]]) -> Valu
     # dict less per executor per collection for the SDK's work to share caches with.
     out: Values = reads[0][1] if len(reads) == 1 else {}
     retired = group.retired
-    totals: list[float | None] = [retired.get(stat_id) for stat_id in COUNTERS] if retired \
-        else [None] * len(COUNTERS)
+    totals: list[float | None] = ([retired.get(stat_id) for stat_id in COUNTERS] if retired
+                                  else [None] * len(COUNTERS))
     for entry, values in reads:
         if not entry.retired:  # uninstrumented mid-collection: already in group.retired
             entry.add_counters(values, totals)

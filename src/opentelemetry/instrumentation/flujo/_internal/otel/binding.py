@@ -115,8 +115,8 @@ class Binding:
         self._totals: dict[str, Totals] = {}  # kept across runtimes, as the SDK's series
         self._pending: dict[str, PendingHistogram] = {}  # the same
         self._lock = threading.Lock()
-        self._last_index = sys.maxsize
-        self._last_callback = sys.maxsize
+        self._last_index = sys.maxsize  # the last callback's position
+        self._stale = False  # a collection started and has no snapshot yet
         self._duration = self.histogram(COLLECTION_DURATION.name, COLLECTION_DURATION.unit,
                                         COLLECTION_DURATION.description, COLLECTION_BUCKETS)
         self._dropped = meter.create_counter(
@@ -137,7 +137,7 @@ class Binding:
             self._observers = {}
             self.snapshot = Snapshot()
             self._last_index = sys.maxsize
-            self._last_callback = sys.maxsize
+            self._stale = False
         for pending in self._pending.values():
             pending.resume()
         self.add_observable(EXECUTORS.name, EXECUTORS.kind, EXECUTORS.unit,
@@ -181,7 +181,7 @@ class Binding:
                 observer = self._observers.get(name)
                 if observer is None:
                     return ()
-                observations = observer(self._snapshot_for(index, options))
+                observations = observer(self._snapshot_for(options))
                 # Catalog observers already return lists; a generator is run here,
                 # inside the guard, so whatever it raises is counted, not the SDK's.
                 return observations if isinstance(observations, list) else list(observations)
@@ -234,20 +234,23 @@ class Binding:
 
     def _collecting(self, index: int) -> None:
         """Every callback of a serving binding, observed or not (a runtime may exclude
-        every observable): the first of a collection records the pending histogram
-        points, which the SDK aggregates after the callbacks."""
+        every observable): the first of a collection makes the snapshot stale and records
+        the pending histogram points, which the SDK aggregates after the callbacks."""
         with self._lock:
-            starts = index <= self._last_callback
-            self._last_callback = index
+            starts = index <= self._last_index
+            self._last_index = index
+            if starts:
+                self._stale = True
         if starts:
             for pending in self._pending.values():
                 pending.drain()
 
-    def _snapshot_for(self, index: int, options: CallbackOptions) -> Snapshot:
+    def _snapshot_for(self, options: CallbackOptions) -> Snapshot:
+        """The collection's snapshot, taken by its first observed callback."""
         with self._lock:
-            if index <= self._last_index:
+            if self._stale:
                 self.snapshot = self._take(options)
-            self._last_index = index
+                self._stale = False
             return self.snapshot
 
     def _take(self, options: CallbackOptions) -> Snapshot:

@@ -51,21 +51,20 @@ CAPACITY = 65_536
 # takes an empty context (falsy, a dict) for none given, and looks up the current one.
 _NO_SPAN = set_value("opentelemetry-instrumentation-flujo.drained", True, Context())
 
-WouldSample = Callable[[Context | None], bool]
+WouldSample = Callable[[Context], bool]
 
 
-def sampled_span(context: Context | None) -> bool:
-    """What the SDK's trace-based exemplar filter decides: a sampled span in ``context``
-    (the current one when None or empty: the SDK records an empty one in the current)."""
-    return bool(get_current_span(context or None).get_span_context().trace_flags.sampled)
+def sampled_span(context: Context) -> bool:
+    """What the SDK's trace-based exemplar filter decides: a sampled span in ``context``."""
+    return bool(get_current_span(context).get_span_context().trace_flags.sampled)
 
 
-def never(_context: Context | None) -> bool:
+def never(_context: Context) -> bool:
     """An always-off exemplar filter's decision."""
     return False
 
 
-def _always(_context: Context | None) -> bool:
+def _always(_context: Context) -> bool:
     return True
 
 
@@ -78,13 +77,13 @@ class PendingHistogram:
     give an exemplar (recorded at once); None: every point is recorded at once.
     """
 
-    __slots__ = ("_by_id", "_count", "_defers", "_histogram", "_lock", "_quiet",
-                 "_would_sample", "deferring")
+    __slots__ = ("_by_id", "_count", "_histogram", "_lock", "_quiet", "_would_sample",
+                 "deferring")
 
     def __init__(self, histogram: Histogram, would_sample: WouldSample | None) -> None:
         self._histogram = histogram
-        self._would_sample = would_sample or _always
-        self._defers = self.deferring = would_sample is not None
+        self._would_sample = would_sample or _always  # _always: every point at once
+        self.deferring = would_sample is not None
         # The last context that gave no exemplar. A context is immutable, so it never
         # will; and the current one is usually the same object from point to point (the
         # empty one, or a run's), so most points skip the span lookup.
@@ -133,7 +132,7 @@ class PendingHistogram:
     def resume(self) -> None:
         """Keep points for the collections again (a new runtime serves the binding)."""
         with self._lock:
-            self.deferring = self._defers
+            self.deferring = self._would_sample is not _always
 
     def after_fork(self) -> None:
         """In a forked child: a lock another thread held at fork() would stay held. The
