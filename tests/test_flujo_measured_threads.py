@@ -19,6 +19,7 @@ from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
     Measured,
 )
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import FlujoSources
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.spend import JOURNAL_CAPACITY
 
 THREADS, PER_THREAD = 4, 20_000
 
@@ -116,3 +117,24 @@ def test_a_fresh_runtime_serves_the_provider_and_the_executors_after_close() -> 
               for p in m.data.data_points if isinstance(p, HistogramDataPoint)]
     assert counts == [1]
     provider.shutdown()
+
+
+def test_the_journals_stay_bounded_without_a_collection() -> None:
+    """With nothing collecting (a provider without a reader), the hot path folds the
+    journals itself once they are full: memory stays bounded and nothing is lost."""
+    sources = FlujoSources(Registry(), Config(), time.monotonic_ns)
+    measured = Measured("bounded", sources)
+    step = SimpleNamespace(name="step", is_complex=False)
+    done = SimpleNamespace(metadata_={}, attempts=1)
+    measured.spend.run_started(SimpleNamespace(limited=False))
+    executions = 3 * JOURNAL_CAPACITY + 7
+    longest = 0
+    for _ in range(executions):
+        measured.running.append(None)
+        measured.end(0.0, SUCCESS, done, step)
+        measured.spend.add("step", 0.5, 2, None, None)
+        longest = max(longest, len(measured.journal), len(measured.spend._journal))
+    assert longest == JOURNAL_CAPACITY  # past it, folded on the hot path
+    stats = measured.get_optimization_stats()
+    assert stats["execution"]["total_executions"] == executions
+    assert stats["pipeline"] == {"cost_usd": executions * 0.5, "tokens": executions * 2}

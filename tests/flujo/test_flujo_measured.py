@@ -462,6 +462,24 @@ def test_instrument_again_measures_a_runner_the_closed_runtime_measured(
     assert runs(reader) == {(name, "success"): 3}
 
 
+def test_uninstrument_before_any_collection_loses_nothing(
+        pipelines: ModuleType, reader: InMemoryMetricReader,
+        provider_and_reader: tuple[MeterProvider, InMemoryMetricReader]) -> None:
+    """The executions, runs and spend wait in journals for the collection; closing the
+    runtime first folds them into the provider's instruments, which its final
+    collection still exports."""
+    name = pipelines.unique("closed-first")
+    runner = pipelines.runner(pipelines.happy(), name)
+    results = [runner.run(i) for i in range(3)]
+    FlujoInstrumentor().uninstrument()  # no collection since the runs
+    # a new runtime serves the provider: its run counter's totals are observed again
+    FlujoInstrumentor().instrument(meter_provider=provider_and_reader[0])
+    assert durations(collect(reader), name) == {
+        (step, "success"): 3 for step in ("one", "two", "three")}
+    assert runs(reader) == {(name, "success"): 3}
+    assert pipelines.summary(results)["total"] == 9
+
+
 # Runs (flujo_hooks/runs.py): a human-in-the-loop pause is ``paused``, a runner inside a
 # step (``as_step``) is part of the run it is in, and every entry point counts once.
 

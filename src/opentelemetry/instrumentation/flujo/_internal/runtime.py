@@ -161,6 +161,7 @@ class Runtime:
             served, self._bindings = self._bindings, []
         if self.measures_flujo:
             unpatch_flujo()
+            self.flujo.fold()  # while the bindings still take the points
         for binding in served:
             if binding.runtime is self:
                 binding.stop()

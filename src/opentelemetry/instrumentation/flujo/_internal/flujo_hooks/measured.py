@@ -7,10 +7,12 @@ spend in its :class:`Spend` (spend.py).
 Every call of ``ExecutorCore.execute`` is one execution: a pipeline's top-level steps
 and the steps flujo runs inside them (parallel branches, loop bodies, fallbacks) alike,
 so a parallel step with two one-step branches is three executions, all three in flight
-together. Per execution the wrapper keeps running aggregates only (counts, a window's
-sum, min and max; no list of durations) and records one histogram point. What flujo
-cannot tell (object pool, circuit breaker, telemetry batching, queue, wait times) is
-absent.
+together. Per execution the wrapper reads the few fields it needs and appends them to
+the name's journal; the journal is folded into running aggregates (counts, a window's
+sum, min and max; no list of durations) and one histogram point per execution when a
+collection starts (see :meth:`Measured.fold`), so a run pays for an append, not for the
+bookkeeping. What flujo cannot tell (object pool, circuit breaker, telemetry batching,
+queue, wait times) is absent.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from opentelemetry.context import Context
+from opentelemetry.context import Context, get_current
 
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     EXECUTOR_NAME,
@@ -33,7 +35,7 @@ from opentelemetry.instrumentation.flujo._internal.catalog import (
 )
 from opentelemetry.instrumentation.flujo._internal.collect.registry import MAX_NAME_LENGTH, OTHER
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.process_memory import ProcessMemory
-from opentelemetry.instrumentation.flujo._internal.flujo_hooks.spend import Spend
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.spend import JOURNAL_CAPACITY, Spend
 from opentelemetry.instrumentation.flujo._internal.window import SlidingCounts, ratio
 
 if TYPE_CHECKING:
@@ -102,7 +104,8 @@ class Measured:
     __slots__ = (
         "__weakref__", "_attributes", "_cold", "_executors", "_lock", "_max_steps", "_memory",
         "_rate_scale", "_ratios", "_sources", "_steps", "cache_enabled", "consecutive_failures",
-        "counts", "errored", "hits", "name", "recovered", "running", "spend", "window",
+        "counts", "errored", "hits", "journal", "name", "recovered", "running", "spend",
+        "window",
     )
 
     def __init__(self, name: str, sources: FlujoSources) -> None:
@@ -126,6 +129,11 @@ class Measured:
         # The wrapper appends one item per execution it starts; ``end`` pops it.
         # deque.append/pop are atomic, so in-flight needs no lock: it is the length.
         self.running: deque[None] = deque()
+        # The executions ended since the last fold, as (outcome, seconds, step name,
+        # cache hit, retried, point kept for the fold). The hot path only appends
+        # (atomic, like the in-flight deque): everything else is done in one pass at
+        # the collection, where it costs the run nothing.
+        self.journal: deque[tuple[int, float, Any, bool, bool, bool]] = deque()
         self.consecutive_failures = 0
         self.errored = 0  # executions with at least one failed attempt
         self.recovered = 0  # ... that still succeeded (retry or fallback)
@@ -143,10 +151,19 @@ class Measured:
         if getattr(executor, "_enable_cache", False) is True:
             self.cache_enabled = True
 
+    @property
+    def attached(self) -> bool:
+        """Whether an executor of this source still lives."""
+        return len(self._executors) > 0
+
     def end(self, started: float, outcome: int, step_result: Any, step: Any,
             context: Context | None = None) -> None:
         """One execution ended; ``context``: the one its point is recorded in (flujo's
-        step span, for the exemplar), None for the current one."""
+        step span, for the exemplar), None for the current one.
+
+        Only what must be read now is: the executed objects' few fields (no reference to
+        them is kept) and whether the point gives an exemplar. The rest waits in the
+        journal for :meth:`fold`."""
         elapsed = perf_counter() - started
         self.running.pop()
         # The executed step's name, not the StepResult's: after a fallback, flujo names
@@ -166,38 +183,67 @@ class Measured:
             # tree search's its expansions); its children's retries are their own.
             if step_result.attempts > 1 and not cache_hit and not retried:
                 retried = getattr(step, "is_complex", False) is not True
+        sources = self._sources
+        current = context or get_current()  # what the SDK would record the point in
+        kept = current is sources.quiet or sources.keeps(current)
+        if not kept:  # it gives an exemplar (or a provider takes every point at once)
+            attributes = self._attributes_of(outcome, name)
+            for binding, histogram in sources.targets:
+                if binding.active:
+                    histogram.record(elapsed, attributes, context=context)
+        journal = self.journal
+        journal.append((outcome, elapsed, name, cache_hit, retried, kept))
+        if len(journal) > JOURNAL_CAPACITY:
+            self.fold()
+
+    def fold(self) -> None:
+        """Fold the journal into the aggregates, and its points into the histograms'
+        pending ones: at each collection's start, before every read, when the journal is
+        full, and when the runtime closes. Entries are taken one by one, so an
+        execution that ends meanwhile is folded now or next time, never lost."""
+        journal = self.journal
+        if not journal:
+            return
         with self._lock:
-            self.counts[outcome] += 1
-            window = self.window
-            window[0] += 1
-            window[1] += elapsed
-            window[2] = min(window[2], elapsed)
-            window[3] = max(window[3], elapsed)
-            if outcome == FAILURE:
-                self.consecutive_failures += 1
-                self.errored += 1
-            elif outcome == SUCCESS:
-                self.consecutive_failures = 0
-                if retried:
+            counts, window, pending = self.counts, self.window, []
+            while journal:
+                outcome, elapsed, name, cache_hit, retried, kept = journal.popleft()
+                counts[outcome] += 1
+                window[0] += 1
+                window[1] += elapsed
+                window[2] = min(window[2], elapsed)
+                window[3] = max(window[3], elapsed)
+                if outcome == FAILURE:
+                    self.consecutive_failures += 1
                     self.errored += 1
-                    self.recovered += 1
-            if cache_hit:
-                if not self.hits:
-                    self._cold = self.counts[SUCCESS] + self.counts[FAILURE] - 1
-                self.hits += 1
-        attributes = self._attributes[outcome].get(name) or self._new_attributes(name, outcome)
+                elif outcome == SUCCESS:
+                    self.consecutive_failures = 0
+                    if retried:
+                        self.errored += 1
+                        self.recovered += 1
+                if cache_hit:
+                    if not self.hits:
+                        self._cold = counts[SUCCESS] + counts[FAILURE] - 1
+                    self.hits += 1
+                if kept:
+                    pending.append((elapsed, self._attributes_of(outcome, name)))
         for binding, histogram in self._sources.targets:
             if binding.active:
-                histogram.record(elapsed, attributes, context=context)
+                histogram.keep(pending)
 
     def take_window(self) -> tuple[Any, ...]:
         """Every aggregate, the window among them, which starts anew: each execution is in
         the window of exactly one read."""
+        self.fold()
         with self._lock:
             window, self.window = self.window, [0, 0.0, INF, 0.0]
             success, failure, other = self.counts
             return (success, failure, other, window, self.consecutive_failures, self.errored,
                     self.recovered, self.hits, self._cold)
+
+    def _attributes_of(self, outcome: int, name: Any) -> dict[str, str]:
+        """The histogram's attribute set of an execution, built once per step name."""
+        return self._attributes[outcome].get(name) or self._new_attributes(name, outcome)
 
     def _new_attributes(self, name: Any, outcome: int) -> dict[str, str]:
         attributes = {EXECUTOR_NAME: self.name, OUTCOME: OUTCOMES[outcome]}

@@ -32,7 +32,6 @@ from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
 )
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.runs import (
     runner_executor,
-    runner_name,
 )
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import FlujoSources
 
@@ -158,7 +157,7 @@ def _name_runner_executor(original: Callable[..., None], core: type,
         try:
             executor = runner_executor(self)
             if isinstance(executor, core):
-                sources.attach(executor, runner_name(self))
+                sources.attach(executor, self)
         except Exception:
             _logger.debug("could not name the executor of %r", self, exc_info=True)
 

@@ -167,7 +167,7 @@ def _begin(owner: Any, sources: FlujoSources) -> Run | None:
             return None
         # Naming the executor here, not only when the runner is built, is what names a
         # runner built before instrument() after its pipeline.
-        source = sources.attach(executor, runner_name(owner))
+        source = sources.attach(executor, owner)
         if source is None:
             return None
         run = Run(source.spend, getattr(owner, "usage_limits", None))

@@ -18,6 +18,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from opentelemetry.context import Context
+
 from opentelemetry.instrumentation.flujo._internal.catalog import (
     EXECUTION_DURATION,
     GENAI_OPERATION_DURATION,
@@ -37,6 +39,7 @@ from opentelemetry.instrumentation.flujo._internal.flujo_hooks.measured import (
     Measured,
 )
 from opentelemetry.instrumentation.flujo._internal.flujo_hooks.process_memory import MemoryReadings
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.runs import runner_name
 from opentelemetry.instrumentation.flujo._internal.otel.binding import Binding
 from opentelemetry.instrumentation.flujo._internal.otel.pending import PendingHistogram
 from opentelemetry.instrumentation.flujo._internal.otel.totals import Totals
@@ -75,6 +78,14 @@ class FlujoSources:
         # walks a whole list. The same for the run and spend instruments.
         self.targets: list[tuple[Binding, PendingHistogram]] = []
         self.run_targets: list[tuple[Binding, RunInstruments]] = []
+        # The last context an execution's point was kept for the collection in, under
+        # every target (no exemplar to give): contexts are immutable and the current one
+        # is usually the same object from step to step, so most executions skip the
+        # span lookup. Forgotten when the targets change.
+        self.quiet: Context | None = None
+        # The private sources of executors with their own stats (the names' are in
+        # _by_name): their journals fold too, while their executor lives.
+        self._private: list[Measured] = []
         # Guards choosing an executor's source, and the sources' sets of executors.
         self.lock = threading.Lock()
         self._by_name: dict[str, Measured] = {}
@@ -89,14 +100,18 @@ class FlujoSources:
         histogram = _instrument(binding, EXECUTION_DURATION)
         if histogram is not None:
             self.targets = [*self.targets, (binding, histogram)]
+            self.quiet = None
+        binding.before_collection(self.fold)
         instruments = RunInstruments(*(_instrument(binding, metric)
                                        for metric in (RUNS, RUN_DURATION, STEP_COST, STEP_TOKENS,
                                                       GENAI_TOKEN_USAGE,
                                                       GENAI_OPERATION_DURATION)))
         self.run_targets = [*self.run_targets, (binding, instruments)]
 
-    def attach(self, executor: Any, name: str | None = None) -> Measured | None:
-        """The executor's :class:`Measured`, chosen (and registered) on first call.
+    def attach(self, executor: Any, runner: Any = None) -> Measured | None:
+        """The executor's :class:`Measured`, chosen (and registered) on first call, named
+        after ``runner``'s pipeline (a runner or run session) when it has one: read only
+        then, since a run asks on every run.
 
         An executor with its own ``get_optimization_stats()`` is read as it is (its
         values win); it gets a private :class:`Measured` that only feeds the duration
@@ -109,14 +124,16 @@ class FlujoSources:
             with self.lock:
                 measured = getattr(executor, ATTRIBUTE, None)
                 if measured is None and not self.closed:
-                    given = name or getattr(executor, NAME_ATTRIBUTE, None)
+                    given = (None if runner is None else runner_name(runner)) or getattr(
+                        executor, NAME_ATTRIBUTE, None)
                     chosen = executor_name(executor, given)
                     if callable(getattr(executor, "get_optimization_stats", None)):
                         group = self.registry.add(executor, chosen).group.name
                         measured = Measured(group, self)
+                        self._private.append(measured)
                     else:
                         measured = self._source(chosen)
-                        measured.add_executor(executor)
+                    measured.add_executor(executor)
                     setattr(executor, ATTRIBUTE, measured)
                     setattr(executor, NAME_ATTRIBUTE, chosen)
                     self._attached.add(executor)
@@ -137,9 +154,31 @@ class FlujoSources:
         self._by_name[name] = measured
         return measured
 
+    def keeps(self, context: Context) -> bool:
+        """Whether an execution's point in ``context`` waits for the collection under
+        every active target (see ``PendingHistogram.keeps``); remembered when it does."""
+        kept = all(histogram.keeps(context) for binding, histogram in self.targets
+                   if binding.active)
+        if kept:
+            self.quiet = context
+        return kept
+
+    def fold(self) -> None:
+        """Fold every source's journals (a binding's collection starts, the runtime
+        closes): the aggregates and the kept points are complete before anything reads
+        them. A private source whose executor is gone is folded a last time and let go."""
+        with self.lock:
+            # several names past the cap share one source: each folded once
+            sources = [*dict.fromkeys(self._by_name.values()), *self._private]
+            self._private = [source for source in self._private if source.attached]
+        for source in sources:
+            source.fold()
+            source.spend.fold()
+
     def close(self) -> None:
         """Stop recording, and let every attached executor choose its source anew on its
-        next execution (from the runtime that patches flujo then)."""
+        next execution (from the runtime that patches flujo then). The runtime folds the
+        journals first, while the bindings still take the points."""
         with self.lock:
             self.closed = True
             self.targets = []

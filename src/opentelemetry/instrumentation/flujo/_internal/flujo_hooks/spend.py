@@ -17,6 +17,7 @@ hit (it produced nothing new; flujo's totals count its stored cost again).
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,11 @@ from opentelemetry.instrumentation.flujo._internal.flujo_hooks import genai
 if TYPE_CHECKING:
     from opentelemetry.instrumentation.flujo._internal.flujo_hooks.sources import FlujoSources
 
+# Entries a journal (a name's executions, its outputs) holds before the hot path folds
+# it itself: with no collection for a while (a provider without a reader), memory stays
+# bounded (~0.5 MiB a journal).
+JOURNAL_CAPACITY = 4096
+
 
 class Spend:
     """Runs and spend of one pipeline name: the counts the stats report (cost, tokens,
@@ -39,7 +45,7 @@ class Spend:
     runtime's bindings. Called by runs.py per run and per output, and by the name's
     :class:`Measured` per collection."""
 
-    __slots__ = ("_cost", "_limited", "_lock", "_peak", "_run_attributes", "_runs",
+    __slots__ = ("_cost", "_journal", "_limited", "_lock", "_peak", "_run_attributes", "_runs",
                  "_sources", "_spend_attributes", "_step_label", "_tokens", "name")
 
     def __init__(self, name: str, sources: FlujoSources,
@@ -57,6 +63,10 @@ class Spend:
         self._peak: float | None = None  # their largest fraction, of those ended since
         self._run_attributes: dict[str, dict[str, str]] = {}
         self._spend_attributes: dict[tuple[Any, ...], dict[str, str]] = {}
+        # The outputs since the last fold, as add()'s arguments: the hot path appends,
+        # fold() adds them up when a collection starts or the stats are read.
+        self._journal: deque[tuple[Any, float, int, tuple[int, int] | None, str | None]] = (
+            deque())
 
     def run_started(self, run: Any) -> None:
         with self._lock:
@@ -86,21 +96,34 @@ class Spend:
             split: tuple[int, int] | None, model: str | None) -> None:
         """One output's spend; ``split``: (input, output) tokens where flujo knows them,
         with the ``model`` (``provider:model``) that used them."""
+        journal = self._journal
+        journal.append((step, cost, tokens, split, model))
+        if len(journal) > JOURNAL_CAPACITY:
+            self.fold()
+
+    def fold(self) -> None:
+        """Add the journal's outputs to the sums and the counters' totals, one by one (an
+        output added meanwhile is folded now or next time, never lost)."""
+        journal = self._journal
+        if not journal:
+            return
+        targets = [instruments for binding, instruments in self._sources.run_targets
+                   if binding.active]
         with self._lock:
-            self._cost += cost
-            self._tokens += tokens
-        for binding, instruments in self._sources.run_targets:
-            if not binding.active:
-                continue
-            if cost and instruments.cost is not None:
-                instruments.cost.add(cost, self._attributes_of(step, model))
-            if tokens and instruments.tokens is not None:
-                if split is None:
-                    instruments.tokens.add(tokens, self._attributes_of(step))
-                else:
-                    for token_type, count in zip(TOKEN_TYPES, split, strict=True):
-                        instruments.tokens.add(count, self._attributes_of(
-                            step, model, token_type))
+            while journal:
+                step, cost, tokens, split, model = journal.popleft()
+                self._cost += cost
+                self._tokens += tokens
+                for instruments in targets:
+                    if cost and instruments.cost is not None:
+                        instruments.cost.add(cost, self._attributes_of(step, model))
+                    if tokens and instruments.tokens is not None:
+                        if split is None:
+                            instruments.tokens.add(tokens, self._attributes_of(step))
+                        else:
+                            for token_type, count in zip(TOKEN_TYPES, split, strict=True):
+                                instruments.tokens.add(count, self._attributes_of(
+                                    step, model, token_type))
 
     def _attributes_of(self, step: Any, model: str | None = None,
                        token_type: str | None = None) -> dict[str, str]:
@@ -121,6 +144,7 @@ class Spend:
         """What the runs spent; None for a name that has had no run (a bare executor).
         ``usage_limit_utilization`` describes the runs in progress (and one that ended
         since the previous read, once): absent between runs."""
+        self.fold()
         with self._lock:
             if not self._runs:
                 return None

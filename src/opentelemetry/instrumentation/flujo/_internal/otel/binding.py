@@ -107,6 +107,7 @@ class Binding:
         self.snapshot = Snapshot()
         self.locks: list[Any] = []  # the SDK's locks the owner's fork guard holds
         self._listeners: list[SnapshotListener] = []
+        self._before: list[Callable[[], None]] = []  # run as each collection starts
         self._observers: dict[str, Observe] = {}
         # Instruments already created on the meter: an observable's position in the
         # SDK's callback order, and the histograms.
@@ -134,6 +135,7 @@ class Binding:
             self.locks = locks
             self.active = True
             self._listeners = []
+            self._before = []
             self._observers = {}
             self.snapshot = Snapshot()
             self._last_index = sys.maxsize
@@ -161,6 +163,11 @@ class Binding:
     def add_listener(self, listener: SnapshotListener) -> None:
         """``listener`` sees each new snapshot once, before any callback reads it."""
         self._listeners.append(listener)
+
+    def before_collection(self, hook: Callable[[], None]) -> None:
+        """``hook`` runs as each collection starts, before the pending points are
+        recorded: the flujo sources fold their journals into them there."""
+        self._before.append(hook)
 
     def add_observable(
         self, name: str, kind: Kind, unit: str, description: str, observe: Observe
@@ -234,14 +241,17 @@ class Binding:
 
     def _collecting(self, index: int) -> None:
         """Every callback of a serving binding, observed or not (a runtime may exclude
-        every observable): the first of a collection makes the snapshot stale and records
-        the pending histogram points, which the SDK aggregates after the callbacks."""
+        every observable): the first of a collection makes the snapshot stale, runs the
+        hooks and records the pending histogram points, which the SDK aggregates after
+        the callbacks."""
         with self._lock:
             starts = index <= self._last_index
             self._last_index = index
             if starts:
                 self._stale = True
         if starts:
+            for hook in self._before:
+                hook()
             for pending in self._pending.values():
                 pending.drain()
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import threading
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry.context import Context, get_current, set_value
@@ -105,17 +105,34 @@ class PendingHistogram:
                     self._histogram.record(amount, attributes, context=context)
                     return
                 self._quiet = current
-            with self._lock:
-                # Checked again under the lock: a drain that stops deferring takes
-                # every value kept before it, and none is kept after it.
-                if self.deferring and self._count < CAPACITY:
-                    entry = self._by_id.get(id(attributes))
-                    if entry is None:
-                        entry = self._by_id[id(attributes)] = (attributes, array("d"))
-                    entry[1].append(amount)
-                    self._count += 1
-                    return
+            self.keep(((amount, attributes),))
+            return
         self._histogram.record(amount, attributes, context=context)
+
+    def keeps(self, context: Context) -> bool:
+        """Whether a point recorded in ``context`` (the one the SDK would use) is kept for
+        the collection: this histogram defers, and the point would give no exemplar."""
+        return self.deferring and not self._would_sample(context)
+
+    def keep(self, points: Sequence[tuple[float, dict[str, Any]]]) -> None:
+        """(amount, attributes) points that give no exemplar (see :meth:`keeps`), kept for
+        the next collection; past the capacity, or once this no longer defers, recorded
+        at once. ``attributes`` must not change afterwards."""
+        with self._lock:
+            # Checked under the lock: a drain that stops deferring takes every value
+            # kept before it, and none is kept after it.
+            if self.deferring and self._count + len(points) <= CAPACITY:
+                by_id = self._by_id
+                for amount, attributes in points:
+                    entry = by_id.get(id(attributes))
+                    if entry is None:
+                        entry = by_id[id(attributes)] = (attributes, array("d"))
+                    entry[1].append(amount)
+                self._count += len(points)
+                return
+        record = self._histogram.record
+        for amount, attributes in points:
+            record(amount, attributes, context=_NO_SPAN)
 
     def drain(self, stop: bool = False) -> None:
         """Record every pending point into the SDK (``stop``: and every later one at
