@@ -83,6 +83,7 @@ class FlujoSources:
         # is usually the same object from step to step, so most executions skip the
         # span lookup. Forgotten when the targets change.
         self.quiet: Context | None = None
+        self.run_quiet: Context | None = None  # the same for a run's duration point
         # The private sources of executors with their own stats (the names' are in
         # _by_name): their journals fold too, while their executor lives.
         self._private: list[Measured] = []
@@ -107,6 +108,7 @@ class FlujoSources:
                                                       GENAI_TOKEN_USAGE,
                                                       GENAI_OPERATION_DURATION)))
         self.run_targets = [*self.run_targets, (binding, instruments)]
+        self.run_quiet = None
 
     def attach(self, executor: Any, runner: Any = None) -> Measured | None:
         """The executor's :class:`Measured`, chosen (and registered) on first call, named
@@ -157,10 +159,18 @@ class FlujoSources:
     def keeps(self, context: Context) -> bool:
         """Whether an execution's point in ``context`` waits for the collection under
         every active target (see ``PendingHistogram.keeps``); remembered when it does."""
-        kept = all(histogram.keeps(context) for binding, histogram in self.targets
-                   if binding.active)
+        kept = _kept_by_all([histogram for binding, histogram in self.targets
+                             if binding.active], context)
         if kept:
             self.quiet = context
+        return kept
+
+    def run_keeps(self, context: Context) -> bool:
+        """The same for a run's duration point."""
+        kept = _kept_by_all([instruments.duration for binding, instruments in self.run_targets
+                             if binding.active and instruments.duration is not None], context)
+        if kept:
+            self.run_quiet = context
         return kept
 
     def fold(self) -> None:
@@ -189,6 +199,10 @@ class FlujoSources:
         for executor in attached:
             with contextlib.suppress(AttributeError):
                 delattr(executor, ATTRIBUTE)
+
+
+def _kept_by_all(histograms: list[PendingHistogram], context: Context) -> bool:
+    return all(histogram.keeps(context) for histogram in histograms)
 
 
 def _instrument(binding: Binding, metric: SyncMetric) -> Any:

@@ -45,8 +45,9 @@ class Spend:
     runtime's bindings. Called by runs.py per run and per output, and by the name's
     :class:`Measured` per collection."""
 
-    __slots__ = ("_cost", "_journal", "_limited", "_lock", "_peak", "_run_attributes", "_runs",
-                 "_sources", "_spend_attributes", "_step_label", "_tokens", "name")
+    __slots__ = ("_cost", "_ended", "_journal", "_limited", "_lock", "_peak", "_ran",
+                 "_run_attributes", "_sources", "_spend_attributes", "_step_label", "_tokens",
+                 "name")
 
     def __init__(self, name: str, sources: FlujoSources,
                  step_label: Callable[[Any], str] | None) -> None:
@@ -56,7 +57,7 @@ class Spend:
         # the attribute is off.
         self._step_label = step_label
         self._lock = threading.Lock()
-        self._runs = 0
+        self._ran = False  # a run has started (a plain store: no lock on the hot path)
         self._cost = 0.0
         self._tokens = 0
         self._limited: set[Any] = set()  # runs in flight that have UsageLimits
@@ -67,30 +68,41 @@ class Spend:
         # fold() adds them up when a collection starts or the stats are read.
         self._journal: deque[tuple[Any, float, int, tuple[int, int] | None, str | None]] = (
             deque())
+        # The runs ended since the last fold: (outcome, seconds, duration point kept for
+        # the fold), the same way.
+        self._ended: deque[tuple[str, float, bool]] = deque()
 
     def run_started(self, run: Any) -> None:
-        with self._lock:
-            self._runs += 1
-            if run.limited:
+        self._ran = True
+        if run.limited:
+            with self._lock:
                 self._limited.add(run)
 
     def run_ended(self, run: Any, outcome: str, elapsed: float) -> None:
-        with self._lock:
-            if run in self._limited:
+        if run.limited:
+            with self._lock:
                 self._limited.discard(run)
                 # Kept until the next read: a run shorter than the export interval
                 # still shows how near its limit it came, once.
                 self._peak = max(self._peak or 0.0, run.fraction)
+        context, sources = run.context, self._sources
+        kept = context is sources.run_quiet or sources.run_keeps(context)
+        if not kept:  # its duration point gives an exemplar: recorded now, in its span
+            attributes = self._run_attributes_of(outcome)
+            for binding, instruments in sources.run_targets:
+                if binding.active and instruments.duration is not None:
+                    instruments.duration.record(elapsed, attributes, context=context)
+        ended = self._ended
+        ended.append((outcome, elapsed, kept))
+        if len(ended) > JOURNAL_CAPACITY:
+            self.fold()
+
+    def _run_attributes_of(self, outcome: str) -> dict[str, str]:
         attributes = self._run_attributes.get(outcome)
         if attributes is None:
             attributes = self._run_attributes.setdefault(
                 outcome, {PIPELINE_NAME: self.name, RUN_OUTCOME: outcome})
-        for binding, instruments in self._sources.run_targets:
-            if binding.active:
-                if instruments.runs is not None:
-                    instruments.runs.add(1, attributes)
-                if instruments.duration is not None:
-                    instruments.duration.record(elapsed, attributes, context=run.context)
+        return attributes
 
     def add(self, step: Any, cost: float, tokens: int,
             split: tuple[int, int] | None, model: str | None) -> None:
@@ -102,14 +114,24 @@ class Spend:
             self.fold()
 
     def fold(self) -> None:
-        """Add the journal's outputs to the sums and the counters' totals, one by one (an
-        output added meanwhile is folded now or next time, never lost)."""
-        journal = self._journal
-        if not journal:
+        """Add the journals' outputs and ended runs to the sums, the counters' totals and
+        the duration's kept points, one by one (an entry added meanwhile is folded now or
+        next time, never lost)."""
+        journal, ended = self._journal, self._ended
+        if not (journal or ended):
             return
         targets = [instruments for binding, instruments in self._sources.run_targets
                    if binding.active]
+        durations: list[tuple[float, dict[str, str]]] = []
         with self._lock:
+            while ended:
+                outcome, elapsed, kept = ended.popleft()
+                attributes = self._run_attributes_of(outcome)
+                for instruments in targets:
+                    if instruments.runs is not None:
+                        instruments.runs.add(1, attributes)
+                if kept:
+                    durations.append((elapsed, attributes))
             while journal:
                 step, cost, tokens, split, model = journal.popleft()
                 self._cost += cost
@@ -124,6 +146,9 @@ class Spend:
                             for token_type, count in zip(TOKEN_TYPES, split, strict=True):
                                 instruments.tokens.add(count, self._attributes_of(
                                     step, model, token_type))
+        for instruments in targets:
+            if durations and instruments.duration is not None:
+                instruments.duration.keep(durations)
 
     def _attributes_of(self, step: Any, model: str | None = None,
                        token_type: str | None = None) -> dict[str, str]:
@@ -146,7 +171,7 @@ class Spend:
         since the previous read, once): absent between runs."""
         self.fold()
         with self._lock:
-            if not self._runs:
+            if not self._ran:
                 return None
             stats: dict[str, float] = {"cost_usd": self._cost, "tokens": self._tokens}
             fractions = [run.fraction for run in self._limited]
