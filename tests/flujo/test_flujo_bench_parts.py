@@ -1,6 +1,8 @@
 """``python -m bench.flujo_parts`` (the breakdown of a real run's timed cost by hook, and
-the hooks timed inside real runs) runs against real flujo and reports every state and
-hook; its figures are not asserted (speed is measured in the bench, not in tests)."""
+the hooks timed inside real runs) and ``python -m bench.flujo_versions`` (two versions
+of the plugin, process against process) run against real flujo and report every state,
+hook and comparison; their figures are not asserted (speed is measured in the bench,
+not in tests)."""
 
 from __future__ import annotations
 
@@ -17,13 +19,18 @@ from conftest import ROOT
 pytestmark = pytest.mark.flujo
 
 
-def parts(cwd: Path, *args: str) -> list[str]:
+def parts_of(module: str, cwd: Path, *args: str) -> list[str]:
+    """What ``python -m module args`` prints, run in ``cwd``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), APP_PYTHONPATH])
-    done = subprocess.run([sys.executable, "-m", "bench.flujo_parts", *args], check=False,
+    done = subprocess.run([sys.executable, "-m", module, *args], check=False,
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout.splitlines()
+
+
+def parts(cwd: Path, *args: str) -> list[str]:
+    return parts_of("bench.flujo_parts", cwd, *args)
 
 
 def test_the_parts_bench_reports_every_state(tmp_path: Path) -> None:
@@ -40,3 +47,12 @@ def test_the_hooks_are_timed_inside_real_runs(tmp_path: Path) -> None:
     # (PendingHistogram.record, timed too, is never called: the journals keep them)
     assert calls == {"Measured.end": 3.0, "Run.produced": 3.0, "runs._begin": 1.0,
                      "Spend.run_started": 1.0, "Spend.run_ended": 1.0}
+
+
+def test_the_versions_bench_compares_two_sources(tmp_path: Path) -> None:
+    """``python -m bench.flujo_versions``: the same source as both versions, one round."""
+    src = str(ROOT / "src")
+    lines = parts_of("bench.flujo_versions", tmp_path, src, src, "1", "2")
+    assert lines[0].startswith("CPU per run, median of 1 rounds of 2 runs: base ")
+    assert [line.split(" (")[0].rsplit(":", 1)[0] for line in lines[1:]] == [
+        "base / off", "new / off", "new / base"]
