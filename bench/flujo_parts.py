@@ -12,7 +12,10 @@ RUNS runs (default 10) in a state chosen in a shuffled order per round of BLOCKS
   costs, with none of the plugin's work;
 - ``executions``: only ``ExecutorCore.execute``'s wrapper does its work (the others
   pass through);
-- ``runs``: only the run and spend wrappers do theirs.
+- ``runs``: only the run and spend wrappers do theirs;
+- ``no_run_layer``: everything, except that a run's generator is handed to flujo as it
+  is, not through the layer that keeps the run current while it runs (so the run's
+  spend and end are not measured either): what that layer and the run's end cost.
 
 Prints each state's median ratio to ``off`` over the rounds, with the 95 % bootstrap
 interval of that median, and the median difference in microseconds per run. Prints,
@@ -46,6 +49,7 @@ _WORKING: dict[str, set[str] | None] = {
     "shape": set(),
     "executions": {"execute"},
     "runs": {"run_async", "resume_async", "extract_usage_metrics"},
+    "no_run_layer": None,
 }
 
 
@@ -70,6 +74,7 @@ def main(blocks: int, runs: int) -> None:
 
     from opentelemetry.instrumentation.flujo import FlujoInstrumentor
     from opentelemetry.instrumentation.flujo._internal.flujo_hooks import patch
+    from opentelemetry.instrumentation.flujo._internal.flujo_hooks import runs as run_hooks
     from opentelemetry.instrumentation.flujo._internal.otel.views import flujo_views
 
     from bench.flujo_app import pipelines
@@ -79,7 +84,13 @@ def main(blocks: int, runs: int) -> None:
     instrumentor = FlujoInstrumentor()
     inputs = iter(range(10**9))  # never a step cache hit (see flujo_app)
 
+    tracked = run_hooks._Tracked
+
+    def untracked(_run: Any, inner: Any, _types: Any) -> Any:
+        return inner
+
     def enter(state: str) -> None:
+        run_hooks._Tracked = untracked if state == "no_run_layer" else tracked  # type: ignore[misc]
         if state == "off":
             return
         instrumentor.instrument(meter_provider=provider)

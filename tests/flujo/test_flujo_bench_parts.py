@@ -36,7 +36,8 @@ def parts(cwd: Path, *args: str) -> list[str]:
 def test_the_parts_bench_reports_every_state(tmp_path: Path) -> None:
     lines = parts(tmp_path, "1", "1")
     assert lines[0].startswith("off: ") and "(1 blocks of 1 runs)" in lines[0]
-    assert [line.split()[0] for line in lines[1:]] == ["all", "shape", "executions", "runs"]
+    assert [line.split()[0] for line in lines[1:]] == ["all", "shape", "executions", "runs",
+                                                        "no_run_layer"]
     assert all("us per run" in line for line in lines[1:])
 
 
