@@ -198,9 +198,11 @@ class Measured:
 
     def fold(self) -> None:
         """Fold the journal into the aggregates, and its points into the histograms'
-        pending ones: at each collection's start, before every read, when the journal is
-        full, and when the runtime closes. Entries are taken one by one, so an
-        execution that ends meanwhile is folded now or next time, never lost."""
+        pending ones, then the name's spend journals (``Spend.fold``): at each
+        collection's start, before every read, when the journal is full, and when the
+        runtime closes. Entries are taken one by one, so an execution that ends
+        meanwhile is folded now or next time, never lost."""
+        self.spend.fold()
         journal = self.journal
         if not journal:
             return
@@ -227,9 +229,10 @@ class Measured:
                     self.hits += 1
                 if kept:
                     pending.append((elapsed, self._attributes_of(outcome, name)))
-        for binding, histogram in self._sources.targets:
-            if binding.active:
-                histogram.keep(pending)
+        if pending:
+            for binding, histogram in self._sources.targets:
+                if binding.active:
+                    histogram.keep(pending)
 
     def take_window(self) -> tuple[Any, ...]:
         """Every aggregate, the window among them, which starts anew: each execution is in

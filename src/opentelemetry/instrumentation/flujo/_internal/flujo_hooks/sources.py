@@ -159,16 +159,17 @@ class FlujoSources:
     def keeps(self, context: Context) -> bool:
         """Whether an execution's point in ``context`` waits for the collection under
         every active target (see ``PendingHistogram.keeps``); remembered when it does."""
-        kept = _kept_by_all([histogram for binding, histogram in self.targets
-                             if binding.active], context)
+        kept = all(histogram.keeps(context) for binding, histogram in self.targets
+                   if binding.active)
         if kept:
             self.quiet = context
         return kept
 
     def run_keeps(self, context: Context) -> bool:
         """The same for a run's duration point."""
-        kept = _kept_by_all([instruments.duration for binding, instruments in self.run_targets
-                             if binding.active and instruments.duration is not None], context)
+        kept = all(instruments.duration.keeps(context)
+                   for binding, instruments in self.run_targets
+                   if binding.active and instruments.duration is not None)
         if kept:
             self.run_quiet = context
         return kept
@@ -183,7 +184,6 @@ class FlujoSources:
             self._private = [source for source in self._private if source.attached]
         for source in sources:
             source.fold()
-            source.spend.fold()
 
     def close(self) -> None:
         """Stop recording, and let every attached executor choose its source anew on its
@@ -199,10 +199,6 @@ class FlujoSources:
         for executor in attached:
             with contextlib.suppress(AttributeError):
                 delattr(executor, ATTRIBUTE)
-
-
-def _kept_by_all(histograms: list[PendingHistogram], context: Context) -> bool:
-    return all(histogram.keeps(context) for histogram in histograms)
 
 
 def _instrument(binding: Binding, metric: SyncMetric) -> Any:
