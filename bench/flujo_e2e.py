@@ -14,15 +14,20 @@ report cost and tokens, run in a loop (~9 ms of CPU a run on a quiet machine her
   ratio is on / off from the same round, the figure the median of the rounds' ratios,
   with their spread. Timed: the process CPU time of the timed runs only (start-up and
   the first runs excluded).
-- **In-process alternation** (``flujo.e2e_inprocess``): one process, short blocks of
-  runs (10, ~0.1 s) with ``FlujoInstrumentor().instrument()`` and ``uninstrument()`` in
-  turn (switching, and the first run after it, outside the timed blocks: a fresh
-  runtime's first execution attaches the executor, once per application); each pair
-  of neighbouring blocks gives a ratio and a difference per run. Same environment by
-  construction, so this isolates the hooks' cost from the distro's.
+- **In-process alternation** (``flujo.e2e_inprocess``): short blocks of runs (10,
+  ~0.1 s) with ``FlujoInstrumentor().instrument()`` and ``uninstrument()`` in turn, in
+  one process (switching, and the first run after it, outside the timed blocks: a fresh
+  runtime's first execution attaches the executor, once per application); each pair of
+  neighbouring blocks gives a ratio and a difference per run. Same environment by
+  construction, so this isolates the hooks' cost from the distro's. Run in several
+  processes one after the other (``python -m bench.flujo_e2e --alternate BLOCKS RUNS``
+  each): a process's memory layout (its hash seed, where the plugin's code and data
+  land against flujo's) shifts all its blocks alike, so one process's interval says
+  less than it seems to.
 
 Both report the rounds' range and the 95 % bootstrap interval of their median
-(``ci95``): how finely this machine's noise lets them resolve the cost.
+(``ci95``): how finely this machine's noise lets them resolve the cost; the
+alternation's interval resamples its processes, then the pairs within each.
 """
 
 from __future__ import annotations
@@ -50,14 +55,19 @@ def spread(values: list[float]) -> dict[str, float]:
             "n": len(values)}
 
 
-def with_interval(values: list[float], resamples: int = 2000) -> dict[str, Any]:
-    """``spread`` and the 95 % bootstrap interval of the median (``ci95``): how finely
-    this machine's noise lets the rounds resolve the figure, which the range does not say."""
+def with_interval(*groups: list[float], resamples: int = 2000) -> dict[str, Any]:
+    """``spread`` of all the values and the 95 % bootstrap interval of their median
+    (``ci95``): how finely this machine's noise lets the rounds resolve the figure, which
+    the range does not say. Values measured in several processes come as one group
+    each: the interval then resamples the groups, and the values within each, since
+    whatever shifts a whole process (its memory layout) is noise the figure must carry."""
     rng = random.Random(0)  # the same rounds give the same interval
-    medians = sorted(statistics.median(rng.choices(values, k=len(values)))
-                     for _ in range(resamples))
-    return {**spread(values), "ci95": [medians[resamples * 25 // 1000],
-                                       medians[resamples * 975 // 1000 - 1]]}
+    medians = sorted(
+        statistics.median([value for group in rng.choices(groups, k=len(groups))
+                           for value in rng.choices(group, k=len(group))])
+        for _ in range(resamples))
+    return {**spread([value for group in groups for value in group]),
+            "ci95": [medians[resamples * 25 // 1000], medians[resamples * 975 // 1000 - 1]]}
 
 
 def app_environ(**otel: str) -> dict[str, str]:
@@ -155,8 +165,40 @@ def process_ab(rounds: int, runs: int) -> dict[str, Any]:
             "rounds_us": us}
 
 
-def inprocess(blocks: int, runs: int) -> dict[str, Any]:
-    """Alternating blocks of ``runs`` runs, instrumented and not, in this process."""
+ALTERNATION = "FLUJO-ALTERNATION "
+
+
+def inprocess(processes: int, blocks: int, runs: int) -> dict[str, Any]:
+    """``processes`` processes, one after the other, each alternating ``blocks`` pairs of
+    blocks of ``runs`` runs, instrumented and not (:func:`alternate`)."""
+    ratios: list[list[float]] = []
+    added: list[list[float]] = []
+    us: dict[str, list[float]] = {"on": [], "off": []}
+    with tempfile.TemporaryDirectory() as cwd:  # flujo writes flujo.lock into the cwd
+        for _ in range(processes):
+            done = subprocess.run(
+                [sys.executable, "-m", "bench.flujo_e2e", "--alternate", str(blocks),
+                 str(runs)], cwd=cwd, env=app_environ(), capture_output=True, text=True,
+                timeout=3600, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"the alternation failed: {done.stderr[-2000:]}")
+            line = next(x for x in done.stdout.splitlines() if x.startswith(ALTERNATION))
+            samples = json.loads(line.removeprefix(ALTERNATION))
+            pairs = list(zip(samples["on"], samples["off"], strict=True))
+            ratios.append([on / off for on, off in pairs])
+            added.append([(on - off) * 1e6 for on, off in pairs])
+            for state, values in us.items():
+                values.extend(v * 1e6 for v in samples[state])
+    return {"runs_per_block": runs, "block_pairs": processes * blocks,
+            "processes": processes,
+            "ratio_on_off": with_interval(*ratios), "added_us_per_run": with_interval(*added),
+            "process_medians": [statistics.median(r) for r in ratios],
+            "cpu_us_per_run": {state: spread(values) for state, values in us.items()}}
+
+
+def alternate(blocks: int, runs: int) -> dict[str, list[float]]:
+    """CPU seconds per run of ``blocks`` pairs of blocks, instrumented and not, in this
+    process (whose environment has no ``OTEL_`` variable: the bench's own)."""
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
@@ -200,15 +242,19 @@ def inprocess(blocks: int, runs: int) -> dict[str, Any]:
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
         provider.shutdown()
-    ratios = [on / off for on, off in zip(samples["on"], samples["off"], strict=True)]
-    added = [(on - off) * 1e6 for on, off in zip(samples["on"], samples["off"], strict=True)]
-    return {"runs_per_block": runs, "block_pairs": blocks,
-            "ratio_on_off": with_interval(ratios), "added_us_per_run": with_interval(added),
-            "cpu_us_per_run": {name: spread([v * 1e6 for v in values])
-                               for name, values in samples.items()}}
+    return samples
 
 
 def measure(quick: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """(process A/B, in-process alternation): the headline figures' details."""
-    return (process_ab(rounds=3 if quick else 30, runs=100 if quick else 200),
-            inprocess(blocks=20 if quick else 300, runs=10))
+    return (process_ab(rounds=3 if quick else 40, runs=100 if quick else 200),
+            inprocess(processes=2 if quick else 6, blocks=10 if quick else 100, runs=10))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--alternate"]:
+        print(ALTERNATION + json.dumps(alternate(int(sys.argv[2]), int(sys.argv[3]))),
+              flush=True)
+    else:
+        raise SystemExit("python -m bench.flujo_e2e --alternate BLOCKS RUNS (run by "
+                         "make bench-flujo)")

@@ -65,6 +65,8 @@ def table(figures: list[Figure]) -> str:
         for row in rows
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    # a measured figure's note qualifies its value (an interval, what it leaves out)
+    lines.extend(f"  {f.label}: {f.note}" for f in figures if f.value is not None and f.note)
     return "\n".join(lines)
 
 

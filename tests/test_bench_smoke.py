@@ -51,3 +51,23 @@ def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
     assert figures["shape.previous"]["value"] > 2 * figures["shape.points"]["value"]
     assert results["machine"]["nproc"]
     assert results["machine"]["python"]
+
+
+def test_an_interval_over_processes_carries_what_shifts_a_whole_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values measured in several processes, one group each: the median's interval
+    resamples the processes too, so a process whose layout shifts all its values widens
+    it; pooled as one group, the same values would look more certain than they are."""
+    monkeypatch.syspath_prepend(str(ROOT))  # the bench is run from the checkout's root
+    from bench.flujo_e2e import with_interval
+
+    steps = [0.0, 0.01, 0.02] * 10
+    groups = [[1.00 + s for s in steps], [1.04 + s for s in steps], [1.02 + s for s in steps]]
+    pooled = with_interval([value for group in groups for value in group])
+    by_process = with_interval(*groups)
+    assert by_process["median"] == pooled["median"] == pytest.approx(1.03)
+    assert by_process["n"] == pooled["n"] == 90
+    low, high = by_process["ci95"]
+    assert low < pooled["ci95"][0] and high > pooled["ci95"][1]
+    # every process's own median (1.01, 1.05, 1.03) is within it
+    assert low <= 1.01 + 1e-9 and high >= 1.05 - 1e-9

@@ -1,11 +1,13 @@
-"""``python -m bench.flujo_parts`` (the breakdown of a real run's timed cost by hook, and
-the hooks timed inside real runs) and ``python -m bench.flujo_versions`` (two versions
-of the plugin, process against process) run against real flujo and report every state,
-hook and comparison; their figures are not asserted (speed is measured in the bench,
-not in tests)."""
+"""``python -m bench.flujo_e2e --alternate`` (one process of the headline's in-process
+alternation), ``python -m bench.flujo_parts`` (the breakdown of a real run's timed cost
+by hook, and the hooks timed inside real runs) and ``python -m bench.flujo_versions``
+(two versions of the plugin, process against process) run against real flujo and report
+every state, hook and comparison; their figures are not asserted (speed is measured in
+the bench, not in tests)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from flujo_support import APP_PYTHONPATH
 from conftest import ROOT
 
 pytestmark = pytest.mark.flujo
+ALTERNATION = "FLUJO-ALTERNATION "  # the line bench/flujo_e2e.py reads back
 
 
 def parts_of(module: str, cwd: Path, *args: str) -> list[str]:
@@ -57,3 +60,14 @@ def test_the_versions_bench_compares_two_sources(tmp_path: Path) -> None:
     assert lines[0].startswith("CPU per run, median of 1 rounds of 2 runs: base ")
     assert [line.split(" (")[0].rsplit(":", 1)[0] for line in lines[1:]] == [
         "base / off", "new / off", "new / base"]
+
+
+def test_the_alternation_runs_in_a_process_of_its_own(tmp_path: Path) -> None:
+    """The end-to-end bench's in-process alternation, as each of its processes runs it:
+    one CPU time per run for each block, instrumented and not, in pairs."""
+    line = next(x for x in parts_of("bench.flujo_e2e", tmp_path, "--alternate", "2", "1")
+                if x.startswith(ALTERNATION))
+    samples = json.loads(line.removeprefix(ALTERNATION))
+    assert sorted(samples) == ["off", "on"]
+    assert len(samples["on"]) == len(samples["off"]) == 2
+    assert all(0 < seconds < 60 for state in samples.values() for seconds in state)
