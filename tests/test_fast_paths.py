@@ -1,7 +1,9 @@
-"""The collection path's fast paths give exactly what the general paths give."""
+"""The fast paths give exactly what the general paths give: the collection's, and the
+flujo hooks' remembered model ids."""
 
 from __future__ import annotations
 
+import gc
 import math
 import sys
 from collections import Counter
@@ -17,6 +19,7 @@ from opentelemetry.instrumentation.flujo._internal.collect.registry import (
     ExecutorEntry,
     Registry,
 )
+from opentelemetry.instrumentation.flujo._internal.flujo_hooks.agent_calls import ModelIds
 
 from conftest import log_now
 
@@ -101,3 +104,40 @@ def test_retired_totals_keep_a_shared_name_monotonic() -> None:
     _monotonic(entry, stat, 4.0)  # a reset: 14 so far
     registry.remove(first)
     assert registry.groups()[0].retired == {stat: 14.0}
+
+
+class Agent:
+    def __init__(self, model_id: str | None) -> None:
+        self.model_id = model_id
+
+
+class SlottedAgent:  # takes no weak reference
+    __slots__ = ("model_id",)
+
+    def __init__(self, model_id: str | None) -> None:
+        self.model_id = model_id
+
+
+def test_an_agents_model_id_is_asked_of_flujo_once_while_the_agent_lives() -> None:
+    asked: list[Any] = []
+
+    def model_of(agent: Any, step_name: str) -> str | None:  # as flujo's extract_model_id
+        asked.append(agent)
+        return getattr(agent, "model_id", None)
+
+    model_ids = ModelIds(model_of)
+    llm, callable_step, slotted = Agent("openai:gpt-4o"), Agent(None), SlottedAgent("x:y")
+    for _ in range(3):
+        assert model_ids(llm, "s") == "openai:gpt-4o"
+        assert model_ids(callable_step, "s") is None
+        assert model_ids(slotted, "s") == "x:y"
+        assert model_ids(None, "s") is None  # flujo warns about a missing agent: asked
+    assert asked == [llm, callable_step, slotted, None] + [slotted, None] * 2
+    # a dead agent's entry goes with it: a new agent (at the same address or not) is
+    # asked about, never answered with the old one's id
+    del llm
+    gc.collect()
+    asked.clear()
+    successor = Agent("anthropic:claude-sonnet-4")
+    assert model_ids(successor, "s") == "anthropic:claude-sonnet-4"
+    assert asked == [successor]

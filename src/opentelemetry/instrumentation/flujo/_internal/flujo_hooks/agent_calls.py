@@ -25,9 +25,11 @@ the call belongs to.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +47,8 @@ _logger = logging.getLogger(__name__)
 perf_counter = time.perf_counter
 
 ModelOf = Callable[[Any, str], "str | None"]
+# Agents whose model id is remembered (see ModelIds); past it, flujo is asked each time.
+_MAX_AGENTS = 4096
 # Attribute sets by (latest, model id, token type or error type); bounded by the
 # pipelines' models and exception classes, and past this size built per point instead.
 _MAX_CACHED = 1000
@@ -65,6 +69,38 @@ def _attributes_of(latest: bool, model_id: str, token_type: str | None = None,
     if len(_attributes) < _MAX_CACHED:
         _attributes[key] = attributes
     return attributes
+
+
+class ModelIds:
+    """The model id of each live agent, as flujo's ``extract_model_id`` finds it, asked
+    once per agent: what the agent-call and spend wrappers call (a :data:`ModelOf`).
+
+    flujo remembers it too (its cache says an agent's id does not change), in a
+    ``WeakKeyDictionary`` whose two Python-level look-ups cost ~4 us a call inside a run,
+    three times a three-step run; here a known agent costs a dict look-up by identity.
+    An entry goes with its agent; an agent that takes no weak reference is asked each
+    time."""
+
+    __slots__ = ("_known", "_model_of")
+
+    def __init__(self, model_of: ModelOf) -> None:
+        self._model_of = model_of
+        self._known: dict[int, tuple[weakref.ref[Any], str | None]] = {}
+
+    def __call__(self, agent: Any, step_name: str) -> str | None:
+        known = self._known.get(id(agent))
+        if known is not None and known[0]() is agent:
+            return known[1]
+        model_id = self._model_of(agent, step_name)
+        if agent is not None and len(self._known) < _MAX_AGENTS:
+            key = id(agent)
+            with contextlib.suppress(TypeError):  # no weak reference: asked each time
+                self._known[key] = (weakref.ref(agent, functools.partial(self._forget, key)),
+                                    model_id)
+        return model_id
+
+    def _forget(self, key: int, _dead: weakref.ref[Any]) -> None:
+        self._known.pop(key, None)
 
 
 def _reporting(sources: FlujoSources, agent: Any, model_id: str | None) -> bool:

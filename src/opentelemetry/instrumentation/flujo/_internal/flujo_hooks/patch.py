@@ -201,10 +201,11 @@ def _patch_runs(runner: type | None, types: FlujoTypes, sources: FlujoSources) -
                         "does; pipeline runs and spend are not measured")
         return
     run_types = runs.FlujoRunTypes(models.PipelineResult, types.control_flow, types.usage_limit)
+    model_ids = agent_calls.ModelIds(model_of)  # one per patch: both wrappers ask it
     patch_attribute(session, "run_async",
                     lambda original: runs.wrap_run_async(original, sources, run_types))
     patch_attribute(policies, "extract_usage_metrics", lambda original: runs.wrap_extract(
-        original, model_of, functools.partial(agent_calls.used, sources)))
+        original, model_ids, functools.partial(agent_calls.used, sources)))
     if "resume_async" in vars(runner):
         patch_attribute(runner, "resume_async",
                         lambda original: runs.wrap_resume_async(original, sources, run_types))
@@ -213,7 +214,7 @@ def _patch_runs(runner: type | None, types: FlujoTypes, sources: FlujoSources) -
     agent_runner = _class(AGENT_RUNNER, "DefaultAgentRunner")
     if agent_runner is not None and "run" in vars(agent_runner):
         patch_attribute(agent_runner, "run", lambda original: agent_calls.wrap_agent_run(
-            original, model_of, types.control_flow, sources))
+            original, model_ids, types.control_flow, sources))
     otel_hook = _class(OTEL_HOOK, "OpenTelemetryHook")
     if otel_hook is not None and "hook" in vars(otel_hook):
         patch_attribute(otel_hook, "hook", spans.wrap_hook)
