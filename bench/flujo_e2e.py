@@ -28,6 +28,7 @@ report cost and tokens, run in a loop (~9 ms of CPU a run on a quiet machine her
 Both report the rounds' range and the 95 % bootstrap interval of their median
 (``ci95``): how finely this machine's noise lets them resolve the cost; the
 alternation's interval resamples its processes, then the pairs within each.
+``python -m bench.flujo_e2e`` runs either one alone, for longer (``USAGE``).
 """
 
 from __future__ import annotations
@@ -251,10 +252,31 @@ def measure(quick: bool) -> tuple[dict[str, Any], dict[str, Any]]:
             inprocess(processes=2 if quick else 6, blocks=10 if quick else 100, runs=10))
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--alternate"]:
-        print(ALTERNATION + json.dumps(alternate(int(sys.argv[2]), int(sys.argv[3]))),
-              flush=True)
+USAGE = """python -m bench.flujo_e2e --inprocess PROCESSES [BLOCKS]
+    the in-process alternation alone, in PROCESSES processes of BLOCKS pairs (default
+    100) of 10-run blocks: more processes than make bench-flujo's 6 narrow its interval
+python -m bench.flujo_e2e --process-ab ROUNDS
+    the process A/B alone, ROUNDS rounds of 200 runs per subject
+python -m bench.flujo_e2e --alternate BLOCKS RUNS
+    one process of the alternation (what --inprocess and make bench-flujo start)"""
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--alternate"] and len(argv) == 3:
+        print(ALTERNATION + json.dumps(alternate(int(argv[1]), int(argv[2]))), flush=True)
+    elif argv[:1] == ["--inprocess"] and len(argv) in (2, 3):
+        found = inprocess(int(argv[1]), int(argv[2]) if len(argv) == 3 else 100, runs=10)
+        print(json.dumps({key: found[key] for key in (
+            "ratio_on_off", "added_us_per_run", "process_medians", "block_pairs")}, indent=1))
+    elif argv[:1] == ["--process-ab"] and len(argv) == 2:
+        found = process_ab(int(argv[1]), runs=200)
+        print(json.dumps({key: found[key] for key in (
+            "ratio_on_off", "added_us_per_run", "ratio_off_plain", "rounds")}, indent=1))
     else:
-        raise SystemExit("python -m bench.flujo_e2e --alternate BLOCKS RUNS (run by "
-                         "make bench-flujo)")
+        print(USAGE, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

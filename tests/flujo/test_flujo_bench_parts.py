@@ -71,3 +71,12 @@ def test_the_alternation_runs_in_a_process_of_its_own(tmp_path: Path) -> None:
     assert sorted(samples) == ["off", "on"]
     assert len(samples["on"]) == len(samples["off"]) == 2
     assert all(0 < seconds < 60 for state in samples.values() for seconds in state)
+
+
+def test_the_alternation_alone_reports_its_processes(tmp_path: Path) -> None:
+    """``--inprocess``: the headline's alternation run alone (for more processes)."""
+    found = json.loads("\n".join(parts_of("bench.flujo_e2e", tmp_path, "--inprocess", "2",
+                                          "1")))
+    assert found["block_pairs"] == 2 and len(found["process_medians"]) == 2
+    low, high = found["ratio_on_off"]["ci95"]
+    assert 0 < low <= found["ratio_on_off"]["median"] <= high
