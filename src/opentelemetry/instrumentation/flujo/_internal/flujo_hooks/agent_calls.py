@@ -88,12 +88,12 @@ class ModelIds:
         self._known: dict[int, tuple[weakref.ref[Any], str | None]] = {}
 
     def __call__(self, agent: Any, step_name: str) -> str | None:
-        known = self._known.get(id(agent))
+        key = id(agent)
+        known = self._known.get(key)
         if known is not None and known[0]() is agent:
             return known[1]
         model_id = self._model_of(agent, step_name)
         if agent is not None and len(self._known) < _MAX_AGENTS:
-            key = id(agent)
             with contextlib.suppress(TypeError):  # no weak reference: asked each time
                 self._known[key] = (weakref.ref(agent, functools.partial(self._forget, key)),
                                     model_id)

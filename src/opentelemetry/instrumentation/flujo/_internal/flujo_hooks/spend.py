@@ -146,9 +146,10 @@ class Spend:
                             for token_type, count in zip(TOKEN_TYPES, split, strict=True):
                                 instruments.tokens.add(count, self._attributes_of(
                                     step, model, token_type))
-        for instruments in targets:
-            if durations and instruments.duration is not None:
-                instruments.duration.keep(durations)
+        if durations:
+            for instruments in targets:
+                if instruments.duration is not None:
+                    instruments.duration.keep(durations)
 
     def _attributes_of(self, step: Any, model: str | None = None,
                        token_type: str | None = None) -> dict[str, str]:
